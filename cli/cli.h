@@ -1,0 +1,53 @@
+/* cli.h - shared pieces of the ingot command's subcommands. */
+#ifndef INGOT_CLI_H
+#define INGOT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ingot.h"
+
+/* Exit statuses of every subcommand. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* Subcommands (one file each). */
+int cmd_convert(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/** Prints "ingot: <message>" on stderr.  @return EXIT_FAIL. */
+int cli_error(const ingot_error *err);
+/** Prints "ingot: <printf message>" on stderr.  @return EXIT_FAIL. */
+int cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Prints "ingot <cmd>: <message>" and a hint to --help.  @return EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Prints the version line for a subcommand.  @return EXIT_OK. */
+int cli_version(void);
+
+/** Progress bar on stderr, drawn only when stderr is a terminal and not quiet. */
+typedef struct cli_progress {
+    bool enabled;
+    double start;
+    double last_draw;
+    const char *label;
+} cli_progress;
+void cli_progress_init(cli_progress *p, bool quiet);
+void cli_progress_cb(void *user, const char *stage, uint64_t done, uint64_t total);
+void cli_progress_done(cli_progress *p);
+
+/** Set by SIGINT/SIGTERM; library calls poll it through their cancel option. */
+extern volatile int cli_interrupted;
+void cli_install_signal_handlers(void);
+
+/** @return true if path is a directory. */
+bool cli_is_dir(const char *path);
+
+/** Parses SOURCE_DATE_EPOCH (0 when unset).  @return -1 when it is set but invalid. */
+int cli_source_date_epoch(int64_t *out);
+
+#endif

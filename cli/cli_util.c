@@ -1,0 +1,127 @@
+/* cli_util.c - error printing, progress bar and signals for the subcommands. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+volatile int cli_interrupted;
+
+int cli_error(const ingot_error *err)
+{
+    fprintf(stderr, "ingot: %s\n", err->message[0] ? err->message : "unknown error");
+    return EXIT_FAIL;
+}
+
+int cli_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ingot: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ingot %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'ingot %s --help'.\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int cli_version(void)
+{
+    printf("ingot %s\n", ingot_version());
+    return EXIT_OK;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_progress_init(cli_progress *p, bool quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->enabled = !quiet && isatty(STDERR_FILENO);
+    p->start = now();
+}
+
+void cli_progress_cb(void *user, const char *stage, uint64_t done, uint64_t total)
+{
+    cli_progress *p = user;
+    if (!p->enabled)
+        return;
+    double t = now();
+    if (done < total && t - p->last_draw < 0.1)
+        return;
+    p->last_draw = t;
+    double frac = total ? (double)done / (double)total : 1.0;
+    int width = 30, fill = (int)(frac * width);
+    double el = t - p->start;
+    double eta = frac > 0.01 ? el * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%  %5.1fs  ETA %4.0fs ", stage, fill,
+            "##############################", width - fill, "", (int)(frac * 100 + 0.5), el,
+            eta);
+    fflush(stderr);
+}
+
+void cli_progress_done(cli_progress *p)
+{
+    if (p->enabled && p->last_draw > 0)
+        fputs("\r\033[K", stderr);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+}
+
+void cli_install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+bool cli_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cli_source_date_epoch(int64_t *out)
+{
+    *out = 0;
+    const char *s = getenv("SOURCE_DATE_EPOCH");
+    if (!s || !*s)
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}

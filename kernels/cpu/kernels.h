@@ -1,0 +1,107 @@
+/*
+ * kernels.h - CPU compute kernels (internal).
+ *
+ * Every kernel has a portable C reference (*_ref) that is its specification;
+ * SIMD versions (AVX2+FMA+F16C, AVX-512) live in their own files compiled with
+ * their own ISA flags and are tested against the reference.  ingot_cpu_kernels()
+ * picks the best set once, by CPUID, into a table.
+ */
+#ifndef INGOT_KERNELS_H
+#define INGOT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingot.h"
+
+/**
+ * A weight matrix W of shape (n_out, n_in), row-major: row o holds the n_in
+ * input weights of output o.  Plain types use data only; quantized types use
+ * the parts described in docs/FORMAT.md (qs / scales / zeros / absmax).
+ */
+typedef struct ingot_wmat {
+    ingot_dtype type;
+    int n_out, n_in;
+    int group_size;        /* quantized formats */
+    const void *data;      /* plain: (n_out, n_in) elements; quantized: packed codes "qs" */
+    const void *scales;    /* quantized: per-group or per-row scales */
+    const void *zeros;     /* int4: per-group zero points */
+    const void *aux;       /* format-specific extra array (e.g. NF4 double-quant) */
+} ingot_wmat;
+
+/**
+ * y(n_tok, n_out) = x(n_tok, n_in) · W^T, f32 accumulation, computing only
+ * output rows [o0, o1).  Callers parallelize over rows.
+ */
+typedef void (*ingot_matmul_fn)(const ingot_wmat *w, const float *x, int n_tok, float *y,
+                                int o0, int o1);
+
+typedef struct ingot_cpu_kernels {
+    const char *isa;                          /* "ref", "avx2", "avx512" */
+    ingot_matmul_fn matmul[INGOT_DT_COUNT];   /* indexed by weight type; NULL = unsupported */
+    float (*dot_f32)(const float *a, const float *b, int n);
+    void (*axpy_f32)(float a, const float *x, float *y, int n); /* y += a*x */
+    /* out = x / sqrt(mean(x^2) + eps) * w; out may alias x */
+    void (*rmsnorm)(float *out, const float *x, const float *w, int n, float eps);
+    /* in place; a row of all -inf becomes all 0 */
+    void (*softmax)(float *x, int n);
+    /* gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)) */
+    void (*swiglu)(float *gate, const float *up, int n);
+} ingot_cpu_kernels;
+
+/** @return the kernel table for this CPU (chosen once; thread-safe). */
+const ingot_cpu_kernels *ingot_cpu_kernels_get(void);
+/** @return the portable reference table. */
+const ingot_cpu_kernels *ingot_cpu_kernels_ref(void);
+/** @return a table for a named ISA ("ref", "avx2", "avx512"), NULL if not built or not supported here. */
+const ingot_cpu_kernels *ingot_cpu_kernels_named(const char *isa);
+
+/**
+ * Whole matmul y = x · W^T over all rows, parallelized with OpenMP.
+ * @return 0, or -1 when no kernel exists for w->type.
+ */
+int ingot_matmul(const ingot_wmat *w, const float *x, int n_tok, float *y);
+
+/**
+ * ingot_matmul with an explicit table (benchmarks, tests) and thread count
+ * (n_threads <= 0: the OpenMP default).  Rows are split in blocks of
+ * INGOT_MATMUL_ROW_ALIGN; with fewer row blocks than threads the tokens are
+ * split instead.
+ * @return 0, or -1 when k has no kernel for w->type.
+ */
+int ingot_matmul_with(const ingot_cpu_kernels *k, const ingot_wmat *w, const float *x,
+                      int n_tok, float *y, int n_threads);
+#define INGOT_MATMUL_ROW_ALIGN 32
+
+/* Quantized-format kernels register themselves into a table (quant kernels file). */
+void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa);
+
+/* ---- element-wise and row operations, through ingot_cpu_kernels_get() ---- */
+
+void ingot_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+void ingot_softmax(float *x, int n);
+void ingot_swiglu(float *gate, const float *up, int n);
+
+/* ---- machine measurements (ingot bench); these take a fraction of a second ---- */
+
+/** @return the best read bandwidth in GB/s (1e9 B/s) of n_threads streaming a 256 MiB buffer; 0 on allocation failure. */
+double ingot_measure_read_bandwidth(int n_threads);
+/** @return the f32 FMA peak in GFLOP/s of n_threads with the best ISA (an FMA counts 2 flops). */
+double ingot_measure_fma_peak(int n_threads);
+
+/* ---- per-ISA table fillers and probes (internal to kernels/cpu) ---- */
+
+void ingot_kernels_fill_ref(ingot_cpu_kernels *k);
+void ingot_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps);
+void ingot_softmax_ref(float *x, int n);
+void ingot_swiglu_ref(float *gate, const float *up, int n);
+void ingot_kernels_fill_avx2(ingot_cpu_kernels *k);
+void ingot_kernels_fill_avx512(ingot_cpu_kernels *k);
+/* Sum of the n bytes at p read as floats (n a multiple of 256, p 64-byte aligned). */
+float ingot_read_sum_avx2(const void *p, size_t n);
+float ingot_read_sum_avx512(const void *p, size_t n);
+/* Runs iters rounds of independent FMA chains; returns the flops done (the result sink is *sink). */
+double ingot_fma_loop_avx2(long iters, float *sink);
+double ingot_fma_loop_avx512(long iters, float *sink);
+
+#endif /* INGOT_KERNELS_H */
