@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+#include <stddef.h>
+
 #include "ingot.h"
 
 /* Exit statuses of every subcommand. */
@@ -19,6 +22,10 @@ typedef struct cli_command {
 /* Subcommands (one file each). */
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /** Prints "ingot: <message>" on stderr.  @return EXIT_FAIL. */
 int cli_error(const ingot_error *err);
@@ -44,8 +51,22 @@ void cli_progress_done(cli_progress *p);
 extern volatile int cli_interrupted;
 void cli_install_signal_handlers(void);
 
+/** Monotonic seconds. */
+double cli_now(void);
+
 /** @return true if path is a directory. */
 bool cli_is_dir(const char *path);
+
+/**
+ * Reads a whole text file ('-' = stdin) into a malloc'ed NUL-terminated
+ * buffer; prints the error itself.  @return 0 or -1.
+ */
+int cli_read_input(const char *path, char **buf, size_t *len);
+
+/** Parses an integer option in [lo, hi]; prints a usage error.  @return 0 or -1. */
+int cli_int_arg(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/** Parses a float option in [lo, hi]; prints a usage error.  @return 0 or -1. */
+int cli_float_arg(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
 /** Parses SOURCE_DATE_EPOCH (0 when unset).  @return -1 when it is set but invalid. */
 int cli_source_date_epoch(int64_t *out);

@@ -49,7 +49,7 @@ int cli_version(void)
     return EXIT_OK;
 }
 
-static double now(void)
+double cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -60,7 +60,7 @@ void cli_progress_init(cli_progress *p, bool quiet)
 {
     memset(p, 0, sizeof *p);
     p->enabled = !quiet && isatty(STDERR_FILENO);
-    p->start = now();
+    p->start = cli_now();
 }
 
 void cli_progress_cb(void *user, const char *stage, uint64_t done, uint64_t total)
@@ -68,7 +68,7 @@ void cli_progress_cb(void *user, const char *stage, uint64_t done, uint64_t tota
     cli_progress *p = user;
     if (!p->enabled)
         return;
-    double t = now();
+    double t = cli_now();
     if (done < total && t - p->last_draw < 0.1)
         return;
     p->last_draw = t;
@@ -122,6 +122,65 @@ int cli_source_date_epoch(int64_t *out)
     long long v = strtoll(s, &end, 10);
     if (errno || *end || v < 0)
         return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_read_input(const char *path, char **buf, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        cli_errorf("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *p = malloc(cap + 1);
+    size_t r;
+    while (p && (r = fread(p + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            char *q = realloc(p, (cap *= 2) + 1);
+            if (!q)
+                free(p);
+            p = q;
+        }
+    }
+    int bad = p ? ferror(f) : 0;
+    if (f != stdin)
+        fclose(f);
+    if (!p || bad) {
+        free(p);
+        cli_errorf("%s: %s", path, p ? "read error" : "out of memory");
+        return -1;
+    }
+    p[n] = '\0';
+    *buf = p;
+    *len = n;
+    return 0;
+}
+
+int cli_int_arg(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_float_arg(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v >= lo && v <= hi)) {
+        cli_usage_error(cmd, "%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
+        return -1;
+    }
     *out = v;
     return 0;
 }

@@ -11,6 +11,10 @@
 static const cli_command commands[] = {
     {"convert", "convert a HuggingFace checkpoint into an .ingot artifact", cmd_convert},
     {"inspect", "describe an .ingot artifact or a HuggingFace checkpoint", cmd_inspect},
+    {"tokenize", "print the token ids of a text (or the text of ids)", cmd_tokenize},
+    {"run", "generate text from a prompt", cmd_run},
+    {"eval", "perplexity, KL divergence and activation ranges on a text", cmd_eval},
+    {"bench", "prompt-processing and generation speed", cmd_bench},
 };
 
 static void usage(FILE *f)

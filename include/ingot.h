@@ -142,6 +142,127 @@ typedef void (*ingot_bad_tensor_fn)(void *user, const char *tensor, const char *
 int ingot_artifact_verify(const ingot_artifact *a, ingot_bad_tensor_fn bad, void *user,
                           ingot_error *err);
 
+
+/* ------------------------------------------------------------------ runtime */
+
+typedef struct ingot_model ingot_model;
+typedef struct ingot_context ingot_context;
+
+/**
+ * Opens an .ingot artifact for inference: maps it, checks its config and
+ * tensors, loads the tokenizer.  Weights stay in the mapping (no copy).
+ * @return a model owned by the caller (ingot_model_free), or NULL.
+ */
+ingot_model *ingot_model_open(const char *path, ingot_error *err);
+void ingot_model_free(ingot_model *m);
+
+typedef struct ingot_model_info {
+    const char *architecture;   /* "llama", "mistral", "qwen2" */
+    int vocab_size;
+    int hidden_size;
+    int n_layers;
+    int max_pos;                /* max_position_embeddings */
+    int bos_id;                 /* -1 when none */
+    int n_eos;
+    const int *eos_ids;
+    uint64_t n_params;
+    uint64_t weight_bytes;      /* all stored weights */
+    uint64_t bytes_per_token;   /* weight bytes one decode step reads */
+    uint64_t flops_per_token;   /* 2 x multiply-adds of the linear layers */
+} ingot_model_info;
+
+/** Fills *info; pointers in it live as long as the model. */
+void ingot_model_get_info(const ingot_model *m, ingot_model_info *info);
+/** @return the underlying artifact (owned by the model). */
+const ingot_artifact *ingot_model_artifact(const ingot_model *m);
+
+/**
+ * Tokenizes UTF-8 text (invalid bytes are handled as HuggingFace does).
+ * add_special: 1 applies the tokenizer's post-processor (e.g. BOS).
+ * @param ids receives a malloc'ed array the caller frees.
+ */
+int ingot_tokenize(const ingot_model *m, const char *text, size_t len, int add_special,
+                   int32_t **ids, size_t *n_ids, ingot_error *err);
+/** Decodes ids to malloc'ed, NUL-terminated text (caller frees). */
+int ingot_detokenize(const ingot_model *m, const int32_t *ids, size_t n, int skip_special,
+                     char **text, size_t *len, ingot_error *err);
+
+/**
+ * Renders the model's chat template for one user prompt (and an optional
+ * system prompt) with the generation prompt appended.
+ * @return malloc'ed text (caller frees), or NULL with err filled.
+ */
+char *ingot_chat_prompt(const ingot_model *m, const char *system, const char *user,
+                        ingot_error *err);
+
+/**
+ * Creates an inference context with a KV cache for n_ctx positions
+ * (0: the model's max_position_embeddings).  n_threads 0: all cores.
+ * @return a context owned by the caller (ingot_context_free), or NULL.
+ */
+ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, ingot_error *err);
+void ingot_context_free(ingot_context *c);
+/** @return the number of positions the context's KV cache holds. */
+int ingot_context_n_ctx(const ingot_context *c);
+
+/**
+ * Runs n tokens at positions pos .. pos+n-1 through the model, filling the KV
+ * cache; positions after pos are forgotten first.  Many tokens at once use
+ * matrix-matrix kernels (prefill); one token is a decode step.
+ * @param logits NULL, or room for vocab_size floats (all_logits == 0: the
+ *        last token's) or n x vocab_size floats (all_logits == 1).
+ */
+int ingot_context_eval(ingot_context *c, const int32_t *tokens, int n, int pos, float *logits,
+                       int all_logits, ingot_error *err);
+
+/** Largest |activation| per layer, for the fp16 range report of ingot eval. */
+typedef struct ingot_layer_stats {
+    float resid_max;  /* residual stream after the layer */
+    float attn_max;   /* q, k, v, attention output, o_proj output */
+    float mlp_max;    /* gate, up, gated product, down output */
+    int nonfinite;    /* a NaN or Inf was seen in this layer */
+} ingot_layer_stats;
+
+/**
+ * Turns activation statistics on (stats has n_layers + 1 entries; the last
+ * is the final norm and logits) or off (NULL).  Values accumulate as maxima.
+ */
+void ingot_context_set_stats(ingot_context *c, ingot_layer_stats *stats);
+
+/* ------------------------------------------------------------------ sampling */
+
+typedef struct ingot_sampler_params {
+    float temperature;     /* 0: greedy */
+    int top_k;             /* 0: off */
+    float top_p;           /* 1: off */
+    float min_p;           /* 0: off */
+    float repeat_penalty;  /* 1: off */
+    int repeat_last_n;     /* tokens of history the penalty looks at */
+    uint64_t seed;
+} ingot_sampler_params;
+
+typedef struct ingot_sampler ingot_sampler;
+
+void ingot_sampler_params_init(ingot_sampler_params *p);
+ingot_sampler *ingot_sampler_create(const ingot_sampler_params *p, int vocab_size, ingot_error *err);
+void ingot_sampler_free(ingot_sampler *s);
+/**
+ * Picks the next token from logits (modified in place) given the history of
+ * tokens so far (for the repeat penalty).
+ */
+int32_t ingot_sampler_sample(ingot_sampler *s, float *logits, const int32_t *history, int n_history);
+
+/* ------------------------------------------------------------------ machine */
+
+/** Measures this machine's memory-read bandwidth in GB/s with n_threads (0: all). */
+double ingot_machine_read_bandwidth(int n_threads);
+/** Measures this machine's f32 FMA peak in GFLOP/s with n_threads (0: all). */
+double ingot_machine_fma_peak(int n_threads);
+/** @return the number of CPU threads used when a caller passes 0. */
+int ingot_default_threads(void);
+/** @return the CPU kernel set in use: "avx512", "avx2" or "ref". */
+const char *ingot_cpu_isa(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,173 @@
+/*
+ * bench_kernels.c - CPU matmul kernels against the machine's own limits.
+ *
+ * Decode (1 token) reads each weight once, so it is rated against the
+ * measured read bandwidth; the weights rotate through copies totalling
+ * several times the L3 so that, as in a real forward pass, they come from
+ * DRAM.  Prefill (512 tokens) is rated against the measured FMA peak.
+ *
+ * usage: bench_kernels [-t threads] [-i isa[,isa...]] [-T type[,type...]] [-n tokens]
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels/cpu/kernels.h"
+#include "util/util.h"
+
+#define ROTATE_BYTES ((size_t)384 << 20) /* weight copies for decode: >> any L3 */
+#define MIN_SECONDS 0.4
+#define REF_MAX_FLOPS 4e9 /* the reference is too slow for larger prefills */
+
+static const struct {
+    const char *name;
+    int n_in, n_out;
+} shapes[] = {
+    {"attn o   896->896", 896, 896},
+    {"mlp up   896->4864", 896, 4864},
+    {"mlp down 4864->896", 4864, 896},
+    {"lm_head  896->151936", 896, 151936},
+};
+
+static void fill_weights(void *p, size_t bytes, ingot_dtype type)
+{
+    uint32_t s = 12345u;
+    size_t es = ingot_dtype_size(type), n = bytes / es;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        float f = ((float)(s >> 9) / 8388608.0f - 1.0f) * 0.05f;
+        if (type == INGOT_DT_BF16)
+            ((uint16_t *)p)[i] = ingot_f32_to_bf16(f);
+        else if (type == INGOT_DT_F16)
+            ((uint16_t *)p)[i] = ingot_f32_to_f16(f);
+        else
+            ((float *)p)[i] = f;
+    }
+}
+
+static float *rand_x(size_t n)
+{
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n && x; i++)
+        x[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    return x;
+}
+
+/* @return GB/s of weights read by 1-token matmuls, best pass over all copies */
+static double bench_decode(const ingot_cpu_kernels *k, ingot_dtype type, int n_in, int n_out,
+                           int threads)
+{
+    size_t bytes = (size_t)n_in * (size_t)n_out * ingot_dtype_size(type);
+    size_t copies = ROTATE_BYTES / bytes + 1;
+    copies = copies < 2 && bytes < ROTATE_BYTES * 2 ? 2 : copies;
+    char *w = malloc(bytes * copies);
+    float *x = rand_x((size_t)n_in), *y = malloc((size_t)n_out * sizeof(float));
+    if (!w || !x || !y) {
+        free(w), free(x), free(y);
+        return 0.0;
+    }
+    fill_weights(w, bytes, type);
+    for (size_t c = 1; c < copies; c++)
+        memcpy(w + c * bytes, w, bytes);
+    double best = 1e30, start = ingot_now();
+    for (int pass = 0; pass < 3 || ingot_now() - start < MIN_SECONDS; pass++) {
+        double t0 = ingot_now();
+        for (size_t c = 0; c < copies; c++) {
+            ingot_wmat m = {.type = type, .n_out = n_out, .n_in = n_in, .data = w + c * bytes};
+            ingot_matmul_with(k, &m, x, 1, y, threads);
+        }
+        double t = (ingot_now() - t0) / (double)copies;
+        best = t < best ? t : best;
+    }
+    free(w), free(x), free(y);
+    return (double)bytes / best / 1e9;
+}
+
+/* @return GFLOP/s of an n_tok-token matmul, best of a few */
+static double bench_prefill(const ingot_cpu_kernels *k, ingot_dtype type, int n_in, int n_out,
+                            int n_tok, int threads)
+{
+    size_t bytes = (size_t)n_in * (size_t)n_out * ingot_dtype_size(type);
+    void *w = malloc(bytes);
+    float *x = rand_x((size_t)n_in * (size_t)n_tok);
+    float *y = malloc((size_t)n_out * (size_t)n_tok * sizeof(float));
+    if (!w || !x || !y) {
+        free(w), free(x), free(y);
+        return 0.0;
+    }
+    fill_weights(w, bytes, type);
+    ingot_wmat m = {.type = type, .n_out = n_out, .n_in = n_in, .data = w};
+    double best = 1e30, start = ingot_now();
+    for (int rep = 0; rep < 2 || ingot_now() - start < MIN_SECONDS; rep++) {
+        double t0 = ingot_now();
+        ingot_matmul_with(k, &m, x, n_tok, y, threads);
+        double t = ingot_now() - t0;
+        best = t < best ? t : best;
+    }
+    free(w), free(x), free(y);
+    return 2.0 * n_tok * (double)n_in * (double)n_out / best / 1e9;
+}
+
+static int listed(const char *list, const char *name)
+{
+    if (!list)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 2, n_tok = 512, c;
+    const char *isa_list = NULL, *type_list = "bf16,f16,f32";
+    while ((c = getopt(argc, argv, "t:i:T:n:")) != -1) {
+        switch (c) {
+        case 't': threads = atoi(optarg); break;
+        case 'i': isa_list = optarg; break;
+        case 'T': type_list = optarg; break;
+        case 'n': n_tok = atoi(optarg); break;
+        default:
+            fprintf(stderr, "usage: %s [-t threads] [-i isa,...] [-T type,...] [-n tokens]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    double bw = ingot_measure_read_bandwidth(threads);
+    double peak = ingot_measure_fma_peak(threads);
+    printf("threads %d: read bandwidth %.1f GB/s, f32 FMA peak %.1f GFLOP/s\n", threads, bw,
+           peak);
+    static const char *const isas[] = {"ref", "avx2", "avx512"};
+    static const ingot_dtype types[] = {INGOT_DT_BF16, INGOT_DT_F16, INGOT_DT_F32};
+    for (size_t i = 0; i < INGOT_ARRAY_LEN(isas); i++) {
+        const ingot_cpu_kernels *k = ingot_cpu_kernels_named(isas[i]);
+        if (!k || !listed(isa_list, isas[i]))
+            continue;
+        for (size_t t = 0; t < INGOT_ARRAY_LEN(types); t++) {
+            if (!listed(type_list, ingot_dtype_name(types[t])))
+                continue;
+            printf("\n%-6s %-4s  %-22s %9s %6s   %12s %6s\n", isas[i], ingot_dtype_name(types[t]),
+                   "shape", "decode", "%bw", "prefill", "%peak");
+            for (size_t s = 0; s < INGOT_ARRAY_LEN(shapes); s++) {
+                int n_in = shapes[s].n_in, n_out = shapes[s].n_out;
+                double gbs = bench_decode(k, types[t], n_in, n_out, threads);
+                printf("             %-22s %5.1f GB/s %5.1f%%", shapes[s].name, gbs,
+                       100.0 * gbs / bw);
+                fflush(stdout);
+                double flops = 2.0 * n_tok * (double)n_in * n_out;
+                if (strcmp(isas[i], "ref") == 0 && flops > REF_MAX_FLOPS) {
+                    printf("   %12s\n", "(skipped)");
+                    continue;
+                }
+                double gf = bench_prefill(k, types[t], n_in, n_out, n_tok, threads);
+                printf("   %6.1f GFLOP/s %5.1f%%\n", gf, 100.0 * gf / peak);
+            }
+        }
+    }
+    return 0;
+}

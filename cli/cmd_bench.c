@@ -1,0 +1,267 @@
+/*
+ * cmd_bench.c - ingot bench <model>: prompt processing (pp) and token
+ * generation (tg) speed in the manner of llama-bench, set against this
+ * machine's memory bandwidth and FMA peak measured in the same run.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/cli.h"
+
+static void help(void)
+{
+    puts("usage: ingot bench <model.ingot> [options]\n"
+         "\n"
+         "Measure prompt processing (pp) and token generation (tg) speed.\n"
+         "\n"
+         "  -p, --n-prompt N   prompt tokens per pp run (default 512; 0 skips pp)\n"
+         "  -n, --n-gen N      tokens per tg run (default 128; 0 skips tg)\n"
+         "  -r, --reps N       repetitions, reported as mean +- sd (default 5)\n"
+         "  -t, --threads N    CPU threads (default: all)\n"
+         "      --json         machine-readable output on stdout\n"
+         "  -h, --help         this help\n"
+         "\n"
+         "tg is set against the weight bytes each token reads and this machine's\n"
+         "memory-read bandwidth; pp against the linear layers' FLOPs and the\n"
+         "machine's FMA peak, both measured in the same run. See ingot-bench(1).");
+}
+
+struct bench_opts {
+    const char *model;
+    long n_prompt, n_gen, reps, threads;
+    bool json;
+};
+
+static int parse(int argc, char **argv, struct bench_opts *o)
+{
+    static const struct option opts[] = {
+        {"n-prompt", required_argument, NULL, 'p'}, {"n-gen", required_argument, NULL, 'n'},
+        {"reps", required_argument, NULL, 'r'},     {"threads", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->n_prompt = 512;
+    o->n_gen = 128;
+    o->reps = 5;
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "p:n:r:t:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': bad = cli_int_arg("bench", "-p", optarg, 0, 1 << 20, &o->n_prompt); break;
+        case 'n': bad = cli_int_arg("bench", "-n", optarg, 0, 1 << 20, &o->n_gen); break;
+        case 'r': bad = cli_int_arg("bench", "-r", optarg, 1, 1000, &o->reps); break;
+        case 't': bad = cli_int_arg("bench", "-t", optarg, 1, 1024, &o->threads); break;
+        case 'j': o->json = true; break;
+        case 'h': help(); return 1;
+        case 'V': cli_version(); return 1;
+        default: cli_usage_error("bench", "invalid option"); return -1;
+        }
+    }
+    if (bad)
+        return -1;
+    if (optind != argc - 1) {
+        cli_usage_error("bench", "expected exactly one model");
+        return -1;
+    }
+    if (o->n_prompt == 0 && o->n_gen == 0) {
+        cli_usage_error("bench", "-p 0 and -n 0 leave nothing to measure");
+        return -1;
+    }
+    o->model = argv[optind];
+    return 0;
+}
+
+struct stat_acc {
+    double sum, sum2;
+    int n;
+};
+
+static void acc_add(struct stat_acc *a, double v)
+{
+    a->sum += v;
+    a->sum2 += v * v;
+    a->n++;
+}
+
+static double acc_mean(const struct stat_acc *a)
+{
+    return a->n ? a->sum / a->n : 0;
+}
+
+static double acc_sd(const struct stat_acc *a)
+{
+    if (a->n < 2)
+        return 0;
+    double m = acc_mean(a), v = (a->sum2 - a->n * m * m) / (a->n - 1);
+    return v > 0 ? sqrt(v) : 0;
+}
+
+/* Deterministic pseudo-random prompt tokens, as llama-bench uses random ids. */
+static void fill_tokens(int32_t *t, long n, int vocab)
+{
+    uint32_t s = 1234567;
+    for (long i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        t[i] = (int32_t)((s >> 8) % (uint32_t)vocab);
+    }
+}
+
+static int time_pp(ingot_context *c, const int32_t *toks, long n, float *logits, double *secs)
+{
+    ingot_error err = {0};
+    double t0 = cli_now();
+    if (ingot_context_eval(c, toks, (int)n, 0, logits, 0, &err) != 0)
+        return cli_error(&err);
+    *secs = cli_now() - t0;
+    return 0;
+}
+
+static int time_tg(ingot_context *c, const int32_t *toks, long n, float *logits, double *secs)
+{
+    ingot_error err = {0};
+    double t0 = cli_now();
+    for (long i = 0; i < n; i++)
+        if (ingot_context_eval(c, toks + i, 1, (int)i, logits, 0, &err) != 0)
+            return cli_error(&err);
+    *secs = cli_now() - t0;
+    return 0;
+}
+
+/* Attention FLOPs of n tokens from position 0: q·k and p·v over each prefix
+   (q_dim = heads x head_dim, which is hidden_size for every supported model). */
+static double attn_flops(const ingot_model_info *info, long n, int q_dim)
+{
+    return 4.0 * info->n_layers * (double)q_dim * (double)n * (double)(n + 1) / 2.0;
+}
+
+static long peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
+{
+    ingot_model_info info;
+    ingot_model_get_info(m, &info);
+    long n_ctx = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
+    if (n_ctx > info.max_pos)
+        return cli_errorf("%s: %ld tokens exceed the model's %d positions", o->model, n_ctx, info.max_pos);
+    ingot_error err = {0};
+    ingot_context *c = ingot_context_create(m, (int)n_ctx, (int)o->threads, &err);
+    if (!c)
+        return cli_error(&err);
+    int32_t *toks = malloc((size_t)n_ctx * sizeof *toks);
+    float *logits = malloc((size_t)info.vocab_size * sizeof *logits);
+    int rc = toks && logits ? 0 : cli_errorf("out of memory");
+    if (rc == 0)
+        fill_tokens(toks, n_ctx, info.vocab_size);
+    double secs, dummy;
+    /* one warm-up of each, so that the weights are paged in */
+    if (rc == 0 && o->n_prompt)
+        rc = time_pp(c, toks, o->n_prompt < 64 ? o->n_prompt : 64, logits, &dummy);
+    if (rc == 0 && o->n_gen)
+        rc = time_tg(c, toks, o->n_gen < 4 ? o->n_gen : 4, logits, &dummy);
+    struct stat_acc pp = {0}, tg = {0};
+    for (long r = 0; rc == 0 && o->n_prompt && r < o->reps; r++)
+        if ((rc = time_pp(c, toks, o->n_prompt, logits, &secs)) == 0)
+            acc_add(&pp, (double)o->n_prompt / secs);
+    for (long r = 0; rc == 0 && o->n_gen && r < o->reps; r++)
+        if ((rc = time_tg(c, toks, o->n_gen, logits, &secs)) == 0)
+            acc_add(&tg, (double)o->n_gen / secs);
+    free(toks);
+    free(logits);
+    ingot_context_free(c);
+    if (rc != 0)
+        return rc;
+    double bw = ingot_machine_read_bandwidth((int)o->threads);
+    double peak = ingot_machine_fma_peak((int)o->threads);
+    double pp_gflops = 0;
+    if (o->n_prompt) {
+        double flops = (double)info.flops_per_token * o->n_prompt + attn_flops(&info, o->n_prompt, info.hidden_size);
+        pp_gflops = flops / ((double)o->n_prompt / acc_mean(&pp)) / 1e9;
+    }
+    double tg_gbs = (double)info.bytes_per_token * acc_mean(&tg) / 1e9;
+    json_object_set_new(out, "pp_tps", json_real(acc_mean(&pp)));
+    json_object_set_new(out, "pp_tps_sd", json_real(acc_sd(&pp)));
+    json_object_set_new(out, "tg_tps", json_real(acc_mean(&tg)));
+    json_object_set_new(out, "tg_tps_sd", json_real(acc_sd(&tg)));
+    json_object_set_new(out, "tg_gbs", json_real(tg_gbs));
+    json_object_set_new(out, "read_bw_gbs", json_real(bw));
+    json_object_set_new(out, "tg_bw_pct", json_real(bw > 0 ? 100 * tg_gbs / bw : 0));
+    json_object_set_new(out, "pp_gflops", json_real(pp_gflops));
+    json_object_set_new(out, "fma_peak_gflops", json_real(peak));
+    json_object_set_new(out, "pp_flops_pct", json_real(peak > 0 ? 100 * pp_gflops / peak : 0));
+    json_object_set_new(out, "peak_rss_mb", json_integer(peak_rss_mb()));
+    json_object_set_new(out, "bytes_per_token", json_integer((json_int_t)info.bytes_per_token));
+    json_object_set_new(out, "weight_bytes", json_integer((json_int_t)info.weight_bytes));
+    json_object_set_new(out, "params", json_integer((json_int_t)info.n_params));
+    return 0;
+}
+
+static double num(json_t *j, const char *k)
+{
+    return json_number_value(json_object_get(j, k));
+}
+
+static void print_human(const struct bench_opts *o, json_t *j)
+{
+    printf("| %-24s | %9s | %8s | %-6s | %7s | %-6s | %18s |\n", "model", "size", "params", "isa",
+           "threads", "test", "t/s");
+    printf("|%.*s|\n", 105, "---------------------------------------------------------------------------------------------------------------");
+    const char *name = strrchr(o->model, '/') ? strrchr(o->model, '/') + 1 : o->model;
+    char size[32], params[32];
+    snprintf(size, sizeof size, "%.2f GiB", num(j, "weight_bytes") / (1 << 30));
+    snprintf(params, sizeof params, "%.2f M", num(j, "params") / 1e6);
+    long thr = (long)num(j, "threads");
+    if (o->n_prompt)
+        printf("| %-24.24s | %9s | %8s | %-6s | %7ld | pp%-4ld | %9.2f +- %6.2f |\n", name, size, params,
+               json_string_value(json_object_get(j, "isa")), thr, o->n_prompt, num(j, "pp_tps"), num(j, "pp_tps_sd"));
+    if (o->n_gen)
+        printf("| %-24.24s | %9s | %8s | %-6s | %7ld | tg%-4ld | %9.2f +- %6.2f |\n", name, size, params,
+               json_string_value(json_object_get(j, "isa")), thr, o->n_gen, num(j, "tg_tps"), num(j, "tg_tps_sd"));
+    printf("\nmachine: read bandwidth %.1f GB/s, FMA peak %.1f GFLOP/s\n", num(j, "read_bw_gbs"),
+           num(j, "fma_peak_gflops"));
+    if (o->n_gen)
+        printf("tg: %.1f MB of weights per token, %.1f GB/s = %.1f %% of read bandwidth\n",
+               num(j, "bytes_per_token") / 1e6, num(j, "tg_gbs"), num(j, "tg_bw_pct"));
+    if (o->n_prompt)
+        printf("pp: %.1f GFLOP/s = %.1f %% of FMA peak\n", num(j, "pp_gflops"), num(j, "pp_flops_pct"));
+    printf("peak RSS: %lld MB\n", json_integer_value(json_object_get(j, "peak_rss_mb")));
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    struct bench_opts o;
+    int p = parse(argc, argv, &o);
+    if (p != 0)
+        return p > 0 ? EXIT_OK : EXIT_USAGE;
+    ingot_error err = {0};
+    ingot_model *m = ingot_model_open(o.model, &err);
+    if (!m)
+        return cli_error(&err);
+    json_t *j = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i}", "model", o.model, "isa", ingot_cpu_isa(), "threads",
+                          (int)o.threads, "n_prompt", (int)o.n_prompt, "n_gen", (int)o.n_gen, "reps", (int)o.reps);
+    int rc = measure(&o, m, j);
+    if (rc == 0 && o.threads == 0) {
+        /* report the thread count actually used */
+        json_object_set_new(j, "threads", json_integer(ingot_default_threads()));
+    }
+    if (rc == 0 && o.json) {
+        char *s = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(8));
+        puts(s);
+        free(s);
+    } else if (rc == 0) {
+        print_human(&o, j);
+    }
+    json_decref(j);
+    ingot_model_free(m);
+    return rc;
+}

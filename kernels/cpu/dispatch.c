@@ -1,0 +1,176 @@
+/*
+ * dispatch.c - picks the kernel table for this CPU once, and splits a matmul
+ * over OpenMP threads.
+ *
+ * INGOT_ISA=ref|avx2|avx512 forces a table (tests, benchmarks); a name this
+ * build or CPU cannot run falls back to the best that it can.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/cpu/kernels.h"
+
+/* Until quant/ provides it (or in builds without it), quantized types have no kernels. */
+__attribute__((weak)) void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa)
+{
+    (void)k;
+    (void)isa;
+}
+
+static ingot_cpu_kernels tab_ref, tab_avx2, tab_avx512;
+static const ingot_cpu_kernels *tab_avx2_ok, *tab_avx512_ok, *tab_best;
+static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
+
+#if defined(INGOT_HAVE_AVX2) || defined(INGOT_HAVE_AVX512)
+static int cpu_has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+}
+#endif
+
+#ifdef INGOT_HAVE_AVX512
+static int cpu_has_avx512(void)
+{
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+}
+#endif
+
+static const ingot_cpu_kernels *table_named(const char *isa)
+{
+    if (!isa)
+        return NULL;
+    if (strcmp(isa, "ref") == 0)
+        return &tab_ref;
+    if (strcmp(isa, "avx2") == 0)
+        return tab_avx2_ok;
+    if (strcmp(isa, "avx512") == 0)
+        return tab_avx512_ok;
+    return NULL;
+}
+
+static void tables_init(void)
+{
+    __builtin_cpu_init();
+    ingot_kernels_fill_ref(&tab_ref);
+    ingot_quant_kernels_fill(&tab_ref, "ref");
+    tab_best = &tab_ref;
+#ifdef INGOT_HAVE_AVX2
+    if (cpu_has_avx2()) {
+        ingot_kernels_fill_avx2(&tab_avx2);
+        ingot_quant_kernels_fill(&tab_avx2, "avx2");
+        tab_best = tab_avx2_ok = &tab_avx2;
+    }
+#endif
+#ifdef INGOT_HAVE_AVX512
+    if (cpu_has_avx512()) {
+        ingot_kernels_fill_avx512(&tab_avx512);
+        ingot_quant_kernels_fill(&tab_avx512, "avx512");
+        tab_best = tab_avx512_ok = &tab_avx512;
+    }
+#endif
+    const char *want = getenv("INGOT_ISA");
+    const ingot_cpu_kernels *forced = table_named(want);
+    if (forced)
+        tab_best = forced;
+}
+
+const ingot_cpu_kernels *ingot_cpu_kernels_named(const char *isa)
+{
+    pthread_once(&tab_once, tables_init);
+    return table_named(isa);
+}
+
+const ingot_cpu_kernels *ingot_cpu_kernels_get(void)
+{
+    pthread_once(&tab_once, tables_init);
+    return tab_best;
+}
+
+const ingot_cpu_kernels *ingot_cpu_kernels_ref(void)
+{
+    pthread_once(&tab_once, tables_init);
+    return &tab_ref;
+}
+
+/* ---- threaded matmul ---- */
+
+/* Below this many multiply-adds a parallel region costs more than it saves. */
+#define MATMUL_PAR_MIN ((size_t)1 << 16)
+
+static int matmul_threads(const ingot_wmat *w, int n_tok, int n_threads)
+{
+#ifdef _OPENMP
+    if (n_threads <= 0)
+        n_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+    n_threads = 1;
+#endif
+    size_t work = (size_t)w->n_out * (size_t)w->n_in * (size_t)n_tok;
+    return work < MATMUL_PAR_MIN ? 1 : n_threads;
+}
+
+/* [*a, *b): part i of n of [0, len), cut at multiples of align */
+static void split(int len, int align, int i, int n, int *a, int *b)
+{
+    int blocks = (len + align - 1) / align;
+    int b0 = (int)((long long)blocks * i / n), b1 = (int)((long long)blocks * (i + 1) / n);
+    *a = b0 * align < len ? b0 * align : len;
+    *b = b1 * align < len ? b1 * align : len;
+}
+
+/*
+ * Thread tid of nth computes a rectangle of y: rows are split first (every
+ * thread streams its own part of W, no overlap); only when there are fewer
+ * row blocks than threads are the tokens split too.
+ */
+static void matmul_part(ingot_matmul_fn fn, const ingot_wmat *w, const float *x, int n_tok,
+                        float *y, int tid, int nth)
+{
+    int row_blocks = (w->n_out + INGOT_MATMUL_ROW_ALIGN - 1) / INGOT_MATMUL_ROW_ALIGN;
+    int nr = row_blocks < nth ? row_blocks : nth;
+    nr = nr > 0 ? nr : 1;
+    int nt = nth / nr;
+    if (tid >= nr * nt)
+        return;
+    int o0, o1, t0, t1;
+    split(w->n_out, INGOT_MATMUL_ROW_ALIGN, tid % nr, nr, &o0, &o1);
+    split(n_tok, 1, tid / nr, nt, &t0, &t1);
+    if (o0 < o1 && t0 < t1)
+        fn(w, x + (size_t)t0 * (size_t)w->n_in, t1 - t0, y + (size_t)t0 * (size_t)w->n_out, o0,
+           o1);
+}
+
+int ingot_matmul_with(const ingot_cpu_kernels *k, const ingot_wmat *w, const float *x,
+                      int n_tok, float *y, int n_threads)
+{
+    if ((unsigned)w->type >= INGOT_DT_COUNT || !k->matmul[w->type])
+        return -1;
+    ingot_matmul_fn fn = k->matmul[w->type];
+    if (n_tok <= 0 || w->n_out <= 0)
+        return 0;
+    int nth = matmul_threads(w, n_tok, n_threads);
+    if (nth == 1) {
+        fn(w, x, n_tok, y, 0, w->n_out);
+        return 0;
+    }
+#pragma omp parallel num_threads(nth)
+    {
+#ifdef _OPENMP
+        matmul_part(fn, w, x, n_tok, y, omp_get_thread_num(), omp_get_num_threads());
+#endif
+    }
+    return 0;
+}
+
+int ingot_matmul(const ingot_wmat *w, const float *x, int n_tok, float *y)
+{
+    return ingot_matmul_with(ingot_cpu_kernels_get(), w, x, n_tok, y, 0);
+}

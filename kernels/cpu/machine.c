@@ -1,0 +1,156 @@
+/*
+ * machine.c - what this machine can do at best, the yardsticks `ingot bench`
+ * compares kernels against: streaming read bandwidth and f32 FMA peak.
+ * The inner loops are SIMD (compiled in the ISA files); this file only
+ * allocates, times and picks the best of a few repetitions, since other
+ * work on a shared machine can only make a run slower.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/cpu/kernels.h"
+
+#define BW_BYTES ((size_t)256 << 20) /* 8x a large L3: nothing is served from cache */
+#define BW_REPS 6
+#define FMA_REPS 3
+#define FMA_ITERS 16000000L /* ~0.07 s per repetition on a 3 GHz core */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+static float read_sum_scalar(const void *p, size_t n)
+{
+    const float *f = (const float *)p;
+    float s = 0.0f;
+    for (size_t i = 0; i < n / sizeof(float); i += 16)
+        s += f[i];
+    return s;
+}
+
+static float (*best_read_sum(void))(const void *, size_t)
+{
+#ifdef INGOT_HAVE_AVX512
+    if (ingot_cpu_kernels_named("avx512"))
+        return ingot_read_sum_avx512;
+#endif
+#ifdef INGOT_HAVE_AVX2
+    if (ingot_cpu_kernels_named("avx2"))
+        return ingot_read_sum_avx2;
+#endif
+    return read_sum_scalar;
+}
+
+/* Each thread reads its contiguous slice (the slices it also first touched). */
+static double read_pass(const char *buf, int n_threads, float (*sum)(const void *, size_t),
+                        volatile float *sink)
+{
+    double t0 = now_s();
+    float total = 0.0f;
+#pragma omp parallel num_threads(n_threads) reduction(+ : total)
+    {
+        size_t slice = BW_BYTES / (size_t)thread_count() & ~(size_t)255;
+        total += sum(buf + slice * (size_t)thread_id(), slice);
+    }
+    double t = now_s() - t0;
+    *sink = total;
+    return t;
+}
+
+double ingot_measure_read_bandwidth(int n_threads)
+{
+    n_threads = n_threads > 0 ? n_threads : 1;
+    char *buf = aligned_alloc(4096, BW_BYTES);
+    if (!buf)
+        return 0.0;
+#pragma omp parallel num_threads(n_threads)
+    {
+        size_t slice = BW_BYTES / (size_t)thread_count() & ~(size_t)255;
+        memset(buf + slice * (size_t)thread_id(), 1, slice);
+    }
+    float (*sum)(const void *, size_t) = best_read_sum();
+    volatile float sink;
+    double best = 1e30;
+    for (int r = 0; r < BW_REPS; r++) {
+        double t = read_pass(buf, n_threads, sum, &sink);
+        best = t < best ? t : best;
+    }
+    free(buf);
+    return (double)(BW_BYTES / (size_t)n_threads * (size_t)n_threads) / best / 1e9;
+}
+
+static double fma_loop_scalar(long iters, float *sink)
+{
+    float a = 0.0f, b = 1.0f, c = 2.0f, d = 3.0f;
+    for (long i = 0; i < iters; i++) {
+        a = a * 0.9999999f + 1e-7f;
+        b = b * 0.9999999f + 1e-7f;
+        c = c * 0.9999999f + 1e-7f;
+        d = d * 0.9999999f + 1e-7f;
+    }
+    *sink = a + b + c + d;
+    return (double)iters * 8.0;
+}
+
+static double (*best_fma_loop(void))(long, float *)
+{
+#ifdef INGOT_HAVE_AVX512
+    if (ingot_cpu_kernels_named("avx512"))
+        return ingot_fma_loop_avx512;
+#endif
+#ifdef INGOT_HAVE_AVX2
+    if (ingot_cpu_kernels_named("avx2"))
+        return ingot_fma_loop_avx2;
+#endif
+    return fma_loop_scalar;
+}
+
+double ingot_measure_fma_peak(int n_threads)
+{
+    n_threads = n_threads > 0 ? n_threads : 1;
+    double (*loop)(long, float *) = best_fma_loop();
+    volatile float sink;
+    double best = 0.0;
+    for (int r = 0; r < FMA_REPS; r++) {
+        double flops = 0.0, t0 = now_s();
+        float s = 0.0f;
+#pragma omp parallel num_threads(n_threads) reduction(+ : flops, s)
+        {
+            float one;
+            flops += loop(FMA_ITERS, &one);
+            s += one;
+        }
+        double rate = flops / (now_s() - t0) / 1e9;
+        sink = s;
+        best = rate > best ? rate : best;
+    }
+    (void)sink;
+    return best;
+}

@@ -1,0 +1,44 @@
+/*
+ * matmul_avx2.c - every kernel compiled with the AVX2 flags (AVX2,
+ * FMA, F16C): the matmul and row-op templates instantiated for 8 lanes and
+ * 16 registers.  Only reached after dispatch.c has checked the CPU.
+ */
+#include "config.h"
+
+#include "kernels/cpu/vec_avx2.h"
+
+/* 6 x 16 micro-tile: 12 accumulators + 2 W vectors + 1 broadcast of 16 registers. */
+#define MV_R 4
+#define MV_U 1
+#define MV_TMAX 2
+#define MM_MR 6
+#define MM_NV 2
+#define MM_KC 128
+#define MM_P 4
+#define MM_MIN_TOK 6
+
+#include "kernels/cpu/matmul_tmpl.h"
+#include "kernels/cpu/ops_tmpl.h"
+
+void ingot_kernels_fill_avx2(ingot_cpu_kernels *k)
+{
+    k->isa = "avx2";
+    k->matmul[INGOT_DT_F32] = matmul_f32;
+    k->matmul[INGOT_DT_F16] = matmul_f16;
+    k->matmul[INGOT_DT_BF16] = matmul_bf16;
+    k->dot_f32 = dot_f32;
+    k->axpy_f32 = axpy_f32;
+    k->rmsnorm = rmsnorm;
+    k->softmax = softmax;
+    k->swiglu = swiglu;
+}
+
+float ingot_read_sum_avx2(const void *p, size_t n)
+{
+    return read_sum(p, n);
+}
+
+double ingot_fma_loop_avx2(long iters, float *sink)
+{
+    return fma_loop(iters, sink);
+}

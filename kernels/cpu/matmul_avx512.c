@@ -1,0 +1,48 @@
+/*
+ * matmul_avx512.c - every kernel compiled with the AVX-512 flags (F, BW, VL,
+ * FMA, F16C): the matmul and row-op templates instantiated for 16 lanes and
+ * 32 registers.  Only reached after dispatch.c has checked the CPU.
+ */
+#include "config.h"
+
+#include "kernels/cpu/vec_avx512.h"
+
+/* 12 x 32 micro-tile: 24 accumulators + 2 W vectors + 1 broadcast of 32 registers. */
+#ifndef MV_R
+#define MV_R 4
+#endif
+#ifndef MV_U
+#define MV_U 1
+#endif
+#define MV_TMAX 4
+#define MM_MR 12
+#define MM_NV 2
+#define MM_KC 128
+#define MM_P 4
+#define MM_MIN_TOK 6
+
+#include "kernels/cpu/matmul_tmpl.h"
+#include "kernels/cpu/ops_tmpl.h"
+
+void ingot_kernels_fill_avx512(ingot_cpu_kernels *k)
+{
+    k->isa = "avx512";
+    k->matmul[INGOT_DT_F32] = matmul_f32;
+    k->matmul[INGOT_DT_F16] = matmul_f16;
+    k->matmul[INGOT_DT_BF16] = matmul_bf16;
+    k->dot_f32 = dot_f32;
+    k->axpy_f32 = axpy_f32;
+    k->rmsnorm = rmsnorm;
+    k->softmax = softmax;
+    k->swiglu = swiglu;
+}
+
+float ingot_read_sum_avx512(const void *p, size_t n)
+{
+    return read_sum(p, n);
+}
+
+double ingot_fma_loop_avx512(long iters, float *sink)
+{
+    return fma_loop(iters, sink);
+}

@@ -1,0 +1,323 @@
+/*
+ * matmul_tmpl.h - the SIMD matmul, written once against the vector layer
+ * (vec_avx2.h / vec_avx512.h) and included by each ISA file, which first
+ * defines the blocking parameters:
+ *
+ *   MV_R    decode: rows of W per step (each x load feeds MV_R FMAs)
+ *   MV_TMAX decode: tokens per pass over W (MV_TMAX * MV_R accumulators)
+ *   MM_MR   prefill micro-tile: tokens (broadcast operand)
+ *   MM_NV   prefill micro-tile: vectors of outputs (MM_NV * VL rows of W)
+ *   MM_KC   prefill: depth of a packed W panel (MM_KC * NR floats stay in L1)
+ *   MM_P    prefill: panels packed together, so an x tile loaded into L1
+ *           serves MM_P panels
+ *   MM_MIN_TOK  fewest tokens that take the prefill path
+ *
+ * Decode (few tokens) is bound by reading W: stream MV_R rows at once, convert
+ * in registers, one accumulator per (token, row), reduce at the row's end.
+ * Prefill is bound by FMAs: a panel of NR rows is converted once into f32,
+ * transposed so one vector load gives NR/MM_NV outputs, and a register-blocked
+ * MM_MR x NR micro-kernel runs over every token tile against it.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/cpu/kernels.h"
+
+#define NR (MM_NV * VL)
+/* Register blocks live in arrays indexed by small constant loops: unroll them all. */
+#define UNROLL _Pragma("GCC unroll 16")
+#define MV_T(t) ((t) < MV_TMAX ? (t) : MV_TMAX)
+
+/* ---- weight element access, folded to one type when type is a constant ---- */
+
+VI vf w_load(int type, const void *w, size_t i)
+{
+    if (type == INGOT_DT_BF16)
+        return v_load_bf16((const uint16_t *)w + i);
+    if (type == INGOT_DT_F16)
+        return v_load_f16((const uint16_t *)w + i);
+    return v_load((const float *)w + i);
+}
+
+VI vf w_load_part(int type, const void *w, size_t i, int n)
+{
+    if (type == INGOT_DT_BF16)
+        return v_load_part_bf16((const uint16_t *)w + i, n);
+    if (type == INGOT_DT_F16)
+        return v_load_part_f16((const uint16_t *)w + i, n);
+    return v_load_part((const float *)w + i, n);
+}
+
+VI float w_scalar(int type, const void *w, size_t i)
+{
+    if (type == INGOT_DT_BF16) {
+        uint32_t u = (uint32_t)((const uint16_t *)w)[i] << 16;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    if (type == INGOT_DT_F16)
+        return _cvtsh_ss(((const uint16_t *)w)[i]);
+    return ((const float *)w)[i];
+}
+
+/* ---- decode: T tokens x R rows starting at row o ---- */
+
+/* w: (n_out, n_in); x: (T, n_in); y: (T, n_out) */
+VI void mv_block(int type, int T, int R, const void *w, size_t n_in, const float *x, float *y,
+                 size_t n_out, int o)
+{
+    vf acc[MV_TMAX][MV_R][MV_U];
+    const size_t row0 = (size_t)o * n_in;
+    UNROLL
+    for (int t = 0; t < T; t++)
+        UNROLL
+        for (int r = 0; r < R; r++)
+            UNROLL
+            for (int u = 0; u < MV_U; u++)
+                acc[t][r][u] = v_zero();
+    size_t k = 0;
+#ifdef MV_PF
+    const size_t es = type == INGOT_DT_F32 ? 4 : 2;
+    const char *next = (const char *)w + (row0 + (size_t)R * n_in) * es;
+#endif
+    for (; k + MV_U * VL <= n_in; k += MV_U * VL) {
+#ifdef MV_PF
+        UNROLL
+        for (size_t off = 0; off < R * MV_U * VL * es; off += 64)
+            _mm_prefetch(next + k * R * es + off, MV_PF);
+#endif
+        UNROLL
+        for (int u = 0; u < MV_U; u++) {
+            vf wv[MV_R];
+            UNROLL
+            for (int r = 0; r < R; r++)
+                wv[r] = w_load(type, w, row0 + (size_t)r * n_in + k + u * VL);
+            UNROLL
+            for (int t = 0; t < T; t++) {
+#ifdef MV_NOX
+                vf xv = v_set1(x[t]);
+#else
+                vf xv = v_load(x + (size_t)t * n_in + k + u * VL);
+#endif
+                UNROLL
+                for (int r = 0; r < R; r++)
+                    acc[t][r][u] = v_fma(xv, wv[r], acc[t][r][u]);
+            }
+        }
+    }
+    for (; k < n_in; k += VL) {
+        int n = n_in - k < VL ? (int)(n_in - k) : VL;
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            vf wv = w_load_part(type, w, row0 + (size_t)r * n_in + k, n);
+            UNROLL
+            for (int t = 0; t < T; t++)
+                acc[t][r][0] = v_fma(v_load_part(x + (size_t)t * n_in + k, n), wv, acc[t][r][0]);
+        }
+    }
+    UNROLL
+    for (int t = 0; t < T; t++)
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            UNROLL
+            for (int u = 1; u < MV_U; u++)
+                acc[t][r][0] = v_add(acc[t][r][0], acc[t][r][u]);
+            y[(size_t)t * n_out + (size_t)o + (size_t)r] = v_hsum(acc[t][r][0]);
+        }
+}
+
+VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, int o0, int o1)
+{
+    size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
+    int o = o0;
+    for (; o + MV_R <= o1; o += MV_R)
+        mv_block(type, T, MV_R, w->data, n_in, x, y, n_out, o);
+    for (; o < o1; o++)
+        mv_block(type, T, 1, w->data, n_in, x, y, n_out, o);
+}
+
+/* ---- prefill: packed panels and the register-blocked micro-kernel ---- */
+
+/*
+ * wp[k][r] (kc, NR) = W[o + r][k0 + k] as f32, rows past nr zero so the
+ * micro-kernel never branches on them.  w: (n_out, n_in)
+ */
+VI void pack_panel(int type, const void *w, size_t n_in, int o, int nr, size_t k0, int kc,
+                   float *wp)
+{
+    for (int r = 0; r < nr; r++) {
+        size_t src = (size_t)(o + r) * n_in + k0;
+        for (int k = 0; k < kc; k++)
+            wp[k * NR + r] = w_scalar(type, w, src + (size_t)k);
+    }
+    for (int r = nr; r < NR; r++)
+        for (int k = 0; k < kc; k++)
+            wp[k * NR + r] = 0.0f;
+}
+
+typedef void (*pack_fn)(const void *w, size_t n_in, int o, int nr, size_t k0, int kc, float *wp);
+
+/*
+ * y(mr, nr) (+)= x(mr, kc) . wp(kc, NR) restricted to nr columns.
+ * x rows are ldx apart, y rows ldy apart; first: overwrite instead of add.
+ */
+VI void ukernel(int mr, int kc, const float *x, size_t ldx, const float *wp, float *y, size_t ldy,
+                int nr, int first)
+{
+    vf c[MM_MR][MM_NV];
+    UNROLL
+    for (int i = 0; i < mr; i++)
+        UNROLL
+        for (int j = 0; j < MM_NV; j++) {
+            int n = nr - j * VL;
+            float *yp = y + (size_t)i * ldy + j * VL;
+            c[i][j] = first || n <= 0 ? v_zero() : n >= VL ? v_load(yp) : v_load_part(yp, n);
+        }
+    for (int k = 0; k < kc; k++) {
+        vf b[MM_NV];
+        UNROLL
+        for (int j = 0; j < MM_NV; j++)
+            b[j] = v_load(wp + (size_t)k * NR + j * VL);
+        UNROLL
+        for (int i = 0; i < mr; i++) {
+            vf a = v_set1(x[(size_t)i * ldx + (size_t)k]);
+            UNROLL
+            for (int j = 0; j < MM_NV; j++)
+                c[i][j] = v_fma(a, b[j], c[i][j]);
+        }
+    }
+    UNROLL
+    for (int i = 0; i < mr; i++)
+        UNROLL
+        for (int j = 0; j < MM_NV; j++) {
+            int n = nr - j * VL;
+            float *yp = y + (size_t)i * ldy + j * VL;
+            if (n >= VL)
+                v_store(yp, c[i][j]);
+            else if (n > 0)
+                v_store_part(yp, c[i][j], n);
+        }
+}
+
+#define UK_CASE(m)                                                                       \
+    case m:                                                                              \
+        ukernel((m) < MM_MR ? (m) : MM_MR, kc, x, ldx, wp, y, ldy, nr, first);           \
+        break;
+
+/* The token tail of a panel: one instantiation per remainder. */
+static void ukernel_tail(int mr, int kc, const float *x, size_t ldx, const float *wp, float *y,
+                         size_t ldy, int nr, int first)
+{
+    switch (mr) {
+        UK_CASE(1) UK_CASE(2) UK_CASE(3) UK_CASE(4) UK_CASE(5) UK_CASE(6) UK_CASE(7)
+        UK_CASE(8) UK_CASE(9) UK_CASE(10) UK_CASE(11) UK_CASE(12) UK_CASE(13) UK_CASE(14)
+        UK_CASE(15)
+    default:
+        break;
+    }
+}
+
+/* x: (n_tok, n_in); y: (n_tok, n_out), rows [o0, o1) */
+static void gemm(pack_fn pack, const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                 int o1)
+{
+    float wp[MM_P][MM_KC * NR] __attribute__((aligned(64)));
+    size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
+    for (int ob = o0; ob < o1; ob += MM_P * NR) {
+        int np = (o1 - ob + NR - 1) / NR;
+        np = np < MM_P ? np : MM_P;
+        for (size_t k0 = 0; k0 < n_in; k0 += MM_KC) {
+            int kc = n_in - k0 < MM_KC ? (int)(n_in - k0) : MM_KC;
+            int first = k0 == 0;
+            for (int p = 0; p < np; p++) {
+                int o = ob + p * NR, nr = o1 - o < NR ? o1 - o : NR;
+                pack(w->data, n_in, o, nr, k0, kc, wp[p]);
+            }
+            for (int t = 0; t < n_tok; t += MM_MR) {
+                const float *xt = x + (size_t)t * n_in + k0;
+                for (int p = 0; p < np; p++) {
+                    int o = ob + p * NR, nr = o1 - o < NR ? o1 - o : NR;
+                    float *yt = y + (size_t)t * n_out + (size_t)o;
+                    if (n_tok - t >= MM_MR)
+                        ukernel(MM_MR, kc, xt, n_in, wp[p], yt, n_out, nr, first);
+                    else
+                        ukernel_tail(n_tok - t, kc, xt, n_in, wp[p], yt, n_out, nr, first);
+                }
+            }
+        }
+    }
+}
+
+/* ---- entry points, one per weight type ---- */
+
+VI void matmul_any(int type, pack_fn pack, const ingot_wmat *w, const float *x, int n_tok,
+                   float *y, int o0, int o1)
+{
+    size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
+    if (n_in == 0) {
+        for (int t = 0; t < n_tok; t++)
+            memset(y + (size_t)t * n_out + o0, 0, (size_t)(o1 - o0) * sizeof(float));
+        return;
+    }
+    if (n_tok >= MM_MIN_TOK) {
+        gemm(pack, w, x, n_tok, y, o0, o1);
+        return;
+    }
+    for (int t = 0; t < n_tok; t += MV_TMAX) {
+        const float *xt = x + (size_t)t * n_in;
+        float *yt = y + (size_t)t * n_out;
+        switch (MV_T(n_tok - t)) {
+        case 1: mv_rows(type, 1, w, xt, yt, o0, o1); break;
+        case 2: mv_rows(type, MV_T(2), w, xt, yt, o0, o1); break;
+        case 3: mv_rows(type, MV_T(3), w, xt, yt, o0, o1); break;
+        default: mv_rows(type, MV_T(4), w, xt, yt, o0, o1); break;
+        }
+    }
+}
+
+#define MATMUL_TYPE(name, type)                                                          \
+    static void pack_##name(const void *w, size_t n_in, int o, int nr, size_t k0, int kc,  \
+                            float *wp)                                                   \
+    {                                                                                    \
+        pack_panel(type, w, n_in, o, nr, k0, kc, wp);                                    \
+    }                                                                                    \
+    static void matmul_##name(const ingot_wmat *w, const float *x, int n_tok, float *y,  \
+                              int o0, int o1)                                            \
+    {                                                                                    \
+        matmul_any(type, pack_##name, w, x, n_tok, y, o0, o1);                           \
+    }
+
+MATMUL_TYPE(f32, INGOT_DT_F32)
+MATMUL_TYPE(f16, INGOT_DT_F16)
+MATMUL_TYPE(bf16, INGOT_DT_BF16)
+
+/* ---- f32 vector helpers ---- */
+
+static float dot_f32(const float *a, const float *b, int n)
+{
+    vf s0 = v_zero(), s1 = v_zero();
+    int i = 0;
+    for (; i + 2 * VL <= n; i += 2 * VL) {
+        s0 = v_fma(v_load(a + i), v_load(b + i), s0);
+        s1 = v_fma(v_load(a + i + VL), v_load(b + i + VL), s1);
+    }
+    for (; i + VL <= n; i += VL)
+        s0 = v_fma(v_load(a + i), v_load(b + i), s0);
+    if (i < n)
+        s1 = v_fma(v_load_part(a + i, n - i), v_load_part(b + i, n - i), s1);
+    return v_hsum(v_add(s0, s1));
+}
+
+static void axpy_f32(float a, const float *x, float *y, int n)
+{
+    vf av = v_set1(a);
+    int i = 0;
+    for (; i + VL <= n; i += VL)
+        v_store(y + i, v_fma(av, v_load(x + i), v_load(y + i)));
+    if (i < n)
+        v_store_part(y + i, v_fma(av, v_load_part(x + i, n - i), v_load_part(y + i, n - i)),
+                     n - i);
+}

@@ -1,0 +1,100 @@
+/*
+ * vec_avx2.h - the vector layer the SIMD templates are written against,
+ * for AVX2 + FMA + F16C: 8 f32 lanes, 16 registers.
+ * Included only by files compiled with those flags.
+ */
+#ifndef INGOT_VEC_AVX2_H
+#define INGOT_VEC_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define VL 8       /* f32 lanes */
+#define VREGS 16   /* architectural vector registers */
+typedef __m256 vf;
+
+#define VI static inline __attribute__((always_inline))
+
+VI vf v_zero(void) { return _mm256_setzero_ps(); }
+VI vf v_set1(float s) { return _mm256_set1_ps(s); }
+VI vf v_load(const float *p) { return _mm256_loadu_ps(p); }
+VI void v_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+VI vf v_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+VI vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+VI vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+VI vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+VI vf v_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+VI vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+VI vf v_min(vf a, vf b) { return _mm256_min_ps(a, b); }
+VI float v_hsum(vf v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+VI float v_hmax(vf v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* bf16 is the top half of an f32: widen and shift. */
+VI vf v_load_bf16(const uint16_t *p)
+{
+    __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+}
+VI vf v_load_f16(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+/*
+ * Partial vectors (0 < n < VL): lanes >= n read as 0 and are never touched.
+ * AVX2 has no 16-bit masked load, so tails go through a zeroed copy; they
+ * run once per row at most.
+ */
+VI vf v_load_part(const float *p, int n)
+{
+    float b[VL] = {0};
+    memcpy(b, p, (size_t)n * sizeof(float));
+    return _mm256_loadu_ps(b);
+}
+VI void v_store_part(float *p, vf v, int n)
+{
+    float b[VL];
+    _mm256_storeu_ps(b, v);
+    memcpy(p, b, (size_t)n * sizeof(float));
+}
+VI vf v_load_part_bf16(const uint16_t *p, int n)
+{
+    uint16_t b[VL] = {0};
+    memcpy(b, p, (size_t)n * sizeof(uint16_t));
+    return v_load_bf16(b);
+}
+VI vf v_load_part_f16(const uint16_t *p, int n)
+{
+    uint16_t b[VL] = {0};
+    memcpy(b, p, (size_t)n * sizeof(uint16_t));
+    return v_load_f16(b);
+}
+
+/* Pieces of exp(): round to nearest, p * 2^n for integral n, zero where x < lo. */
+VI vf v_round(vf x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+VI vf v_ldexp(vf p, vf n)
+{
+    __m256i e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), e));
+}
+VI vf v_zero_below(vf r, vf x, float lo)
+{
+    return _mm256_and_ps(r, _mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_GE_OQ));
+}
+
+#define v_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+
+#endif /* INGOT_VEC_AVX2_H */

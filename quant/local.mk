@@ -1,0 +1,1 @@
+# quant fragment (see Makefile.am)

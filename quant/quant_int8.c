@@ -1,0 +1,50 @@
+/*
+ * quant_int8.c - int8 (INGOT_DT_Q8, W8A16): symmetric absmax per output
+ * channel.
+ *
+ *   scale = max|w| / 127 (f32 division), q = clamp(round_half_away(w / scale), -127, 127)
+ *
+ * Rounding is half away from zero (C roundf), as LLM.int8()/bitsandbytes'
+ * int8 row-wise quantizers do (they round(x * 127 / absmax)); we divide by the
+ * stored scale instead so that dequantization q * scale is the nearest grid
+ * point of exactly the scale that is stored.  -128 is never used, so the
+ * grid is symmetric.
+ */
+#include "config.h"
+
+#include <math.h>
+
+#include "quant/quant.h"
+
+void ingot_q8_quantize_row(const float *w, int64_t n_in, int8_t *qs /* (n_in) */,
+                           float *scale /* (1) */)
+{
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n_in; i++)
+        amax = fmaxf(amax, fabsf(w[i]));
+    float s = amax / 127.0f;
+    *scale = s;
+    /* An all-zero row, or one so small (< 127 * 2^-149) that its scale
+     * underflows to 0, stores scale 0 and zeros: it dequantizes to 0, never
+     * to NaN from 0/0. */
+    if (s == 0.0f) {
+        for (int64_t i = 0; i < n_in; i++)
+            qs[i] = 0;
+        return;
+    }
+    for (int64_t i = 0; i < n_in; i++) {
+        /* with a subnormal scale w/s may round past 127 or overflow to Inf:
+         * the clamp takes care of both before the conversion to int */
+        float r = roundf(w[i] / s);
+        r = fminf(fmaxf(r, -127.0f), 127.0f);
+        qs[i] = (int8_t)r;
+    }
+}
+
+void ingot_q8_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out)
+{
+    const int8_t *qs = (const int8_t *)w->data + (int64_t)o * w->n_in; // (n_out, n_in)
+    float scale = ((const float *)w->scales)[o];                       // (n_out)
+    for (int k = k0; k < k1; k++)
+        out[k - k0] = (float)qs[k] * scale;
+}

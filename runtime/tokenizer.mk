@@ -1,0 +1,1 @@
+# runtime fragment (see Makefile.am)
