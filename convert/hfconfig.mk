@@ -1,6 +1,6 @@
 # hfconfig fragment (see Makefile.am): the normalized model config, HF
 # config.json parsing, the canonical tensor list and HF file validation.
-libingot_la_SOURCES += runtime/config.h runtime/config.c \
+libingot_la_SOURCES += runtime/model_config.h runtime/model_config.c \
 	convert/hf_config.h convert/hf_config.c \
 	convert/tensor_map.h convert/tensor_map.c \
 	convert/hf_files.h convert/hf_files.c

@@ -11,7 +11,7 @@
 
 #include "convert/st_set.h"
 #include "convert/tensor_map.h"
-#include "runtime/config.h"
+#include "runtime/model_config.h"
 
 typedef struct ingot_plan_tensor {
     const ingot_tensor_spec *spec; /* canonical name and shape */

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "ingot.h"
-#include "runtime/config.h"
+#include "runtime/model_config.h"
 
 typedef enum ingot_tensor_kind {
     INGOT_TK_EMBED,  /* token_embd.weight */

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "ingot.h"
-#include "runtime/config.h"
+#include "runtime/model_config.h"
 #include "util/util.h"
 
 #define INGOT_FORMAT_MAJOR 1

@@ -306,7 +306,13 @@ int ingot_jinja_call_func(ingot_jctx *c, int fn, const ingot_jargs *a, ingot_jv 
 int ingot_jinja_call_method(ingot_jctx *c, ingot_jv obj, const char *name, const ingot_jargs *a,
                             ingot_jv *out);
 
-/* Helpers shared by the evaluator and the built-ins. */
+/* Operators and access (jinja_ops.c), shared by the evaluator and the built-ins. */
+/** a op b for the arithmetic, comparison, ~ and membership operators. */
+int ingot_jinja_binop(ingot_jctx *c, int op, ingot_jv a, ingot_jv b, ingot_jv *out);
+/** Python's a < b (*res: -1, 0, 1) for numbers, strings and lists; -1 on a type error. */
+int ingot_jinja_compare(ingot_jctx *c, ingot_jv a, ingot_jv b, int *res);
+/** Decodes the code point at s[*i] (advancing *i); invalid bytes decode as themselves. */
+uint32_t ingot_jinja_utf8_next(const char *s, size_t n, size_t *i);
 /** @return the number of code points of a UTF-8 string. */
 size_t ingot_jinja_utf8_len(const char *s, size_t n);
 /** @return the byte offset of code point i (i <= length). */

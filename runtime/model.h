@@ -12,7 +12,7 @@
 #include "ingot.h"
 #include "kernels/cpu/kernels.h"
 #include "runtime/artifact.h"
-#include "runtime/config.h"
+#include "runtime/model_config.h"
 #include "runtime/tokenizer.h"
 
 typedef struct ingot_layer {

@@ -251,7 +251,7 @@ static int check_type(json_t *model, const char *what, ingot_error *err)
         return ingot_tok_fail(err, INGOT_ERR_FORMAT, what, "model.type", "missing or not a string");
     if (strcmp(json_string_value(type), "BPE"))
         return ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, "model.type",
-                              "unsupported model type \"%s\" (only BPE is)",
+                              "unsupported model type \"%s\" (only BPE is supported)",
                               json_string_value(type));
     return 0;
 }

@@ -140,8 +140,7 @@ ingot_tok_dec *ingot_tok_dec_parse(json_t *j, const char *what, const char *path
     while (k < INGOT_ARRAY_LEN(dec_types) && strcmp(dec_types[k].name, type))
         k++;
     if (k == INGOT_ARRAY_LEN(dec_types)) {
-        ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, path, "unsupported decoder type \"%s\"",
-                       type);
+        ingot_tok_bad_type(err, what, path, "decoder", type);
         return NULL;
     }
     ingot_tok_dec *d = calloc(1, sizeof *d);

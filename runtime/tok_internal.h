@@ -176,6 +176,9 @@ int ingot_tok_get_int(json_t *o, const char *key, long long def, long long *out,
                       const char *what, const char *path, ingot_error *err);
 /** The "type" of a component; fails naming path.type when absent. */
 const char *ingot_tok_type(json_t *o, const char *what, const char *path, ingot_error *err);
+/** Fails naming path.type: "unsupported <kind> type \"<type>\"". */
+int ingot_tok_bad_type(ingot_error *err, const char *what, const char *path, const char *kind,
+                       const char *type);
 /** A one-character string field (Metaspace replacement, Strip content). */
 int ingot_tok_get_char(json_t *o, const char *key, uint32_t def, uint32_t *out,
                        const char *what, const char *path, ingot_error *err);

@@ -123,8 +123,7 @@ ingot_tok_norm *ingot_tok_norm_parse(json_t *j, const char *what, const char *pa
     while (k < INGOT_ARRAY_LEN(norm_types) && strcmp(norm_types[k].name, type))
         k++;
     if (k == INGOT_ARRAY_LEN(norm_types)) {
-        ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, path,
-                       "unsupported normalizer type \"%s\"", type);
+        ingot_tok_bad_type(err, what, path, "normalizer", type);
         free(n);
         return NULL;
     }

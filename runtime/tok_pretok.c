@@ -204,8 +204,7 @@ ingot_tok_pretok *ingot_tok_pretok_parse(json_t *j, const char *what, const char
     while (k < INGOT_ARRAY_LEN(pt_types) && strcmp(pt_types[k].name, type))
         k++;
     if (k == INGOT_ARRAY_LEN(pt_types)) {
-        ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, path,
-                       "unsupported pre-tokenizer type \"%s\"", type);
+        ingot_tok_bad_type(err, what, path, "pre-tokenizer", type);
         return NULL;
     }
     ingot_tok_pretok *p = calloc(1, sizeof *p);

@@ -309,3 +309,12 @@ const char *ingot_tok_type(json_t *o, const char *what, const char *path, ingot_
     type = json_string_value(v);
     return type;
 }
+
+int ingot_tok_bad_type(ingot_error *err, const char *what, const char *path, const char *kind,
+                       const char *type)
+{
+    char sub[INGOT_TOK_PATH];
+    snprintf(sub, sizeof sub, "%s.type", path);
+    return ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, sub, "unsupported %s type \"%s\"",
+                          kind, type);
+}

@@ -121,37 +121,57 @@ static int parse_added_flags(added_tok *a, json_t *j, const char *what, const ch
     return 0;
 }
 
-static int parse_added(ingot_tokenizer *t, json_t *j, size_t i, int vocab_size, ingot_error *err)
+/*
+ * HF ignores the ids written in added_tokens: a token the vocabulary (or an
+ * earlier added token) already has keeps that id, any other one takes the
+ * next id after the vocabulary and the added tokens so far.
+ */
+static int32_t added_id(const ingot_tokenizer *t, const char *content, size_t len,
+                        int64_t max_added)
+{
+    const ingot_tok_map *vocab = ingot_tok_bpe_vocab(t->bpe);
+    const ingot_tok_slot *s = ingot_tok_map_get(&t->added_ids, content, len);
+    if (!s)
+        s = ingot_tok_map_get(vocab, content, len);
+    if (s)
+        return s->a;
+    int64_t n = (int64_t)vocab->n;
+    int64_t id = max_added < 0 ? n : (max_added >= n || n == 0) ? max_added + 1 : n;
+    return id > INT32_MAX ? -1 : (int32_t)id;
+}
+
+static int parse_added(ingot_tokenizer *t, json_t *j, size_t i, int vocab_size,
+                       int64_t *max_added, ingot_error *err)
 {
     char path[64];
     const char *content;
     size_t len;
-    long long id;
+    long long file_id;
     added_tok a = {0};
     snprintf(path, sizeof path, "added_tokens[%zu]", i);
     if (!json_is_object(j))
         return ingot_tok_fail(err, INGOT_ERR_FORMAT, t->what, path, "must be an object");
     if (ingot_tok_get_str(j, "content", 1, &content, &len, t->what, path, err) ||
-        ingot_tok_get_int(j, "id", -1, &id, t->what, path, err) ||
+        ingot_tok_get_int(j, "id", 0, &file_id, t->what, path, err) ||
         parse_added_flags(&a, j, t->what, path, err))
         return -1;
-    if (id < 0 || id > INT32_MAX)
-        return ingot_tok_fail(err, INGOT_ERR_FORMAT, t->what, path, "missing or invalid \"id\"");
     if (!len)
         return 0; /* HF ignores empty added tokens */
-    /* a token the model already knows keeps the model's id, as in HF */
-    const ingot_tok_slot *known = ingot_tok_map_get(ingot_tok_bpe_vocab(t->bpe), content, len);
-    a.id = known ? known->a : (int32_t)id;
-    if (vocab_size > 0 && a.id >= vocab_size)
+    a.id = added_id(t, content, len, *max_added);
+    if (a.id < 0 || (vocab_size > 0 && a.id >= vocab_size))
         return ingot_tok_fail(err, INGOT_ERR_FORMAT, t->what, path,
-                              "id %d is not below the model's vocab size %d", (int)a.id,
+                              "id %lld is not below the model's vocab size %d", (long long)a.id,
                               vocab_size);
     if (!(a.content = malloc(len + 1)))
         return oom(err, t->what);
     memcpy(a.content, content, len + 1);
     a.len = a.pattern_len = len;
     a.pattern = a.content;
-    t->added[t->n_added++] = a;
+    t->added[t->n_added] = a;
+    /* a repeated content keeps its id; its last entry's flags win */
+    if (ingot_tok_map_put(&t->added_ids, content, len, a.id, (int32_t)t->n_added++))
+        return oom(err, t->what);
+    *max_added = a.id > *max_added ? a.id : *max_added;
     return 0;
 }
 
@@ -223,15 +243,12 @@ static int load_added(ingot_tokenizer *t, json_t *arr, int vocab_size, ingot_err
 {
     if (arr && !json_is_null(arr) && !json_is_array(arr))
         return ingot_tok_fail(err, INGOT_ERR_FORMAT, t->what, "added_tokens", "must be an array");
+    int64_t max_added = -1;
     if (!(t->added = calloc(json_array_size(arr) + 1, sizeof *t->added)))
         return oom(err, t->what);
     for (size_t i = 0; i < json_array_size(arr); i++)
-        if (parse_added(t, json_array_get(arr, i), i, vocab_size, err))
+        if (parse_added(t, json_array_get(arr, i), i, vocab_size, &max_added, err))
             return -1;
-    for (size_t i = 0; i < t->n_added; i++)
-        if (ingot_tok_map_put(&t->added_ids, t->added[i].content, t->added[i].len,
-                              t->added[i].id, (int32_t)i))
-            return oom(err, t->what);
     if (normalize_patterns(t, err))
         return -1;
     if (build_match_set(t, &t->raw, 0) || build_match_set(t, &t->normed, 1))
@@ -365,8 +382,7 @@ static int parse_post(ingot_tokenizer *t, json_t *j, int vocab_size, const char 
     if (!strcmp(type, "ByteLevel"))
         return 0; /* it only trims offsets, which ingot does not report */
     if (strcmp(type, "Sequence"))
-        return ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, t->what, path,
-                              "unsupported post-processor type \"%s\"", type);
+        return ingot_tok_bad_type(err, t->what, path, "post-processor", type);
     json_t *arr = json_object_get(j, "processors");
     if (!json_is_array(arr))
         return ingot_tok_fail(err, INGOT_ERR_FORMAT, t->what, path,

@@ -15,7 +15,7 @@
 #include "convert/hf_config.h"
 #include "convert/hf_files.h"
 #include "convert/tensor_map.h"
-#include "runtime/config.h"
+#include "runtime/model_config.h"
 #include "util/util.h"
 
 /* ------------------------------------------------------------------ helpers */

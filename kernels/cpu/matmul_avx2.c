@@ -7,10 +7,13 @@
 
 #include "kernels/cpu/vec_avx2.h"
 
-/* 6 x 16 micro-tile: 12 accumulators + 2 W vectors + 1 broadcast of 16 registers. */
-#define MV_R 4
-#define MV_U 1
+/* decode: T * MV_RL(T) accumulators + T x vectors + 1 W vector <= 16 registers */
 #define MV_TMAX 2
+#define MV_SHORT 1536
+#define MV_UMAX 4
+#define MV_RMAX 8
+#define MV_RL(t) ((t) <= 1 ? 8 : 4)
+/* prefill 6 x 16 micro-tile: 12 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 6
 #define MM_NV 2
 #define MM_KC 128

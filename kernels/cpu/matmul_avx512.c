@@ -7,14 +7,13 @@
 
 #include "kernels/cpu/vec_avx512.h"
 
-/* 12 x 32 micro-tile: 24 accumulators + 2 W vectors + 1 broadcast of 32 registers. */
-#ifndef MV_R
-#define MV_R 4
-#endif
-#ifndef MV_U
-#define MV_U 1
-#endif
+/* decode: T * MV_RL(T) accumulators + T x vectors + 1 W vector <= 32 registers */
 #define MV_TMAX 4
+#define MV_SHORT 1536
+#define MV_UMAX 4
+#define MV_RMAX 8
+#define MV_RL(t) ((t) <= 2 ? 8 : 4)
+/* prefill 12 x 32 micro-tile: 24 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 12
 #define MM_NV 2
 #define MM_KC 128

@@ -3,8 +3,11 @@
  * (vec_avx2.h / vec_avx512.h) and included by each ISA file, which first
  * defines the blocking parameters:
  *
- *   MV_R    decode: rows of W per step (each x load feeds MV_R FMAs)
- *   MV_TMAX decode: tokens per pass over W (MV_TMAX * MV_R accumulators)
+ *   MV_TMAX decode: tokens per pass over W
+ *   MV_SHORT decode: longest row (elements) still read one row at a time
+ *   MV_UMAX decode: k-unroll (accumulators per token) for short rows
+ *   MV_RL(T) decode: rows read at once for long rows and T tokens
+ *   MV_RMAX decode: the largest MV_RL
  *   MM_MR   prefill micro-tile: tokens (broadcast operand)
  *   MM_NV   prefill micro-tile: vectors of outputs (MM_NV * VL rows of W)
  *   MM_KC   prefill: depth of a packed W panel (MM_KC * NR floats stay in L1)
@@ -65,46 +68,43 @@ VI float w_scalar(int type, const void *w, size_t i)
 
 /* ---- decode: T tokens x R rows starting at row o ---- */
 
+/*
+ * Rows of W are contiguous, so one row at a time is one long sequential
+ * stream the hardware prefetcher follows across rows.  That is best while x
+ * stays in L1 beside the stream (rows up to MV_SHORT elements).  Longer rows
+ * push x out of L1 and each x reload competes with the W stream: then take
+ * R rows at once, so each x load feeds R FMAs; R rows mean R streams, which
+ * only pays when each is long.  Short rows unroll along k (U accumulators)
+ * to cover the FMA latency; with R rows the R accumulators do.
+ */
+
 /* w: (n_out, n_in); x: (T, n_in); y: (T, n_out) */
-VI void mv_block(int type, int T, int R, const void *w, size_t n_in, const float *x, float *y,
-                 size_t n_out, int o)
+VI void mv_block(int type, int T, int R, int U, const void *w, size_t n_in, const float *x,
+                 float *y, size_t n_out, int o)
 {
-    vf acc[MV_TMAX][MV_R][MV_U];
+    vf acc[MV_TMAX][MV_RMAX][MV_UMAX];
     const size_t row0 = (size_t)o * n_in;
     UNROLL
     for (int t = 0; t < T; t++)
         UNROLL
         for (int r = 0; r < R; r++)
             UNROLL
-            for (int u = 0; u < MV_U; u++)
+            for (int u = 0; u < U; u++)
                 acc[t][r][u] = v_zero();
     size_t k = 0;
-#ifdef MV_PF
-    const size_t es = type == INGOT_DT_F32 ? 4 : 2;
-    const char *next = (const char *)w + (row0 + (size_t)R * n_in) * es;
-#endif
-    for (; k + MV_U * VL <= n_in; k += MV_U * VL) {
-#ifdef MV_PF
+    for (; k + (size_t)(U * VL) <= n_in; k += (size_t)(U * VL)) {
         UNROLL
-        for (size_t off = 0; off < R * MV_U * VL * es; off += 64)
-            _mm_prefetch(next + k * R * es + off, MV_PF);
-#endif
-        UNROLL
-        for (int u = 0; u < MV_U; u++) {
-            vf wv[MV_R];
+        for (int u = 0; u < U; u++) {
+            vf xv[MV_TMAX];
             UNROLL
-            for (int r = 0; r < R; r++)
-                wv[r] = w_load(type, w, row0 + (size_t)r * n_in + k + u * VL);
+            for (int t = 0; t < T; t++)
+                xv[t] = v_load(x + (size_t)t * n_in + k + (size_t)(u * VL));
             UNROLL
-            for (int t = 0; t < T; t++) {
-#ifdef MV_NOX
-                vf xv = v_set1(x[t]);
-#else
-                vf xv = v_load(x + (size_t)t * n_in + k + u * VL);
-#endif
+            for (int r = 0; r < R; r++) {
+                vf wv = w_load(type, w, row0 + (size_t)r * n_in + k + (size_t)(u * VL));
                 UNROLL
-                for (int r = 0; r < R; r++)
-                    acc[t][r][u] = v_fma(xv, wv[r], acc[t][r][u]);
+                for (int t = 0; t < T; t++)
+                    acc[t][r][u] = v_fma(xv[t], wv, acc[t][r][u]);
             }
         }
     }
@@ -123,7 +123,7 @@ VI void mv_block(int type, int T, int R, const void *w, size_t n_in, const float
         UNROLL
         for (int r = 0; r < R; r++) {
             UNROLL
-            for (int u = 1; u < MV_U; u++)
+            for (int u = 1; u < U; u++)
                 acc[t][r][0] = v_add(acc[t][r][0], acc[t][r][u]);
             y[(size_t)t * n_out + (size_t)o + (size_t)r] = v_hsum(acc[t][r][0]);
         }
@@ -133,10 +133,15 @@ VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, 
 {
     size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
     int o = o0;
-    for (; o + MV_R <= o1; o += MV_R)
-        mv_block(type, T, MV_R, w->data, n_in, x, y, n_out, o);
+    if (n_in <= MV_SHORT) {
+        for (; o < o1; o++)
+            mv_block(type, T, 1, MV_UMAX, w->data, n_in, x, y, n_out, o);
+        return;
+    }
+    for (; o + MV_RL(T) <= o1; o += MV_RL(T))
+        mv_block(type, T, MV_RL(T), 1, w->data, n_in, x, y, n_out, o);
     for (; o < o1; o++)
-        mv_block(type, T, 1, w->data, n_in, x, y, n_out, o);
+        mv_block(type, T, 1, 1, w->data, n_in, x, y, n_out, o);
 }
 
 /* ---- prefill: packed panels and the register-blocked micro-kernel ---- */

@@ -31,6 +31,7 @@
 #include "kernels/cpu/kernels.h"
 #include "quant/quant.h"
 
+void ingot_qmatmul_ref(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1);
 void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                              int o1);
 void ingot_qmatmul_nf4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
@@ -437,30 +438,25 @@ static void qmatmul(int fmt, const ingot_wmat *w, const float *x, int n_tok, flo
         decode8(w, x, n_tok, y, o0, o1);
         return;
     }
+    int ok;
     if (n_tok < PREFILL_MIN_TOK) {
         size_t np = round_up((size_t)w->n_in, 128);
         float *xp = aligned_alloc(64, (np + np / 8) * sizeof(float));
-        if (xp) {
+        if ((ok = xp != NULL))
             decode4(&c, x, n_tok, y, w->n_out, o0, o1, xp, xp + np);
-            free(xp);
-            return;
-        }
+        free(xp);
     } else {
-        size_t kcp = KC, ntp = (size_t)n_tok;
-        float *wp = aligned_alloc(64, kcp * NR * sizeof(float));
-        float *tmp = aligned_alloc(64, 16 * kcp * sizeof(float));
-        float *xpk = aligned_alloc(64, ntp * kcp * sizeof(float));
-        if (wp && tmp && xpk)
+        float *wp = aligned_alloc(64, (size_t)KC * NR * sizeof(float));
+        float *tmp = aligned_alloc(64, (size_t)16 * KC * sizeof(float));
+        float *xpk = aligned_alloc(64, (size_t)n_tok * KC * sizeof(float));
+        if ((ok = wp && tmp && xpk))
             prefill(w, &c, fmt, x, n_tok, y, o0, o1, wp, tmp, xpk);
         free(wp);
         free(tmp);
         free(xpk);
-        if (wp && tmp && xpk)
-            return;
     }
-    /* out of memory for the scratch: the reference needs none */
-    extern void ingot_qmatmul_ref(const ingot_wmat *, const float *, int, float *, int, int);
-    ingot_qmatmul_ref(w, x, n_tok, y, o0, o1);
+    if (!ok) /* out of memory for the scratch: the reference needs none */
+        ingot_qmatmul_ref(w, x, n_tok, y, o0, o1);
 }
 
 void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,

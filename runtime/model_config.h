@@ -6,8 +6,8 @@
  * reads it back (ingot_config_from_json).  Every field the forward pass needs
  * is here, already resolved (head_dim computed, rope scaling normalized).
  */
-#ifndef INGOT_CONFIG_H
-#define INGOT_CONFIG_H
+#ifndef INGOT_MODEL_CONFIG_H
+#define INGOT_MODEL_CONFIG_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -95,4 +95,4 @@ json_t *ingot_config_to_json(const ingot_config *c);
 int ingot_config_from_json(const json_t *j, ingot_config *c, const char *what,
                            ingot_error *err);
 
-#endif /* INGOT_CONFIG_H */
+#endif /* INGOT_MODEL_CONFIG_H */

@@ -1,17 +1,15 @@
 /*
- * config.c - the normalized model configuration: names, the invariants the
+ * model_config.c - the normalized model configuration: names, the invariants the
  * runtime relies on, and the JSON form stored in the artifact manifest.
  */
-/* Angle brackets on purpose: "config.h" would find runtime/config.h (this
- * file's own directory is searched first), not autoconf's config.h. */
-#include <config.h>
+#include "config.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/config.h"
+#include "runtime/model_config.h"
 #include "util/util.h"
 
 /* ------------------------------------------------------------------ names */

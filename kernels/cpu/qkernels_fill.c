@@ -1,0 +1,55 @@
+/*
+ * qkernels_fill.c - registers the quantized-format matmuls (int8, nf4, int4)
+ * into a kernel table for an ISA.  The SIMD versions are referenced only
+ * when configure built them; an ISA that was not built falls back to the
+ * best lower one, down to the portable reference.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "kernels/cpu/kernels.h"
+
+void ingot_qmatmul_ref(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1);
+#ifdef INGOT_HAVE_AVX2
+void ingot_qmatmul_q8_avx2(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                           int o1);
+void ingot_qmatmul_nf4_avx2(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                            int o1);
+void ingot_qmatmul_q4_avx2(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                           int o1);
+#endif
+#ifdef INGOT_HAVE_AVX512
+void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                             int o1);
+void ingot_qmatmul_nf4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                              int o1);
+void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                             int o1);
+#endif
+
+static void set3(ingot_cpu_kernels *k, ingot_matmul_fn q8, ingot_matmul_fn nf4, ingot_matmul_fn q4)
+{
+    k->matmul[INGOT_DT_Q8] = q8;
+    k->matmul[INGOT_DT_NF4] = nf4;
+    k->matmul[INGOT_DT_Q4] = q4;
+}
+
+void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa)
+{
+    int want = isa && strcmp(isa, "avx512") == 0 ? 2 : isa && strcmp(isa, "avx2") == 0 ? 1 : 0;
+#ifdef INGOT_HAVE_AVX512
+    if (want >= 2) {
+        set3(k, ingot_qmatmul_q8_avx512, ingot_qmatmul_nf4_avx512, ingot_qmatmul_q4_avx512);
+        return;
+    }
+#endif
+#ifdef INGOT_HAVE_AVX2
+    if (want >= 1) {
+        set3(k, ingot_qmatmul_q8_avx2, ingot_qmatmul_nf4_avx2, ingot_qmatmul_q4_avx2);
+        return;
+    }
+#endif
+    (void)want;
+    set3(k, ingot_qmatmul_ref, ingot_qmatmul_ref, ingot_qmatmul_ref);
+}
