@@ -103,6 +103,9 @@ void cli_install_signal_handlers(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* past a file-size limit, write() must fail with EFBIG so that the
+       temporary output is cleaned up, instead of the process dying */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 bool cli_is_dir(const char *path)

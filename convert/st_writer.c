@@ -23,6 +23,8 @@ typedef struct writer {
     const ingot_st_tensor **by_layout; /* data order */
     uint64_t *begin;                   /* data offset, by index in t */
     char *header;     /* JSON text, from json_dumps */
+    ingot_st_fill_fn fill; /* produces the data of tensors whose data is NULL */
+    void *fill_user;
     ingot_error *err;
 } writer;
 
@@ -66,7 +68,7 @@ static int check_tensor(const writer *w, const ingot_st_tensor *t)
         return ingot_fail(w->err, INGOT_ERR_ARG,
                           "%s: %s: size %llu but the shape needs %llu bytes", w->path, nm,
                           (unsigned long long)t->size, (unsigned long long)bytes);
-    if (t->size && !t->data)
+    if (t->size && !t->data && !w->fill)
         return ingot_fail(w->err, INGOT_ERR_ARG, "%s: %s: no data", w->path, nm);
     return 0;
 }
@@ -185,6 +187,25 @@ static int write_all(int fd, const void *buf, uint64_t len)
     return 0;
 }
 
+/* Streams a tensor from the fill callback in bounded chunks. */
+static int write_generated(const writer *w, const ingot_st_tensor *t, int fd)
+{
+    enum { CHUNK = 1 << 22 };
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = 0;
+    for (uint64_t off = 0; rc == 0 && off < t->size; off += CHUNK) {
+        size_t len = (size_t)(t->size - off < CHUNK ? t->size - off : CHUNK);
+        w->fill(w->fill_user, (int)(t - w->t), off, buf, len);
+        rc = write_all(fd, buf, len);
+    }
+    free(buf);
+    return rc;
+}
+
 static int write_body(const writer *w, int fd)
 {
     size_t hl = strlen(w->header);
@@ -199,7 +220,7 @@ static int write_body(const writer *w, int fd)
         return -1;
     for (int i = 0; i < w->n; i++) {
         const ingot_st_tensor *t = w->by_layout[i];
-        if (write_all(fd, t->data, t->size) != 0)
+        if (t->data ? write_all(fd, t->data, t->size) != 0 : write_generated(w, t, fd) != 0)
             return -1;
     }
     return 0;
@@ -221,9 +242,16 @@ static int write_file(writer *w)
 int ingot_st_write(const char *path, const ingot_st_tensor *tensors, int n,
                    const char *metadata_json, ingot_error *err)
 {
+    return ingot_st_write_fill(path, tensors, n, metadata_json, NULL, NULL, err);
+}
+
+int ingot_st_write_fill(const char *path, const ingot_st_tensor *tensors, int n,
+                        const char *metadata_json, ingot_st_fill_fn fill, void *user,
+                        ingot_error *err)
+{
     if (!path || n < 0 || (n > 0 && !tensors))
         return ingot_fail(err, INGOT_ERR_ARG, "%s: invalid arguments", path ? path : "(null)");
-    writer w = {.path = path, .t = tensors, .n = n, .err = err};
+    writer w = {.path = path, .t = tensors, .n = n, .fill = fill, .fill_user = user, .err = err};
     int rc = plan(&w);
     if (rc == 0)
         rc = build_header(&w, metadata_json);

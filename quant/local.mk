@@ -37,9 +37,9 @@ tests_test_quant_LDADD = $(TEST_LDADD)
 TESTS += tests/test_quant
 endif
 
-# Benchmark: built by `make bench/bench_qkernels` (not by make check).
-EXTRA_PROGRAMS = bench/bench_qkernels
+# Benchmark: built by make, never run by make check.
+noinst_PROGRAMS += bench/bench_qkernels
 bench_bench_qkernels_SOURCES = bench/bench_qkernels.c
 bench_bench_qkernels_LDADD = libingot.la
 bench_bench_qkernels_LDFLAGS = $(OPENMP_CFLAGS)
-CLEANFILES += $(EXTRA_PROGRAMS)
+

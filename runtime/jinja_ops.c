@@ -360,7 +360,7 @@ int ingot_jinja_slice(ingot_jctx *c, ingot_jv obj, const ingot_jv *start, const 
     if (obj.kind == JV_STR && ingot_jinja_iterate(c, obj, &chars) < 0)
         return -1;
     const ingot_jlist *l = obj.kind == JV_LIST ? obj.u.l : chars.u.l;
-    int64_t lo, hi, st;
+    int64_t lo = 0, hi = 0, st = 1;
     if (slice_bounds(c, start, stop, step, (int64_t)l->n, &lo, &hi, &st) < 0) {
         ingot_jv_unref(chars);
         return -1;

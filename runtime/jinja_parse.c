@@ -966,7 +966,7 @@ static int parse_macro(parser *P, ingot_jnode *n)
     return rc < 0 ? -1 : end_tag(P);
 }
 
-static int parse_simple(parser *P, ingot_jnode *n, const char *tag)
+static int parse_simple(parser *P, const char *tag)
 {
     if (P->loops == 0)
         return perr(P, INGOT_ERR_FORMAT, "'%s' outside a for loop", tag);
@@ -1013,7 +1013,7 @@ static int parse_statement(parser *P, ingot_jbody *body)
         case JN_SET: rc = parse_set(P, n); break;
         case JN_MACRO: rc = parse_macro(P, n); break;
         case JN_BLOCK: rc = parse_generation(P, n); break;
-        default: rc = parse_simple(P, n, tags[i].tag); break;
+        default: rc = parse_simple(P, tags[i].tag); break;
         }
         if (rc < 0) {
             node_free(n);

@@ -208,7 +208,8 @@ static int load_chat_info(ingot_model *m, ingot_error *err)
     const uint8_t *tc = ingot_artifact_member(m->art, "hf/tokenizer_config.json", &len);
     if (!tc)
         return 0;
-    json_t *j = json_loadb((const char *)tc, len, 0, NULL);
+    /* model_max_length is often 1e30 written as an integer, beyond int64 */
+    json_t *j = json_loadb((const char *)tc, len, JSON_DECODE_INT_AS_REAL, NULL);
     if (!j)
         return ingot_fail(err, INGOT_ERR_FORMAT, "%s: hf/tokenizer_config.json: invalid JSON", m->art->path);
     m->bos_token = json_token_string(json_object_get(j, "bos_token"));

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define MERGE_EMPTY UINT64_MAX
-#define CACHE_MAX_WORD 256     /* HF caches words shorter than this too */
+#define CACHE_MAX_WORD 256      /* HF caches words shorter than this too */
 #define CACHE_MAX_ENTRIES 65536 /* then the cache starts over */
 
 typedef struct merge_slot {
@@ -32,9 +32,9 @@ typedef struct bpe_cache {
 struct ingot_tok_bpe {
     ingot_tok_map vocab; /* token -> (id, -) */
     merge_slot *merges;
-    size_t merges_cap;   /* power of two */
+    size_t merges_cap; /* power of two */
     int byte_fallback, ignore_merges, fuse_unk;
-    int32_t unk_id;      /* -1: no unk_token */
+    int32_t unk_id;        /* -1: no unk_token */
     char *prefix, *suffix; /* continuing_subword_prefix, end_of_word_suffix */
     size_t prefix_len, suffix_len;
     int32_t byte_ids[256]; /* "<0xXX>" tokens for byte_fallback, -1 when absent */
@@ -100,7 +100,8 @@ static int load_vocab(ingot_tok_bpe *b, json_t *vocab, const char *what, ingot_e
     json_t *v;
     if (!json_is_object(vocab))
         return ingot_tok_fail(err, INGOT_ERR_FORMAT, what, "model.vocab", "must be an object");
-    json_object_foreach(vocab, key, v) {
+    json_object_foreach(vocab, key, v)
+    {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
             return ingot_tok_fail(err, INGOT_ERR_FORMAT, what, "model.vocab",
                                   "id of \"%s\" is not a valid token id", key);
@@ -117,8 +118,8 @@ static int32_t vocab_id(const ingot_tok_bpe *b, const char *s, size_t len)
 }
 
 /* Splits merges[i], either "a b" or ["a", "b"], into its two halves. */
-static int merge_halves(json_t *m, size_t i, ingot_tok_buf *tmp, size_t *split,
-                        const char *what, ingot_error *err)
+static int merge_halves(json_t *m, size_t i, ingot_tok_buf *tmp, size_t *split, const char *what,
+                        ingot_error *err)
 {
     char path[64];
     snprintf(path, sizeof path, "model.merges[%zu]", i);
@@ -143,8 +144,8 @@ static int merge_halves(json_t *m, size_t i, ingot_tok_buf *tmp, size_t *split,
                : 0;
 }
 
-static int load_merge(ingot_tok_bpe *b, json_t *m, size_t i, ingot_tok_buf *tmp,
-                      const char *what, ingot_error *err)
+static int load_merge(ingot_tok_bpe *b, json_t *m, size_t i, ingot_tok_buf *tmp, const char *what,
+                      ingot_error *err)
 {
     char path[64];
     size_t split = 0;
@@ -194,8 +195,8 @@ static int load_merges(ingot_tok_bpe *b, json_t *merges, const char *what, ingot
     return rc;
 }
 
-static int dup_opt_str(json_t *model, const char *key, char **out, size_t *len,
-                       const char *what, ingot_error *err)
+static int dup_opt_str(json_t *model, const char *key, char **out, size_t *len, const char *what,
+                       ingot_error *err)
 {
     const char *s;
     if (ingot_tok_get_str(model, key, 0, &s, len, what, "model", err))
@@ -220,8 +221,7 @@ static int load_options(ingot_tok_bpe *b, json_t *model, const char *what, ingot
     return 0;
 }
 
-static int load_unk_and_bytes(ingot_tok_bpe *b, json_t *model, const char *what,
-                              ingot_error *err)
+static int load_unk_and_bytes(ingot_tok_bpe *b, json_t *model, const char *what, ingot_error *err)
 {
     const char *unk;
     size_t len;
@@ -381,8 +381,8 @@ static void add_sym(word *w, int32_t id)
 }
 
 /* The vocabulary key of one character, with the prefix/suffix it takes. */
-static const char *char_key(const ingot_tok_bpe *b, const char *c, size_t clen, int first,
-                            int last, ingot_tok_buf *kb, size_t *klen)
+static const char *char_key(const ingot_tok_bpe *b, const char *c, size_t clen, int first, int last,
+                            ingot_tok_buf *kb, size_t *klen)
 {
     if ((first || !b->prefix) && (!last || !b->suffix)) {
         *klen = clen;
@@ -509,7 +509,9 @@ int ingot_tok_bpe_encode(const ingot_tok_bpe *b, const char *s, size_t len, ingo
     if (b->ignore_merges) {
         int32_t id = vocab_id(b, s, len);
         if (id >= 0)
-            return ingot_tok_ids_push(out, id) ? ingot_fail(err, INGOT_ERR_NOMEM, "tokenizer: out of memory") : 0;
+            return ingot_tok_ids_push(out, id)
+                       ? ingot_fail(err, INGOT_ERR_NOMEM, "tokenizer: out of memory")
+                       : 0;
     }
     int cacheable = len < CACHE_MAX_WORD;
     if (cacheable && cache_get(b, s, len, out, &hit))

@@ -17,8 +17,8 @@ struct ingot_tok_dec {
     enum dec_kind kind;
     ingot_tok_dec **items; /* Sequence */
     size_t n_items;
-    pcre2_code *re;        /* Replace */
-    char *content;         /* Replace */
+    pcre2_code *re; /* Replace */
+    char *content;  /* Replace */
     size_t content_len;
     uint32_t ch;           /* Metaspace replacement, Strip content */
     int strip_first;       /* Metaspace: prepend_scheme is not "never" */
@@ -29,8 +29,9 @@ static const struct {
     const char *name;
     enum dec_kind kind;
 } dec_types[] = {
-    {"Sequence", D_SEQ},         {"ByteLevel", D_BYTELEVEL}, {"Metaspace", D_METASPACE},
-    {"ByteFallback", D_BYTEFALLBACK}, {"Fuse", D_FUSE},      {"Strip", D_STRIP},
+    {"Sequence", D_SEQ},        {"ByteLevel", D_BYTELEVEL},
+    {"Metaspace", D_METASPACE}, {"ByteFallback", D_BYTEFALLBACK},
+    {"Fuse", D_FUSE},           {"Strip", D_STRIP},
     {"Replace", D_REPLACE},
 };
 
@@ -130,8 +131,7 @@ static int parse_body(ingot_tok_dec *d, json_t *j, const char *what, const char 
     }
 }
 
-ingot_tok_dec *ingot_tok_dec_parse(json_t *j, const char *what, const char *path,
-                                   ingot_error *err)
+ingot_tok_dec *ingot_tok_dec_parse(json_t *j, const char *what, const char *path, ingot_error *err)
 {
     const char *type = ingot_tok_type(j, what, path, err);
     if (!type)
@@ -197,9 +197,9 @@ static int metaspace(const ingot_tok_dec *d, const ingot_tok_pieces *in, ingot_t
             return -1;
         for (size_t k = 0; k < in->v[i].len; k += n) {
             uint32_t cp = ingot_tok_u8dec(s + k, &n);
-            int rc = cp != d->ch          ? ingot_tok_buf_put(&out->text, s + k, n)
+            int rc = cp != d->ch                ? ingot_tok_buf_put(&out->text, s + k, n)
                      : i == 0 && d->strip_first ? 0
-                                           : ingot_tok_buf_put(&out->text, " ", 1);
+                                                : ingot_tok_buf_put(&out->text, " ", 1);
             if (rc)
                 return -1;
         }
@@ -210,7 +210,7 @@ static int metaspace(const ingot_tok_dec *d, const ingot_tok_pieces *in, ingot_t
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
+    return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
            : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                   : -1;

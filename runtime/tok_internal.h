@@ -139,8 +139,8 @@ typedef struct ingot_tok_scratch {
 /** Compiles a pattern object {"Regex": ...} or {"String": ...} (a literal). */
 pcre2_code *ingot_tok_pattern_parse(json_t *j, const char *what, const char *path,
                                     ingot_error *err);
-pcre2_code *ingot_tok_regex_compile(const char *pat, size_t len, int literal,
-                                    const char *what, const char *path, ingot_error *err);
+pcre2_code *ingot_tok_regex_compile(const char *pat, size_t len, int literal, const char *what,
+                                    const char *path, ingot_error *err);
 
 /** Fills sc->spans with the matched and unmatched stretches of s, as HF's
  *  Pattern::find_matches over Oniguruma's find_iter. */
@@ -170,18 +170,18 @@ int ingot_tok_split(const ingot_tok_spans *spans, int behavior, const char *s, i
 int ingot_tok_get_bool(json_t *o, const char *key, int def, int *out, const char *what,
                        const char *path, ingot_error *err);
 /** *out points into o; NULL when absent and not required. */
-int ingot_tok_get_str(json_t *o, const char *key, int required, const char **out,
-                      size_t *len, const char *what, const char *path, ingot_error *err);
-int ingot_tok_get_int(json_t *o, const char *key, long long def, long long *out,
+int ingot_tok_get_str(json_t *o, const char *key, int required, const char **out, size_t *len,
                       const char *what, const char *path, ingot_error *err);
+int ingot_tok_get_int(json_t *o, const char *key, long long def, long long *out, const char *what,
+                      const char *path, ingot_error *err);
 /** The "type" of a component; fails naming path.type when absent. */
 const char *ingot_tok_type(json_t *o, const char *what, const char *path, ingot_error *err);
 /** Fails naming path.type: "unsupported <kind> type \"<type>\"". */
 int ingot_tok_bad_type(ingot_error *err, const char *what, const char *path, const char *kind,
                        const char *type);
 /** A one-character string field (Metaspace replacement, Strip content). */
-int ingot_tok_get_char(json_t *o, const char *key, uint32_t def, uint32_t *out,
-                       const char *what, const char *path, ingot_error *err);
+int ingot_tok_get_char(json_t *o, const char *key, uint32_t def, uint32_t *out, const char *what,
+                       const char *path, ingot_error *err);
 
 /* ---- normalizers (tok_normalize.c) ---- */
 
@@ -223,8 +223,7 @@ const ingot_tok_map *ingot_tok_bpe_vocab(const ingot_tok_bpe *b);
 /* ---- decoders (tok_decode.c) ---- */
 
 typedef struct ingot_tok_dec ingot_tok_dec;
-ingot_tok_dec *ingot_tok_dec_parse(json_t *j, const char *what, const char *path,
-                                   ingot_error *err);
+ingot_tok_dec *ingot_tok_dec_parse(json_t *j, const char *what, const char *path, ingot_error *err);
 /** Runs the decoder chain over the tokens in *toks (replaced by the result). */
 int ingot_tok_dec_run(const ingot_tok_dec *d, ingot_tok_pieces *toks, ingot_tok_scratch *sc,
                       ingot_error *err);

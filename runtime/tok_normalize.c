@@ -17,10 +17,10 @@ struct ingot_tok_norm {
     enum norm_kind kind;
     ingot_tok_norm **items; /* Sequence */
     size_t n_items;
-    char *str;              /* Prepend: the prefix; Replace: the content */
+    char *str; /* Prepend: the prefix; Replace: the content */
     size_t str_len;
-    pcre2_code *re;         /* Replace */
-    int left, right;        /* Strip */
+    pcre2_code *re;  /* Replace */
+    int left, right; /* Strip */
 };
 
 static const struct {
@@ -174,8 +174,9 @@ static int lowercase(ingot_tok_buf *s, ingot_tok_scratch *sc)
     for (size_t i = 0; i < s->len; i += n) {
         uint32_t cp = ingot_tok_u8dec(s->p + i, &n);
         /* U+0130 is the one character whose full lower case is two long */
-        if (cp == 0x130 ? ingot_tok_buf_put(&sc->tmp, "i\xCC\x87", 3)
-                        : ingot_tok_buf_put_cp(&sc->tmp, (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp)))
+        if (cp == 0x130
+                ? ingot_tok_buf_put(&sc->tmp, "i\xCC\x87", 3)
+                : ingot_tok_buf_put_cp(&sc->tmp, (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp)))
             return -1;
     }
     swap_tmp(s, sc);

@@ -12,18 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum pt_kind { P_SEQ, P_SPLIT, P_BYTELEVEL, P_DIGITS, P_METASPACE, P_WSPLIT, P_WHITESPACE, P_PUNCT };
+enum pt_kind {
+    P_SEQ,
+    P_SPLIT,
+    P_BYTELEVEL,
+    P_DIGITS,
+    P_METASPACE,
+    P_WSPLIT,
+    P_WHITESPACE,
+    P_PUNCT
+};
 enum prepend_scheme { PREPEND_ALWAYS, PREPEND_FIRST, PREPEND_NEVER };
 
 struct ingot_tok_pretok {
     enum pt_kind kind;
     ingot_tok_pretok **items; /* Sequence */
     size_t n_items;
-    pcre2_code *re;           /* Split; ByteLevel with use_regex; Whitespace */
-    int invert, behavior;     /* Split, Punctuation */
-    int add_prefix_space;     /* ByteLevel */
-    int individual_digits;    /* Digits */
-    uint32_t replacement;     /* Metaspace */
+    pcre2_code *re;        /* Split; ByteLevel with use_regex; Whitespace */
+    int invert, behavior;  /* Split, Punctuation */
+    int add_prefix_space;  /* ByteLevel */
+    int individual_digits; /* Digits */
+    uint32_t replacement;  /* Metaspace */
     int prepend_scheme, split;
 };
 
@@ -31,8 +40,8 @@ static const struct {
     const char *name;
     enum pt_kind kind;
 } pt_types[] = {
-    {"Sequence", P_SEQ},         {"Split", P_SPLIT},         {"ByteLevel", P_BYTELEVEL},
-    {"Digits", P_DIGITS},        {"Metaspace", P_METASPACE}, {"WhitespaceSplit", P_WSPLIT},
+    {"Sequence", P_SEQ},          {"Split", P_SPLIT},         {"ByteLevel", P_BYTELEVEL},
+    {"Digits", P_DIGITS},         {"Metaspace", P_METASPACE}, {"WhitespaceSplit", P_WSPLIT},
     {"Whitespace", P_WHITESPACE}, {"Punctuation", P_PUNCT},
 };
 
@@ -80,8 +89,8 @@ void ingot_tok_pretok_free(ingot_tok_pretok *p)
 
 /* ------------------------------------------------------------------ parsing */
 
-static int parse_behavior(json_t *j, int required, int *out, const char *what,
-                          const char *path, ingot_error *err)
+static int parse_behavior(json_t *j, int required, int *out, const char *what, const char *path,
+                          ingot_error *err)
 {
     static const char *const names[] = {
         [INGOT_TOK_REMOVED] = "Removed",
@@ -101,7 +110,9 @@ static int parse_behavior(json_t *j, int required, int *out, const char *what,
             *out = (int)i;
             return 0;
         }
-    return ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, path,
+    char sub[INGOT_TOK_PATH];
+    snprintf(sub, sizeof sub, "%s.behavior", path);
+    return ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, sub,
                           "unsupported split behavior \"%s\"", s);
 }
 
@@ -177,7 +188,8 @@ static int parse_body(ingot_tok_pretok *p, json_t *j, const char *what, const ch
             ingot_tok_get_bool(j, "use_regex", 1, &use_regex, what, path, err))
             return -1;
         if (use_regex)
-            p->re = ingot_tok_regex_compile(bytelevel_re, sizeof bytelevel_re - 1, 0, what, path, err);
+            p->re =
+                ingot_tok_regex_compile(bytelevel_re, sizeof bytelevel_re - 1, 0, what, path, err);
         return use_regex && !p->re ? -1 : 0;
     case P_DIGITS:
         return ingot_tok_get_bool(j, "individual_digits", 0, &p->individual_digits, what, path,
@@ -185,7 +197,8 @@ static int parse_body(ingot_tok_pretok *p, json_t *j, const char *what, const ch
     case P_METASPACE:
         return parse_metaspace(p, j, what, path, err);
     case P_WHITESPACE:
-        p->re = ingot_tok_regex_compile(whitespace_re, sizeof whitespace_re - 1, 0, what, path, err);
+        p->re =
+            ingot_tok_regex_compile(whitespace_re, sizeof whitespace_re - 1, 0, what, path, err);
         return p->re ? 0 : -1;
     case P_PUNCT:
         return parse_behavior(j, 0, &p->behavior, what, path, err);
@@ -233,8 +246,8 @@ static int push_bytes_as_chars(ingot_tok_pieces *out, const char *s, size_t len,
     if (ingot_tok_pieces_open(out, at_start) || ingot_tok_buf_reserve(&out->text, 2 * len))
         return -1;
     for (size_t i = 0; i < len; i++)
-        out->text.len += ingot_tok_u8enc(ingot_tok_byte_char((unsigned char)s[i]),
-                                         out->text.p + out->text.len);
+        out->text.len +=
+            ingot_tok_u8enc(ingot_tok_byte_char((unsigned char)s[i]), out->text.p + out->text.len);
     ingot_tok_pieces_close(out);
     return 0;
 }
@@ -268,8 +281,8 @@ static int metaspace(const ingot_tok_pretok *p, const char *s, size_t len, int a
     char rep[4];
     size_t rep_len = ingot_tok_u8enc(p->replacement, rep), n;
     uint32_t first = ingot_tok_u8dec(s, &n);
-    int prepend = p->prepend_scheme == PREPEND_ALWAYS ||
-                  (p->prepend_scheme == PREPEND_FIRST && at_start);
+    int prepend =
+        p->prepend_scheme == PREPEND_ALWAYS || (p->prepend_scheme == PREPEND_FIRST && at_start);
     /* spaces become the replacement first, so a leading space counts as one */
     if (first == ' ' || first == p->replacement)
         prepend = 0;
@@ -288,9 +301,8 @@ static int metaspace(const ingot_tok_pretok *p, const char *s, size_t len, int a
     return 0;
 }
 
-static int pred_split(int (*pred)(uint32_t), int behavior, const char *s, size_t len,
-                      int at_start, ingot_tok_pieces *out, ingot_tok_scratch *sc,
-                      ingot_error *err)
+static int pred_split(int (*pred)(uint32_t), int behavior, const char *s, size_t len, int at_start,
+                      ingot_tok_pieces *out, ingot_tok_scratch *sc, ingot_error *err)
 {
     if (ingot_tok_pred_spans(pred, 0, s, len, &sc->spans) ||
         ingot_tok_split(&sc->spans, behavior, s, at_start, out))
@@ -298,9 +310,8 @@ static int pred_split(int (*pred)(uint32_t), int behavior, const char *s, size_t
     return 0;
 }
 
-static int regex_split(const pcre2_code *re, int invert, int behavior, const char *s,
-                       size_t len, int at_start, ingot_tok_pieces *out, ingot_tok_scratch *sc,
-                       ingot_error *err)
+static int regex_split(const pcre2_code *re, int invert, int behavior, const char *s, size_t len,
+                       int at_start, ingot_tok_pieces *out, ingot_tok_scratch *sc, ingot_error *err)
 {
     if (ingot_tok_regex_spans(re, s, len, invert, sc, err))
         return -1;
@@ -344,8 +355,8 @@ int ingot_tok_pretok_run(const ingot_tok_pretok *p, const char *s, size_t len, i
         return bytelevel(p, s, len, at_start, out, sc, err);
     case P_DIGITS:
         return pred_split(ingot_tok_is_numeric,
-                          p->individual_digits ? INGOT_TOK_ISOLATED : INGOT_TOK_CONTIGUOUS, s,
-                          len, at_start, out, sc, err);
+                          p->individual_digits ? INGOT_TOK_ISOLATED : INGOT_TOK_CONTIGUOUS, s, len,
+                          at_start, out, sc, err);
     case P_METASPACE:
         return metaspace(p, s, len, at_start, out, sc, err);
     case P_WSPLIT:

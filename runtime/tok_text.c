@@ -17,9 +17,15 @@ uint32_t ingot_tok_u8dec(const char *s, size_t *n)
     size_t len = ingot_tok_u8len(u[0]);
     uint32_t cp;
     switch (len) {
-    case 1: cp = u[0]; break;
-    case 2: cp = (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F); break;
-    case 3: cp = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F); break;
+    case 1:
+        cp = u[0];
+        break;
+    case 2:
+        cp = (uint32_t)(u[0] & 0x1F) << 6 | (u[1] & 0x3F);
+        break;
+    case 3:
+        cp = (uint32_t)(u[0] & 0x0F) << 12 | (uint32_t)(u[1] & 0x3F) << 6 | (u[2] & 0x3F);
+        break;
     default:
         cp = (uint32_t)(u[0] & 0x07) << 18 | (uint32_t)(u[1] & 0x3F) << 12 |
              (uint32_t)(u[2] & 0x3F) << 6 | (u[3] & 0x3F);
@@ -160,8 +166,8 @@ int ingot_tok_is_punct(uint32_t cp)
 
 /* ------------------------------------------------------------------ regexes */
 
-pcre2_code *ingot_tok_regex_compile(const char *pat, size_t len, int literal,
-                                    const char *what, const char *path, ingot_error *err)
+pcre2_code *ingot_tok_regex_compile(const char *pat, size_t len, int literal, const char *what,
+                                    const char *path, ingot_error *err)
 {
     int code;
     PCRE2_SIZE off;
@@ -188,20 +194,19 @@ pcre2_code *ingot_tok_regex_compile(const char *pat, size_t len, int literal,
     return re;
 }
 
-pcre2_code *ingot_tok_pattern_parse(json_t *j, const char *what, const char *path,
-                                    ingot_error *err)
+pcre2_code *ingot_tok_pattern_parse(json_t *j, const char *what, const char *path, ingot_error *err)
 {
     char sub[INGOT_TOK_PATH];
     json_t *re = json_object_get(j, "Regex"), *str = json_object_get(j, "String");
     if (json_is_string(re)) {
         snprintf(sub, sizeof sub, "%s.Regex", path);
-        return ingot_tok_regex_compile(json_string_value(re), json_string_length(re), 0, what,
-                                       sub, err);
+        return ingot_tok_regex_compile(json_string_value(re), json_string_length(re), 0, what, sub,
+                                       err);
     }
     if (json_is_string(str)) {
         snprintf(sub, sizeof sub, "%s.String", path);
-        return ingot_tok_regex_compile(json_string_value(str), json_string_length(str), 1,
-                                       what, sub, err);
+        return ingot_tok_regex_compile(json_string_value(str), json_string_length(str), 1, what,
+                                       sub, err);
     }
     ingot_tok_fail(err, INGOT_ERR_FORMAT, what, path,
                    "expected {\"Regex\": \"...\"} or {\"String\": \"...\"}");

@@ -261,8 +261,8 @@ int ingot_tok_get_str(json_t *o, const char *key, int required, const char **out
     return 0;
 }
 
-int ingot_tok_get_int(json_t *o, const char *key, long long def, long long *out,
-                      const char *what, const char *path, ingot_error *err)
+int ingot_tok_get_int(json_t *o, const char *key, long long def, long long *out, const char *what,
+                      const char *path, ingot_error *err)
 {
     json_t *v = json_object_get(o, key);
     if (!v || json_is_null(v)) {
@@ -275,8 +275,8 @@ int ingot_tok_get_int(json_t *o, const char *key, long long def, long long *out,
     return 0;
 }
 
-int ingot_tok_get_char(json_t *o, const char *key, uint32_t def, uint32_t *out,
-                       const char *what, const char *path, ingot_error *err)
+int ingot_tok_get_char(json_t *o, const char *key, uint32_t def, uint32_t *out, const char *what,
+                       const char *path, ingot_error *err)
 {
     const char *s;
     size_t len, n;
@@ -315,6 +315,6 @@ int ingot_tok_bad_type(ingot_error *err, const char *what, const char *path, con
 {
     char sub[INGOT_TOK_PATH];
     snprintf(sub, sizeof sub, "%s.type", path);
-    return ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, sub, "unsupported %s type \"%s\"",
-                          kind, type);
+    return ingot_tok_fail(err, INGOT_ERR_UNSUPPORTED, what, sub, "unsupported %s type \"%s\"", kind,
+                          type);
 }

@@ -49,8 +49,8 @@ struct ingot_tokenizer {
     match_set raw, normed;
     tmpl *tmpls;
     size_t n_tmpls;
-    uint32_t *tok_off;       /* id -> offset in tok_text, UINT32_MAX: none */
-    uint8_t *special;        /* id -> is an added special token */
+    uint32_t *tok_off; /* id -> offset in tok_text, UINT32_MAX: none */
+    uint8_t *special;  /* id -> is an added special token */
     int32_t n_ids;
     ingot_tok_buf tok_text;
 };
@@ -140,8 +140,8 @@ static int32_t added_id(const ingot_tokenizer *t, const char *content, size_t le
     return id > INT32_MAX ? -1 : (int32_t)id;
 }
 
-static int parse_added(ingot_tokenizer *t, json_t *j, size_t i, int vocab_size,
-                       int64_t *max_added, ingot_error *err)
+static int parse_added(ingot_tokenizer *t, json_t *j, size_t i, int vocab_size, int64_t *max_added,
+                       ingot_error *err)
 {
     char path[64];
     const char *content;
@@ -191,8 +191,9 @@ static int normalize_patterns(ingot_tokenizer *t, ingot_error *err)
         if (!a->normalized)
             continue;
         b.len = 0;
-        rc = ingot_tok_buf_put(&b, a->content, a->len) ? oom(err, t->what)
-             : ingot_tok_norm_apply(t->norm, &b, &lead, &sc, err);
+        rc = ingot_tok_buf_put(&b, a->content, a->len)
+                 ? oom(err, t->what)
+                 : ingot_tok_norm_apply(t->norm, &b, &lead, &sc, err);
         if (rc || !(a->pattern = malloc(b.len + 1))) {
             a->pattern = a->content;
             rc = rc ? rc : oom(err, t->what);
@@ -288,7 +289,8 @@ static int build_id_table(ingot_tokenizer *t, int vocab_size, ingot_error *err)
         return oom(err, t->what);
     memset(t->tok_off, 0xFF, ((size_t)t->n_ids + 1) * sizeof *t->tok_off);
     for (size_t i = 0; i < v->cap; i++)
-        if (v->slots[i].hash && set_token(t, v->slots[i].a, v->keys.p + v->slots[i].off, v->slots[i].len))
+        if (v->slots[i].hash &&
+            set_token(t, v->slots[i].a, v->keys.p + v->slots[i].off, v->slots[i].len))
             return oom(err, t->what);
     /* HF spells a normalized added token in its normalized form, and skips
      * a special token when decoding only if that spelling is its content */
@@ -436,8 +438,9 @@ ingot_tokenizer *ingot_tokenizer_load(const char *json, size_t len, const char *
         json_decref(root);
         return oom_null(err, what);
     }
-    int rc = json_is_object(root) ? load_components(t, root, vocab_size, err)
-                                  : ingot_fail(err, INGOT_ERR_FORMAT, "%s: not a JSON object", what);
+    int rc = json_is_object(root)
+                 ? load_components(t, root, vocab_size, err)
+                 : ingot_fail(err, INGOT_ERR_FORMAT, "%s: not a JSON object", what);
     json_decref(root);
     if (rc) {
         ingot_tokenizer_free(t);
@@ -629,8 +632,8 @@ static int encode_text(enc *e, const char *text, size_t len, int add_special)
     return 0;
 }
 
-int ingot_tokenizer_encode(const ingot_tokenizer *t, const char *text, size_t len,
-                           int add_special, int32_t **ids, size_t *n_ids, ingot_error *err)
+int ingot_tokenizer_encode(const ingot_tokenizer *t, const char *text, size_t len, int add_special,
+                           int32_t **ids, size_t *n_ids, ingot_error *err)
 {
     ingot_tok_ids out = {0};
     ingot_tok_buf clean = {0};
@@ -682,8 +685,8 @@ static int join(const ingot_tok_pieces *toks, const char *sep, ingot_tok_buf *ou
     return ingot_tok_buf_put(out, "", 1);
 }
 
-int ingot_tokenizer_decode(const ingot_tokenizer *t, const int32_t *ids, size_t n,
-                           int skip_special, char **text, size_t *len, ingot_error *err)
+int ingot_tokenizer_decode(const ingot_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                           char **text, size_t *len, ingot_error *err)
 {
     ingot_tok_pieces toks = {.keep_empty = 1};
     ingot_tok_scratch sc;

@@ -43,8 +43,8 @@ void ingot_tokenizer_free(ingot_tokenizer *t);
  * @return 0 with *ids malloc'ed (never NULL, even when *n_ids is 0) and owned
  *         by the caller, or -1.
  */
-int ingot_tokenizer_encode(const ingot_tokenizer *t, const char *text, size_t len,
-                           int add_special, int32_t **ids, size_t *n_ids, ingot_error *err);
+int ingot_tokenizer_encode(const ingot_tokenizer *t, const char *text, size_t len, int add_special,
+                           int32_t **ids, size_t *n_ids, ingot_error *err);
 
 /**
  * Decodes ids to text as HF's decode(ids, skip_special_tokens=skip_special).
@@ -52,8 +52,8 @@ int ingot_tokenizer_encode(const ingot_tokenizer *t, const char *text, size_t le
  * @return 0 with *text malloc'ed, NUL-terminated and owned by the caller
  *         (len, when not NULL, receives its length), or -1.
  */
-int ingot_tokenizer_decode(const ingot_tokenizer *t, const int32_t *ids, size_t n,
-                           int skip_special, char **text, size_t *len, ingot_error *err);
+int ingot_tokenizer_decode(const ingot_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                           char **text, size_t *len, ingot_error *err);
 
 /** @return the id of token (an added token first, then the vocabulary), or -1. */
 int ingot_tokenizer_token_id(const ingot_tokenizer *t, const char *token);

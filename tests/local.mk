@@ -1,1 +1,4 @@
-# tests fragment (see Makefile.am)
+# tests/: command-line test scripts (the Check suites live with their modules)
+check_SCRIPTS += tests/cli_convert.sh
+TESTS += tests/cli_convert.sh
+EXTRA_DIST += tests/cli_lib.sh tests/cli_convert.sh

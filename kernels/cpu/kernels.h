@@ -86,6 +86,12 @@ void ingot_swiglu(float *gate, const float *up, int n);
 
 /** @return the best read bandwidth in GB/s (1e9 B/s) of n_threads streaming a 256 MiB buffer; 0 on allocation failure. */
 double ingot_measure_read_bandwidth(int n_threads);
+/**
+ * One pass of n_threads reading bytes at buf with the read-bandwidth loop
+ * (thread i reads slice i), for comparing a kernel against a read of the
+ * very same memory.  @return GB/s.
+ */
+double ingot_read_pass(const void *buf, size_t bytes, int n_threads);
 /** @return the f32 FMA peak in GFLOP/s of n_threads with the best ISA (an FMA counts 2 flops). */
 double ingot_measure_fma_peak(int n_threads);
 
@@ -97,7 +103,7 @@ void ingot_softmax_ref(float *x, int n);
 void ingot_swiglu_ref(float *gate, const float *up, int n);
 void ingot_kernels_fill_avx2(ingot_cpu_kernels *k);
 void ingot_kernels_fill_avx512(ingot_cpu_kernels *k);
-/* Sum of the n bytes at p read as floats (n a multiple of 256, p 64-byte aligned). */
+/* Sum of the n bytes at p read as floats (n a multiple of 256). */
 float ingot_read_sum_avx2(const void *p, size_t n);
 float ingot_read_sum_avx512(const void *p, size_t n);
 /* Runs iters rounds of independent FMA chains; returns the flops done (the result sink is *sink). */

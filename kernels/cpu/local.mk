@@ -30,8 +30,7 @@ TESTS += tests/test_kernels
 endif
 
 # Kernel micro-benchmark against the machine's measured limits (not run by make check).
-# (Makefile.am does not define noinst_PROGRAMS; this fragment is its only user.)
-noinst_PROGRAMS = bench/bench_kernels
+noinst_PROGRAMS += bench/bench_kernels
 bench_bench_kernels_SOURCES = bench/bench_kernels.c
 bench_bench_kernels_LDADD = libingot.la
 bench_bench_kernels_LDFLAGS = $(OPENMP_CFLAGS)

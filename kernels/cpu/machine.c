@@ -2,7 +2,7 @@
  * machine.c - what this machine can do at best, the yardsticks `ingot bench`
  * compares kernels against: streaming read bandwidth and f32 FMA peak.
  * The inner loops are SIMD (compiled in the ISA files); this file only
- * allocates, times and picks the best of a few repetitions, since other
+ * allocates, times and keeps the best of many short repetitions, since other
  * work on a shared machine can only make a run slower.
  */
 #include "config.h"
@@ -17,9 +17,11 @@
 #include "kernels/cpu/kernels.h"
 
 #define BW_BYTES ((size_t)256 << 20) /* 8x a large L3: nothing is served from cache */
-#define BW_REPS 6
-#define FMA_REPS 3
-#define FMA_ITERS 16000000L /* ~0.07 s per repetition on a 3 GHz core */
+#define BW_MIN_REPS 5
+#define BW_SECONDS 0.3 /* a pass takes ~10 ms: keep the best of many */
+#define FMA_MIN_REPS 3
+#define FMA_SECONDS 0.3
+#define FMA_ITERS 4000000L /* ~15 ms per repetition on a 3 GHz core */
 
 static double now_s(void)
 {
@@ -68,20 +70,23 @@ static float (*best_read_sum(void))(const void *, size_t)
     return read_sum_scalar;
 }
 
-/* Each thread reads its contiguous slice (the slices it also first touched). */
-static double read_pass(const char *buf, int n_threads, float (*sum)(const void *, size_t),
-                        volatile float *sink)
+double ingot_read_pass(const void *buf, size_t bytes, int n_threads)
 {
-    double t0 = now_s();
+    float (*sum)(const void *, size_t) = best_read_sum();
     float total = 0.0f;
-#pragma omp parallel num_threads(n_threads) reduction(+ : total)
+    size_t done = 0;
+    double t0 = now_s();
+    /* each thread reads its contiguous slice (the one it first touched, when it did) */
+#pragma omp parallel num_threads(n_threads > 0 ? n_threads : 1) reduction(+ : total, done)
     {
-        size_t slice = BW_BYTES / (size_t)thread_count() & ~(size_t)255;
-        total += sum(buf + slice * (size_t)thread_id(), slice);
+        size_t slice = bytes / (size_t)thread_count() & ~(size_t)255;
+        total += sum((const char *)buf + slice * (size_t)thread_id(), slice);
+        done += slice;
     }
     double t = now_s() - t0;
-    *sink = total;
-    return t;
+    volatile float sink = total;
+    (void)sink;
+    return done ? (double)done / t / 1e9 : 0.0;
 }
 
 double ingot_measure_read_bandwidth(int n_threads)
@@ -95,15 +100,13 @@ double ingot_measure_read_bandwidth(int n_threads)
         size_t slice = BW_BYTES / (size_t)thread_count() & ~(size_t)255;
         memset(buf + slice * (size_t)thread_id(), 1, slice);
     }
-    float (*sum)(const void *, size_t) = best_read_sum();
-    volatile float sink;
-    double best = 1e30;
-    for (int r = 0; r < BW_REPS; r++) {
-        double t = read_pass(buf, n_threads, sum, &sink);
-        best = t < best ? t : best;
+    double best = 0.0, start = now_s();
+    for (int r = 0; r < BW_MIN_REPS || now_s() - start < BW_SECONDS; r++) {
+        double gbs = ingot_read_pass(buf, BW_BYTES, n_threads);
+        best = gbs > best ? gbs : best;
     }
     free(buf);
-    return (double)(BW_BYTES / (size_t)n_threads * (size_t)n_threads) / best / 1e9;
+    return best;
 }
 
 static double fma_loop_scalar(long iters, float *sink)
@@ -137,8 +140,8 @@ double ingot_measure_fma_peak(int n_threads)
     n_threads = n_threads > 0 ? n_threads : 1;
     double (*loop)(long, float *) = best_fma_loop();
     volatile float sink;
-    double best = 0.0;
-    for (int r = 0; r < FMA_REPS; r++) {
+    double best = 0.0, start = now_s();
+    for (int r = 0; r < FMA_MIN_REPS || now_s() - start < FMA_SECONDS; r++) {
         double flops = 0.0, t0 = now_s();
         float s = 0.0f;
 #pragma omp parallel num_threads(n_threads) reduction(+ : flops, s)

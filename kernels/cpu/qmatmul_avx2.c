@@ -28,6 +28,9 @@ void ingot_qmatmul_q4_avx2(const ingot_wmat *w, const float *x, int n_tok, float
                            int o1);
 
 #define AI static inline __attribute__((always_inline))
+/* The loops over rows, tokens and nibbles inside the hot kernels have small
+ * constant trip counts; they are unrolled (#pragma GCC unroll) so that their
+ * vector arrays live in registers. */
 #define PREFILL_MIN_TOK 4
 #define KC 256 /* panel depth: a multiple of 64 (one 4-bit chunk) */
 #define NR 16  /* panel rows: two vectors of outputs */
@@ -144,24 +147,29 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
 {
     const uint8_t *base = (const uint8_t *)c->w->data; // (n_out, n_in/2)
     __m256 acc[DEC_R];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         acc[r] = _mm256_setzero_ps();
     int nch = (c->n_in + 63) / 64;
     for (int ch = 0; ch < nch; ch++) {
         __m256i v[DEC_R];
         __m256 t0[DEC_R], t1[DEC_R];
+        #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             v[r] = load_chunk(base + (size_t)(o + r) * (size_t)c->rowbytes, c->n_in, ch);
             t0[r] = t1[r] = _mm256_setzero_ps();
         }
         const float *xc = xp + ch * 64;
+        #pragma GCC unroll 16
         for (int m = 0; m < 8; m += 2) {
             __m256 xa = _mm256_loadu_ps(xc + m * 8), xb = _mm256_loadu_ps(xc + m * 8 + 8);
+            #pragma GCC unroll 16
             for (int r = 0; r < R; r++) {
                 t0[r] = _mm256_fmadd_ps(code(c, v[r], m), xa, t0[r]);
                 t1[r] = _mm256_fmadd_ps(code(c, v[r], m + 1), xb, t1[r]);
             }
         }
+        #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             __m256 sv, zv = _mm256_setzero_ps(), t = _mm256_add_ps(t0[r], t1[r]);
             chunk_scales(c, o + r, ch, &sv, &zv);
@@ -170,6 +178,7 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             acc[r] = _mm256_fmadd_ps(t, sv, acc[r]);
         }
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         out[r] = hsum(acc[r]);
 }
@@ -206,17 +215,20 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     const int n = w->n_in;
     const int8_t *q = (const int8_t *)w->data; // (n_out, n_in)
     __m256 a0[DEC_R], a1[DEC_R];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         a0[r] = a1[r] = _mm256_setzero_ps();
     int k = 0;
     for (; k + 16 <= n; k += 16) {
         __m256 xa = _mm256_loadu_ps(x + k), xb = _mm256_loadu_ps(x + k + 8);
+        #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             const int8_t *p = q + (size_t)(o + r) * (size_t)n + k;
             a0[r] = _mm256_fmadd_ps(load_q8(p), xa, a0[r]);
             a1[r] = _mm256_fmadd_ps(load_q8(p + 8), xb, a1[r]);
         }
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++) {
         const int8_t *p = q + (size_t)(o + r) * (size_t)n;
         float s = hsum(_mm256_add_ps(a0[r], a1[r]));
@@ -343,10 +355,12 @@ AI void micro(int MRc, const float *xb, const float *wp, int kcp, float *y, size
               int first)
 {
     __m256 a0[MR], a1[MR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MRc; i++)
         a0[i] = a1[i] = _mm256_setzero_ps();
     for (int kk = 0; kk < kcp; kk++) {
         __m256 w0 = _mm256_load_ps(wp + (size_t)kk * NR), w1 = _mm256_load_ps(wp + (size_t)kk * NR + 8);
+        #pragma GCC unroll 16
         for (int i = 0; i < MRc; i++) {
             __m256 b = _mm256_broadcast_ss(xb + (size_t)kk * MRc + i);
             a0[i] = _mm256_fmadd_ps(w0, b, a0[i]);
@@ -354,6 +368,7 @@ AI void micro(int MRc, const float *xb, const float *wp, int kcp, float *y, size
         }
     }
     __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);
+    #pragma GCC unroll 16
     for (int i = 0; i < MRc; i++) {
         float *yi = y + (size_t)i * n_out;
         if (!first) {

@@ -40,6 +40,9 @@ void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, flo
                              int o1);
 
 #define AI static inline __attribute__((always_inline))
+/* The loops over rows, tokens and nibbles inside the hot kernels have small
+ * constant trip counts; they are unrolled (#pragma GCC unroll) so that their
+ * vector arrays live in registers. */
 #define PREFILL_MIN_TOK 4
 #define KC 256 /* panel depth: a multiple of 128 (one 4-bit chunk) */
 #define NR 32  /* panel rows: two vectors of outputs */
@@ -154,26 +157,31 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
 {
     const uint8_t *base = (const uint8_t *)c->w->data; // (n_out, n_in/2)
     __m512 acc[DEC_R];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         acc[r] = _mm512_setzero_ps();
     int nch = (c->n_in + 127) / 128;
     for (int ch = 0; ch < nch; ch++) {
         __m512i v[DEC_R];
         __m512 t0[DEC_R], t1[DEC_R];
+        #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             v[r] = load_chunk(base + (size_t)(o + r) * (size_t)c->rowbytes, c->n_in, ch);
             t0[r] = _mm512_setzero_ps();
             t1[r] = _mm512_setzero_ps();
         }
         const float *xc = xp + ch * 128;
+        #pragma GCC unroll 16
         for (int m = 0; m < 8; m += 2) {
             __m512 xa = _mm512_loadu_ps(xc + m * 16), xb = _mm512_loadu_ps(xc + m * 16 + 16);
+            #pragma GCC unroll 16
             for (int r = 0; r < R; r++) {
                 t0[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m), c->lut), xa, t0[r]);
                 t1[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m + 1), c->lut), xb,
                                         t1[r]);
             }
         }
+        #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             __m512 sv, zv = _mm512_setzero_ps(), t = _mm512_add_ps(t0[r], t1[r]);
             chunk_scales(c, o + r, ch, &sv, &zv);
@@ -182,6 +190,7 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             acc[r] = _mm512_fmadd_ps(t, sv, acc[r]);
         }
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         out[r] = _mm512_reduce_add_ps(acc[r]);
 }
@@ -214,11 +223,13 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     const int n = w->n_in;
     const int8_t *q = (const int8_t *)w->data; // (n_out, n_in)
     __m512 a0[DEC_R], a1[DEC_R];
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         a0[r] = a1[r] = _mm512_setzero_ps();
     int k = 0;
     for (; k + 32 <= n; k += 32) {
         __m512 xa = _mm512_loadu_ps(x + k), xb = _mm512_loadu_ps(x + k + 16);
+        #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             const int8_t *p = q + (size_t)(o + r) * (size_t)n + k;
             __m512 fa = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const void *)p)));
@@ -231,12 +242,14 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     for (; k < n; k += 16) {
         __mmask16 m = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
         __m512 xa = _mm512_maskz_loadu_ps(m, x + k);
+        #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             const int8_t *p = q + (size_t)(o + r) * (size_t)n + k;
             __m512 fa = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
             a0[r] = _mm512_fmadd_ps(fa, xa, a0[r]);
         }
     }
+    #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r])) *
                  ((const float *)w->scales)[o + r];
@@ -368,10 +381,12 @@ AI void micro(int MRc, const float *xb, const float *wp, int kcp, float *y, size
               int first)
 {
     __m512 a0[MR], a1[MR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MRc; i++)
         a0[i] = a1[i] = _mm512_setzero_ps();
     for (int kk = 0; kk < kcp; kk++) {
         __m512 w0 = _mm512_load_ps(wp + (size_t)kk * NR), w1 = _mm512_load_ps(wp + (size_t)kk * NR + 16);
+        #pragma GCC unroll 16
         for (int i = 0; i < MRc; i++) {
             __m512 b = _mm512_set1_ps(xb[(size_t)kk * MRc + i]);
             a0[i] = _mm512_fmadd_ps(w0, b, a0[i]);
@@ -380,6 +395,7 @@ AI void micro(int MRc, const float *xb, const float *wp, int kcp, float *y, size
     }
     __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
     __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    #pragma GCC unroll 16
     for (int i = 0; i < MRc; i++) {
         float *yi = y + (size_t)i * n_out;
         if (!first) {

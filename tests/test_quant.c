@@ -1,0 +1,640 @@
+/*
+ * test_quant.c - the quantized formats: known answers for each reference
+ * quantizer (worked out by hand in the comments), numerics at the edges
+ * (zero, subnormal, huge, NaN/Inf), round-trip error bounds, the bitsandbytes
+ * dynamic map, and every SIMD kernel built and supported here against the
+ * reference kernel, including split row ranges (what threads do).
+ */
+#include "config.h"
+
+#include <check.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu/kernels.h"
+#include "quant/quant.h"
+#include "util/util.h"
+
+/* SIMD vs reference: |y - y_ref| <= KERNEL_TOL * sum_k |x_k w_k|: f32
+ * accumulation in a different order (the reference sums in double). */
+#define KERNEL_TOL 1e-5
+
+void ingot_qmatmul_ref(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1);
+
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t s)
+{
+    rng_state = s * 0x9e3779b97f4a7c15ull + 1;
+}
+
+static float rnd(void) /* uniform in [-1, 1) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((double)(rng_state >> 11) / 9007199254740992.0) * 2.0f - 1.0f;
+}
+
+/* A quantized tensor with its parts. */
+typedef struct qt {
+    ingot_qparts l;
+    void *parts[4];
+    ingot_wmat w;
+} qt;
+
+static int qt_make(qt *q, ingot_dtype type, const float *w, int n_out, int n_in, int g, int dq,
+                   ingot_error *err)
+{
+    memset(q, 0, sizeof *q);
+    if (ingot_quant_layout(type, n_out, n_in, g, dq, &q->l, "t", err))
+        return -1;
+    for (int i = 0; i < q->l.n; i++)
+        q->parts[i] = calloc(1, q->l.p[i].bytes);
+    if (ingot_quantize_ref(type, w, n_out, n_in, g, dq, q->parts, "t", err))
+        return -1;
+    return ingot_quant_wmat(&q->w, type, n_out, n_in, g, dq, (const void *const *)q->parts, "t",
+                            err);
+}
+
+static void qt_free(qt *q)
+{
+    for (int i = 0; i < 4; i++)
+        free(q->parts[i]);
+}
+
+static void qt_ok(qt *q, ingot_dtype type, const float *w, int n_out, int n_in, int g, int dq)
+{
+    ingot_error err = {0};
+    ck_assert_msg(qt_make(q, type, w, n_out, n_in, g, dq, &err) == 0, "%s", err.message);
+}
+
+static float *deq(const qt *q)
+{
+    float *out = malloc(sizeof(float) * (size_t)q->w.n_out * (size_t)q->w.n_in);
+    ingot_dequantize_ref(&q->w, 0, q->w.n_out, out);
+    return out;
+}
+
+static void assert_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(isfinite(v[i]), "element %zu is %g", i, (double)v[i]);
+}
+
+/* ------------------------------------------------------------------ int8 */
+
+START_TEST(test_q8_known)
+{
+    /* absmax 127 -> scale exactly 1.0, so q = round_half_away(w):
+     * 62.5 -> 63 (half-even would give 62), -62.5 -> -63, 0.5 -> 1,
+     * 1.5 -> 2, -0.49 -> 0, 126.5 -> 127, -127 -> -127 */
+    float w[8] = {62.5f, -62.5f, 0.5f, 1.5f, -0.49f, 126.5f, -127.0f, 3.0f};
+    const int8_t want[8] = {63, -63, 1, 2, 0, 127, -127, 3};
+    qt q;
+    qt_ok(&q, INGOT_DT_Q8, w, 1, 8, 0, 0);
+    ck_assert_float_eq(((float *)q.parts[1])[0], 1.0f);
+    ck_assert_mem_eq(q.parts[0], want, 8);
+    float *d = deq(&q);
+    ck_assert_float_eq(d[0], 63.0f);
+    ck_assert_float_eq(d[6], -127.0f);
+    free(d);
+    qt_free(&q);
+}
+END_TEST
+
+START_TEST(test_q8_edges)
+{
+    /* rows: all zero | subnormal | scale underflows to 0 | huge */
+    float w[4 * 4] = {0, 0, 0, 0,
+                      1e-40f, -3e-41f, 0, 5e-39f,
+                      FLT_TRUE_MIN, -FLT_TRUE_MIN, 0, 0,
+                      1e30f, -3e38f, 1.0f, 0};
+    qt q;
+    qt_ok(&q, INGOT_DT_Q8, w, 4, 4, 0, 0);
+    const float *s = q.parts[1];
+    const int8_t *qs = q.parts[0];
+    ck_assert_float_eq(s[0], 0.0f);
+    ck_assert_float_eq(s[2], 0.0f);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(qs[i], 0);
+        ck_assert_int_eq(qs[8 + i], 0);
+    }
+    ck_assert_int_eq(qs[4 + 3], 127);
+    ck_assert_int_eq(qs[12 + 1], -127);
+    float *d = deq(&q);
+    assert_finite(d, 16);
+    ck_assert(fabsf(d[13] + 3e38f) <= 3e38f / 127.0f);
+    free(d);
+    qt_free(&q);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ nf4 */
+
+static const float nf4_thresholds[15] = {
+    -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
+    -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
+    0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
+    0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f,
+};
+
+START_TEST(test_nf4_codes_and_thresholds)
+{
+    /* the code book is sorted and the thresholds lie between neighbours */
+    for (int c = 0; c < 15; c++) {
+        ck_assert(ingot_nf4_code[c] < nf4_thresholds[c]);
+        ck_assert(nf4_thresholds[c] < ingot_nf4_code[c + 1]);
+    }
+    for (int c = 0; c < 16; c++)
+        ck_assert_int_eq(ingot_nf4_quantize(ingot_nf4_code[c]), c);
+    /* a value exactly on a threshold takes the lower code ("x > t"), the
+     * next float up the upper one */
+    for (int c = 0; c < 15; c++) {
+        ck_assert_int_eq(ingot_nf4_quantize(nf4_thresholds[c]), c);
+        ck_assert_int_eq(ingot_nf4_quantize(nextafterf(nf4_thresholds[c], 1.0f)), c + 1);
+    }
+    ck_assert_int_eq(ingot_nf4_quantize(NAN), 0); /* as bitsandbytes: every test false */
+    ck_assert_int_eq(ingot_nf4_quantize(2.0f), 15);
+    ck_assert_int_eq(ingot_nf4_quantize(-2.0f), 0);
+}
+END_TEST
+
+START_TEST(test_nf4_known_block)
+{
+    /* one block of 64 with absmax 2.0 (so x/absmax = x * 0.5 exactly):
+     * element 0 = 2.0 -> 1.0 -> code 15; element 1 = -2.0 -> code 0, so
+     * byte 0 = 0xF0 (FIRST element in the HIGH nibble, as bitsandbytes);
+     * element 2 = 0.5 -> 0.25 -> code 10 (0.2461); element 3 = 0 -> code 7
+     * -> byte 1 = 0xA7; element 4 = 2*t(7|8) exactly -> code 7 (lower),
+     * element 5 = -2*0.0911 -> -0.0911 = code 6 -> byte 2 = 0x76. */
+    float w[64] = {0};
+    w[0] = 2.0f;
+    w[1] = -2.0f;
+    w[2] = 0.5f;
+    w[3] = 0.0f;
+    w[4] = 2.0f * 0.03979014977812767f;
+    w[5] = -2.0f * 0.09105003625154495f;
+    qt q;
+    qt_ok(&q, INGOT_DT_NF4, w, 1, 64, 0, 0);
+    const uint8_t *b = q.parts[0];
+    ck_assert_float_eq(((float *)q.parts[1])[0], 2.0f);
+    ck_assert_uint_eq(b[0], 0xF0);
+    ck_assert_uint_eq(b[1], 0xA7);
+    ck_assert_uint_eq(b[2], 0x76);
+    ck_assert_uint_eq(b[3], 0x77); /* zeros: code 7 (0.0) */
+    float *d = deq(&q);
+    ck_assert_float_eq(d[0], 2.0f);
+    ck_assert_float_eq(d[1], -2.0f);
+    ck_assert_float_eq(d[2], 0.24611230194568634f * 2.0f);
+    ck_assert_float_eq(d[3], 0.0f);
+    free(d);
+    qt_free(&q);
+}
+END_TEST
+
+START_TEST(test_nf4_edges)
+{
+    /* blocks: all zero | subnormal | huge | mixed huge and tiny */
+    float w[4 * 64] = {0};
+    for (int i = 0; i < 64; i++) {
+        w[64 + i] = (i % 3 - 1) * 1e-40f;
+        w[128 + i] = (i % 2 ? -1e30f : 3e38f) * ((float)(i + 1) / 64.0f);
+        w[192 + i] = i == 7 ? 1e30f : 1e-30f;
+    }
+    qt q;
+    qt_ok(&q, INGOT_DT_NF4, w, 1, 256, 0, 0);
+    const uint8_t *b = q.parts[0];
+    /* all-zero block: absmax 0, 1/0 = Inf, 0 * Inf = NaN -> code 0 (like
+     * bitsandbytes), and it dequantizes to -1.0 * 0 = -0.0 */
+    ck_assert_float_eq(((float *)q.parts[1])[0], 0.0f);
+    for (int i = 0; i < 32; i++)
+        ck_assert_uint_eq(b[i], 0x00);
+    float *d = deq(&q);
+    assert_finite(d, 256);
+    for (int i = 0; i < 64; i++)
+        ck_assert(d[i] == 0.0f);
+    free(d);
+    qt_free(&q);
+    /* the same through double quantization */
+    qt_ok(&q, INGOT_DT_NF4, w, 1, 256, 0, 1);
+    d = deq(&q);
+    assert_finite(d, 256);
+    free(d);
+    qt_free(&q);
+}
+END_TEST
+
+START_TEST(test_dynamic_map)
+{
+    /* bitsandbytes create_dynamic_map(signed=True), values as torch produces
+     * them on x86-64 (entry 20 is one of those that depend on linspace's fused
+     * multiply-add: -0.7117187976837158, not -0.711718738079071) */
+    const float *m = ingot_dynamic_map();
+    for (int i = 1; i < 256; i++)
+        ck_assert(m[i - 1] < m[i]);
+    ck_assert_float_eq(m[0], -0.992968738079071f);
+    ck_assert_float_eq(m[1], -0.9789062738418579f);
+    ck_assert_float_eq(m[20], -0.7117187976837158f);
+    ck_assert_float_eq(m[25], -0.6414062976837158f);
+    ck_assert_float_eq(m[126], -5.500000384017767e-07f);
+    ck_assert_float_eq(m[127], 0.0f);
+    ck_assert_float_eq(m[128], 5.500000384017767e-07f);
+    ck_assert_float_eq(m[159], 0.011406250298023224f);
+    ck_assert_float_eq(m[191], 0.10703125596046448f);
+    ck_assert_float_eq(m[254], 0.992968738079071f);
+    ck_assert_float_eq(m[255], 1.0f);
+    for (int i = 0; i < 256; i++)
+        ck_assert_int_eq(ingot_dynamic_quantize(m, m[i]), i);
+    /* between neighbours: the nearer one; NaN walks down to 0 */
+    ck_assert_int_eq(ingot_dynamic_quantize(m, 0.9f * m[200] + 0.1f * m[201]), 200);
+    ck_assert_int_eq(ingot_dynamic_quantize(m, 0.1f * m[200] + 0.9f * m[201]), 201);
+    ck_assert_int_eq(ingot_dynamic_quantize(m, NAN), 0);
+}
+END_TEST
+
+START_TEST(test_nf4_double_quant)
+{
+    enum { O = 48, I = 384 }; /* 288 blocks: two absmax2 blocks, the last partial */
+    float *w = malloc(sizeof(float) * O * I);
+    rng_seed(7);
+    for (int i = 0; i < O * I; i++)
+        w[i] = rnd() * (0.01f + (float)(i / 64 % 13) * 0.02f);
+    qt plain, dq;
+    qt_ok(&plain, INGOT_DT_NF4, w, O, I, 0, 0);
+    qt_ok(&dq, INGOT_DT_NF4, w, O, I, 0, 1);
+    ck_assert_int_eq(dq.l.n, 4);
+    ck_assert_uint_eq(dq.l.p[2].bytes, 2 * sizeof(float));
+    /* codes are the same; absmax comes back within the 8-bit map's error */
+    ck_assert_mem_eq(plain.parts[0], dq.parts[0], (size_t)O * I / 2);
+    const float *am = plain.parts[1];
+    double sum = 0;
+    for (int b = 0; b < O * I / 64; b++)
+        sum += am[b];
+    ck_assert_float_eq_tol(*(float *)dq.parts[3], (float)(sum / (O * I / 64)), 1e-7f);
+    for (int b = 0; b < O * I / 64; b++) {
+        float back = ingot_nf4_absmax(&dq.w, b);
+        ck_assert_msg(fabsf(back - am[b]) <= 0.02f * ((float *)dq.parts[2])[b / 256] + 1e-9f,
+                      "block %d: %g vs %g", b, (double)back, (double)am[b]);
+    }
+    free(w);
+    qt_free(&plain);
+    qt_free(&dq);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ int4 */
+
+START_TEST(test_q4_known)
+{
+    /* G = 32, two groups.
+     * group 0: min -1.0, max 2.75 -> scale 3.75/15 = 0.25 (exact in f16,
+     *   0x3400), zero = -round(-1.0/0.25) = 4;
+     *   q = clamp(round(w/0.25) + 4): -1.0 -> 0, 2.75 -> 15, 0.125 -> round(0.5)
+     *   = 0 (half to even) -> 4, 0.375 -> round(1.5) = 2 -> 6, -0.875 ->
+     *   round(-3.5) = -4 -> 0, 0.625 -> round(2.5) = 2 -> 6, 0 -> 4.
+     *   bytes (low nibble = even element): 0xF0, 0x64, 0x60, then 0x44.
+     * group 1: min -0.625, max 3.125 -> scale 0.25, zero = -round(-2.5) = 2
+     *   (half to even; half away would give 3); -0.625 -> -2 + 2 = 0,
+     *   3.125 -> round(12.5) = 12 -> 14, 0 -> 2: bytes 0xE0, then 0x22. */
+    float w[64] = {0};
+    w[0] = -1.0f, w[1] = 2.75f, w[2] = 0.125f, w[3] = 0.375f, w[4] = -0.875f, w[5] = 0.625f;
+    w[32] = -0.625f, w[33] = 3.125f;
+    qt q;
+    qt_ok(&q, INGOT_DT_Q4, w, 1, 64, 32, 0);
+    const uint8_t *b = q.parts[0], *z = q.parts[2];
+    const uint16_t *s = q.parts[1];
+    ck_assert_uint_eq(s[0], 0x3400);
+    ck_assert_uint_eq(s[1], 0x3400);
+    ck_assert_uint_eq(z[0], 4);
+    ck_assert_uint_eq(z[1], 2);
+    const uint8_t want0[4] = {0xF0, 0x64, 0x60, 0x44}, want1[2] = {0xE0, 0x22};
+    ck_assert_mem_eq(b, want0, 4);
+    ck_assert_mem_eq(b + 16, want1, 2);
+    float *d = deq(&q);
+    ck_assert_float_eq(d[0], -1.0f);
+    ck_assert_float_eq(d[1], 2.75f);
+    ck_assert_float_eq(d[2], 0.0f);
+    ck_assert_float_eq(d[3], 0.5f);
+    ck_assert_float_eq(d[33], 3.0f);
+    free(d);
+    qt_free(&q);
+}
+END_TEST
+
+START_TEST(test_q4_edges)
+{
+    /* groups of 32: zero | constant (scale clamp 1e-5 -> f16 min normal) |
+     * subnormal | huge (scale clamps to 65504) */
+    float w[128] = {0};
+    for (int i = 0; i < 32; i++) {
+        w[32 + i] = 0.5f;
+        w[64 + i] = (i % 3 - 1) * 1e-40f;
+        w[96 + i] = (i % 2 ? -1e30f : 3e38f);
+    }
+    qt q;
+    qt_ok(&q, INGOT_DT_Q4, w, 1, 128, 32, 0);
+    const uint16_t *s = q.parts[1];
+    ck_assert_uint_eq(s[0], 0x0400); /* 2^-14 */
+    ck_assert_uint_eq(s[1], 0x0400);
+    ck_assert_uint_eq(s[2], 0x0400);
+    ck_assert_uint_eq(s[3], 0x7bff); /* 65504 */
+    float *d = deq(&q);
+    assert_finite(d, 128);
+    for (int i = 0; i < 32; i++)
+        ck_assert_float_eq(d[i], 0.0f);
+    free(d);
+    qt_free(&q);
+    ck_assert_uint_eq(ingot_q4_scale_f16(INFINITY), 0x7bff);
+    ck_assert_uint_eq(ingot_q4_scale_f16(1e-30f), 0x0400);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ all formats */
+
+START_TEST(test_nonfinite)
+{
+    float w[4 * 64] = {0};
+    w[64 + 3] = NAN;
+    w[128 + 5] = INFINITY;
+    const ingot_dtype types[3] = {INGOT_DT_Q8, INGOT_DT_NF4, INGOT_DT_Q4};
+    for (int i = 0; i < 3; i++) {
+        ingot_qparts l;
+        ingot_error err = {0};
+        ck_assert_int_eq(ingot_quant_layout(types[i], 4, 64, 32, 0, &l, "blk.0.w", &err), 0);
+        void *parts[4] = {0};
+        for (int p = 0; p < l.n; p++)
+            parts[p] = malloc(l.p[p].bytes);
+        ck_assert_int_eq(ingot_quantize_ref(types[i], w, 4, 64, 32, 0, parts, "blk.0.w", &err), -1);
+        ck_assert_int_eq(err.code, INGOT_ERR_NONFINITE);
+        ck_assert_msg(strncmp(err.message, "blk.0.w: ", 9) == 0, "%s", err.message);
+        ck_assert_msg(strstr(err.message, "[1, 3]") != NULL, "%s", err.message);
+        for (int p = 0; p < l.n; p++)
+            free(parts[p]);
+    }
+}
+END_TEST
+
+START_TEST(test_layout)
+{
+    ingot_qparts l;
+    ingot_error err = {0};
+    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_NF4, 4, 96, 0, 0, &l, "blk.1.q", &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_SHAPE);
+    ck_assert_msg(strncmp(err.message, "blk.1.q: ", 9) == 0, "%s", err.message);
+    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q4, 4, 192, 128, 0, &l, "blk.1.k", &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_SHAPE);
+    ck_assert_msg(strncmp(err.message, "blk.1.k: ", 9) == 0, "%s", err.message);
+    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q4, 4, 192, 48, 0, &l, "x", &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_ARG);
+    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_BF16, 4, 64, 0, 0, &l, "x", &err), -1);
+    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q8, 0, 64, 0, 0, &l, "x", &err), -1);
+
+    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q4, 896, 4864, 0, 0, &l, "x", &err), 0);
+    ck_assert_int_eq(l.n, 3);
+    ck_assert_str_eq(l.p[1].role, "scales");
+    ck_assert_int_eq(l.p[1].dtype, INGOT_DT_F16);
+    ck_assert_int_eq(l.p[1].shape[1], 4864 / 128);
+    ck_assert_uint_eq(l.p[0].bytes, 896u * 4864 / 2);
+    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_NF4, 896, 896, 0, 1, &l, "x", &err), 0);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(l.p[3].role, "absmax_offset");
+    ck_assert_uint_eq(l.p[2].bytes, 4u * ((896u * 896 / 64 + 255) / 256));
+
+    ck_assert_double_eq_tol(ingot_quant_bits_per_weight(INGOT_DT_Q8, 896, 896, 0, 0),
+                            8.0 + 32.0 / 896, 1e-12);
+    ck_assert_double_eq_tol(ingot_quant_bits_per_weight(INGOT_DT_NF4, 896, 896, 0, 0), 4.5, 1e-12);
+    ck_assert_double_eq_tol(ingot_quant_bits_per_weight(INGOT_DT_Q4, 896, 896, 128, 0), 4.1875,
+                            1e-12);
+    double dq = ingot_quant_bits_per_weight(INGOT_DT_NF4, 896, 896, 0, 1);
+    ck_assert(dq > 4.125 && dq < 4.13);
+}
+END_TEST
+
+START_TEST(test_round_trip_bounds)
+{
+    enum { O = 16, I = 512 };
+    float *w = malloc(sizeof(float) * O * I);
+    rng_seed(11);
+    for (int i = 0; i < O * I; i++)
+        w[i] = rnd() * rnd() * 0.1f; /* peaked at 0, like real weights */
+    qt q;
+    /* int8: half a step of the row's scale */
+    qt_ok(&q, INGOT_DT_Q8, w, O, I, 0, 0);
+    float *d = deq(&q);
+    for (int i = 0; i < O * I; i++)
+        ck_assert(fabsf(d[i] - w[i]) <= 0.5f * ((float *)q.parts[1])[i / I] * 1.0001f);
+    free(d);
+    qt_free(&q);
+    /* nf4: half the widest gap of the code book (-0.6962 - -1.0) times absmax */
+    qt_ok(&q, INGOT_DT_NF4, w, O, I, 0, 0);
+    d = deq(&q);
+    for (int i = 0; i < O * I; i++)
+        ck_assert(fabsf(d[i] - w[i]) <= 0.1520f * ((float *)q.parts[1])[i / 64]);
+    free(d);
+    qt_free(&q);
+    /* int4: within one step of the group's scale (half a step plus the
+     * clamp at the ends of the 0..15 range) */
+    qt_ok(&q, INGOT_DT_Q4, w, O, I, 128, 0);
+    d = deq(&q);
+    for (int i = 0; i < O * I; i++)
+        ck_assert(fabsf(d[i] - w[i]) <= ingot_f16_to_f32(((uint16_t *)q.parts[1])[i / 128]));
+    free(d);
+    qt_free(&q);
+    free(w);
+}
+END_TEST
+
+START_TEST(test_thread_count_independent)
+{
+    /* quantization runs rows in parallel; the bytes must not depend on it */
+    enum { O = 64, I = 256 };
+    float *w = malloc(sizeof(float) * O * I);
+    rng_seed(3);
+    for (int i = 0; i < O * I; i++)
+        w[i] = rnd();
+    qt a, b;
+    qt_ok(&a, INGOT_DT_NF4, w, O, I, 0, 1);
+#ifdef _OPENMP
+    int nth = omp_get_max_threads();
+    omp_set_num_threads(nth > 1 ? 1 : 2);
+#endif
+    qt_ok(&b, INGOT_DT_NF4, w, O, I, 0, 1);
+#ifdef _OPENMP
+    omp_set_num_threads(nth);
+#endif
+    for (int p = 0; p < a.l.n; p++)
+        ck_assert_mem_eq(a.parts[p], b.parts[p], a.l.p[p].bytes);
+    qt_free(&a);
+    qt_free(&b);
+    free(w);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ kernels */
+
+typedef struct kcase {
+    ingot_dtype type;
+    int n_out, n_in, group, dq;
+} kcase;
+
+static const kcase kcases[] = {
+    {INGOT_DT_Q8, 96, 256, 0, 0},   {INGOT_DT_Q8, 37, 100, 0, 0},  {INGOT_DT_Q8, 40, 4864, 0, 0},
+    {INGOT_DT_NF4, 96, 256, 0, 0},  {INGOT_DT_NF4, 33, 320, 0, 0}, {INGOT_DT_NF4, 40, 4864, 0, 0},
+    {INGOT_DT_NF4, 70, 192, 0, 1},  {INGOT_DT_NF4, 64, 896, 0, 1}, {INGOT_DT_Q4, 96, 256, 128, 0},
+    {INGOT_DT_Q4, 33, 320, 32, 0},  {INGOT_DT_Q4, 70, 192, 64, 0}, {INGOT_DT_Q4, 40, 4864, 128, 0},
+    {INGOT_DT_Q4, 17, 288, 96, 0},
+};
+static const int ktoks[] = {1, 3, 17, 64};
+
+/* The kernel tables to test: ref always, SIMD when built and supported. */
+static int kernel_tables(ingot_cpu_kernels tabs[3])
+{
+    int n = 0;
+    memset(tabs, 0, 3 * sizeof *tabs);
+    tabs[n].isa = "ref";
+    ingot_quant_kernels_fill(&tabs[n++], "ref");
+#ifdef INGOT_HAVE_AVX2
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c")) {
+        tabs[n].isa = "avx2";
+        ingot_quant_kernels_fill(&tabs[n++], "avx2");
+    }
+#endif
+#ifdef INGOT_HAVE_AVX512
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl")) {
+        tabs[n].isa = "avx512";
+        ingot_quant_kernels_fill(&tabs[n++], "avx512");
+    }
+#endif
+    return n;
+}
+
+static void check_kernel(const ingot_cpu_kernels *k, const kcase *c, const qt *q, const float *x,
+                         int n_tok)
+{
+    int O = c->n_out, I = c->n_in;
+    size_t ny = (size_t)n_tok * O;
+    float *ref = malloc(ny * sizeof(float)), *y = malloc(ny * sizeof(float));
+    float *ys = malloc(ny * sizeof(float));
+    ingot_qmatmul_ref(&q->w, x, n_tok, ref, 0, O);
+    ingot_matmul_fn fn = k->matmul[c->type];
+    ck_assert_ptr_nonnull(fn);
+    fn(&q->w, x, n_tok, y, 0, O);
+    float *d = deq(q);
+    for (int t = 0; t < n_tok; t++)
+        for (int o = 0; o < O; o++) {
+            double mag = 0;
+            for (int i = 0; i < I; i++)
+                mag += fabs((double)x[(size_t)t * I + i] * d[(size_t)o * I + i]);
+            double e = fabs((double)y[(size_t)t * O + o] - ref[(size_t)t * O + o]);
+            ck_assert_msg(e <= KERNEL_TOL * mag + 1e-30,
+                          "%s %s %dx%d g%d dq%d n_tok %d [%d,%d]: %g vs %g", k->isa,
+                          ingot_dtype_name(c->type), O, I, c->group, c->dq, n_tok, t, o,
+                          (double)y[(size_t)t * O + o], (double)ref[(size_t)t * O + o]);
+        }
+    /* rows split at odd places, as threads would, give the same bits; two
+     * threads really run it when OpenMP is there */
+    int cut = O / 3 + 1;
+#pragma omp parallel for num_threads(2)
+    for (int part = 0; part < 2; part++)
+        fn(&q->w, x, n_tok, ys, part ? cut : 0, part ? O : cut);
+    ck_assert_msg(memcmp(y, ys, ny * sizeof(float)) == 0, "%s %s n_tok %d: split rows differ",
+                  k->isa, ingot_dtype_name(c->type), n_tok);
+    free(d);
+    free(ref);
+    free(y);
+    free(ys);
+}
+
+START_TEST(test_kernels_vs_ref)
+{
+    ingot_cpu_kernels tabs[3];
+    int nt = kernel_tables(tabs);
+    const kcase *c = &kcases[_i];
+    float *w = malloc(sizeof(float) * (size_t)c->n_out * c->n_in);
+    rng_seed(100 + (uint64_t)_i);
+    for (int i = 0; i < c->n_out * c->n_in; i++)
+        w[i] = rnd() * 0.05f;
+    qt q;
+    qt_ok(&q, c->type, w, c->n_out, c->n_in, c->group, c->dq);
+    float *x = malloc(sizeof(float) * 64 * (size_t)c->n_in);
+    for (int i = 0; i < 64 * c->n_in; i++)
+        x[i] = rnd();
+    for (int ti = 0; ti < nt; ti++)
+        for (size_t j = 0; j < INGOT_ARRAY_LEN(ktoks); j++)
+            check_kernel(&tabs[ti], c, &q, x, ktoks[j]);
+    qt_free(&q);
+    free(w);
+    free(x);
+}
+END_TEST
+
+START_TEST(test_kernels_edge_values)
+{
+    /* zero rows and blocks, subnormals and huge values stay finite through
+     * every kernel */
+    ingot_cpu_kernels tabs[3];
+    int nt = kernel_tables(tabs);
+    enum { O = 8, I = 256 };
+    float w[O * I];
+    for (int i = 0; i < O * I; i++) {
+        int r = i / I;
+        w[i] = r == 0 ? 0.0f : r == 1 ? 1e-40f * (float)(i % 7) : r == 2 ? 1e30f : 0.01f;
+    }
+    float x[4 * I], y[4 * O];
+    for (int i = 0; i < 4 * I; i++)
+        x[i] = (float)(i % 5) * 0.1f;
+    const ingot_dtype types[3] = {INGOT_DT_Q8, INGOT_DT_NF4, INGOT_DT_Q4};
+    for (int ti = 0; ti < 3; ti++) {
+        qt q;
+        qt_ok(&q, types[ti], w, O, I, 128, 0);
+        for (int k = 0; k < nt; k++)
+            for (int n_tok = 1; n_tok <= 4; n_tok += 3) {
+                tabs[k].matmul[types[ti]](&q.w, x, n_tok, y, 0, O);
+                assert_finite(y, (size_t)n_tok * O);
+            }
+        qt_free(&q);
+    }
+}
+END_TEST
+
+static Suite *quant_suite(void)
+{
+    Suite *s = suite_create("quant");
+    TCase *tc = tcase_create("formats");
+    tcase_add_test(tc, test_q8_known);
+    tcase_add_test(tc, test_q8_edges);
+    tcase_add_test(tc, test_nf4_codes_and_thresholds);
+    tcase_add_test(tc, test_nf4_known_block);
+    tcase_add_test(tc, test_nf4_edges);
+    tcase_add_test(tc, test_dynamic_map);
+    tcase_add_test(tc, test_nf4_double_quant);
+    tcase_add_test(tc, test_q4_known);
+    tcase_add_test(tc, test_q4_edges);
+    tcase_add_test(tc, test_nonfinite);
+    tcase_add_test(tc, test_layout);
+    tcase_add_test(tc, test_round_trip_bounds);
+    tcase_add_test(tc, test_thread_count_independent);
+    suite_add_tcase(s, tc);
+    TCase *tk = tcase_create("kernels");
+    tcase_add_loop_test(tk, test_kernels_vs_ref, 0, (int)INGOT_ARRAY_LEN(kcases));
+    tcase_add_test(tk, test_kernels_edge_values);
+    suite_add_tcase(s, tk);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(quant_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
