@@ -63,6 +63,7 @@ typedef struct ingot_jv {
 
 typedef struct ingot_jlist {
     int refs;
+    int tuple; /* prints as (a, b): Python tuples (dict items, "(a, b)") */
     size_t n, cap;
     ingot_jv *v;
 } ingot_jlist;
@@ -107,6 +108,8 @@ ingot_jv ingot_jv_cstr(const char *s);
 /** A string value made of b's content; b is reset. */
 ingot_jv ingot_jv_str_buf(ingot_jbuf *b);
 ingot_jv ingot_jv_list_new(void);
+/** Marks a list made by ingot_jv_list_new as a tuple. */
+void ingot_jv_list_mark_tuple(ingot_jv l);
 /** Appends v, taking over its reference. */
 void ingot_jv_list_push(ingot_jv l, ingot_jv v);
 ingot_jv ingot_jv_dict_new(ingot_jv_kind kind);
@@ -194,7 +197,7 @@ typedef enum ingot_jexpr_kind {
     JE_AND,
     JE_OR,
     JE_COND,   /* a[0] if a[1] else a[2] (a[2] may be NULL) */
-    JE_LIST,   /* [a...] and (a, ...) */
+    JE_LIST,   /* [a...], and (a, ...) when op is set */
     JE_DICT    /* {a[0]: a[1], a[2]: a[3], ...} */
 } ingot_jexpr_kind;
 

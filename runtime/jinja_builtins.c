@@ -488,6 +488,7 @@ static int f_dictsort(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv
     ingot_jv pairs = ingot_jv_list_new(), key = ingot_jv_cstr(by_value ? "1" : "0");
     for (size_t i = 0; i < in.u.d->n; i++) {
         ingot_jv pair = ingot_jv_list_new();
+        ingot_jv_list_mark_tuple(pair);
         ingot_jv_list_push(pair, ingot_jv_ref((ingot_jv){.kind = JV_STR, .u.s = in.u.d->k[i]}));
         ingot_jv_list_push(pair, ingot_jv_ref(in.u.d->v[i]));
         ingot_jv_list_push(pairs, pair);
@@ -597,6 +598,7 @@ static int f_items(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *o
     }
     for (size_t i = 0; i < in.u.d->n; i++) {
         ingot_jv pair = ingot_jv_list_new();
+        ingot_jv_list_mark_tuple(pair);
         ingot_jv_list_push(pair, ingot_jv_ref((ingot_jv){.kind = JV_STR, .u.s = in.u.d->k[i]}));
         ingot_jv_list_push(pair, ingot_jv_ref(in.u.d->v[i]));
         ingot_jv_list_push(*out, pair);
@@ -650,7 +652,18 @@ static int f_length(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *
 static int f_list(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
 {
     (void)a;
-    return ingot_jinja_iterate(c, in, out);
+    ingot_jv items;
+    if (ingot_jinja_iterate(c, in, &items) < 0)
+        return -1;
+    if (items.kind != JV_LIST || !items.u.l->tuple) {
+        *out = items;
+        return 0;
+    }
+    *out = ingot_jv_list_new(); /* list(tuple) is a list */
+    for (size_t i = 0; i < items.u.l->n; i++)
+        ingot_jv_list_push(*out, ingot_jv_ref(items.u.l->v[i]));
+    ingot_jv_unref(items);
+    return 0;
 }
 
 static int f_lower(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)

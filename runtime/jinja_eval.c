@@ -391,6 +391,8 @@ static int eval_literal(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv 
 {
     int dict = e->kind == JE_DICT;
     *out = dict ? ingot_jv_dict_new(JV_DICT) : ingot_jv_list_new();
+    if (!dict && e->op)
+        ingot_jv_list_mark_tuple(*out);
     for (int i = 0; i < e->na; i += dict ? 2 : 1) {
         ingot_jv k, v;
         if (eval(c, f, e->a[i], &k) < 0)

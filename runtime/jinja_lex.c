@@ -351,7 +351,38 @@ static int lex_name(lexer *L)
     return 0;
 }
 
-static int lex_operator(lexer *L, int *depth)
+/* Open brackets of the current tag: end markers only count outside them, and
+ * a closing bracket must match (as in Jinja's lexer). */
+typedef struct brackets {
+    char want[64];
+    int depth;
+} brackets;
+
+static int track_bracket(lexer *L, brackets *b, char c)
+{
+    char what[64];
+    const char *open = strchr("([{", c);
+    if (open) {
+        if (b->depth == (int)sizeof b->want)
+            return lex_fail(L, INGOT_ERR_UNSUPPORTED, "brackets nested too deeply");
+        b->want[b->depth++] = ")]}"[open - "([{"];
+        return 0;
+    }
+    if (!strchr(")]}", c))
+        return 0;
+    if (b->depth == 0) {
+        snprintf(what, sizeof what, "unexpected '%c'", c);
+        return lex_fail(L, INGOT_ERR_FORMAT, what);
+    }
+    if (b->want[b->depth - 1] != c) {
+        snprintf(what, sizeof what, "unexpected '%c', expected '%c'", c, b->want[b->depth - 1]);
+        return lex_fail(L, INGOT_ERR_FORMAT, what);
+    }
+    b->depth--;
+    return 0;
+}
+
+static int lex_operator(lexer *L, brackets *br)
 {
     static const char *const two[] = {"//", "**", "==", "!=", ">=", "<="};
     const char *s = L->src + L->pos;
@@ -366,10 +397,8 @@ static int lex_operator(lexer *L, int *depth)
         snprintf(what, sizeof what, "unexpected character '%c' in a tag", s[0]);
         return lex_fail(L, INGOT_ERR_FORMAT, what);
     }
-    if (n == 1 && strchr("([{", s[0]))
-        (*depth)++;
-    if (n == 1 && strchr(")]}", s[0]) && *depth > 0)
-        (*depth)--;
+    if (n == 1 && track_bracket(L, br, s[0]) < 0)
+        return -1;
     if (push_text(L, JT_OP, L->line, s, n) < 0)
         return -1;
     L->pos += n;
@@ -391,7 +420,8 @@ static size_t end_marker(const lexer *L, char close, char *mod)
 /* Tokenizes the inside of "{{ ... }}" or "{% ... %}" and its end. */
 static int lex_tag(lexer *L, int is_block)
 {
-    int open_line = L->line, depth = 0;
+    int open_line = L->line;
+    brackets br = {.depth = 0};
     char close = is_block ? '%' : '}';
     for (;;) {
         while (L->pos < L->n && is_space(L->src[L->pos]))
@@ -402,7 +432,7 @@ static int lex_tag(lexer *L, int is_block)
                             is_block ? "unclosed tag '{%' (missing '%}')" : "unclosed tag '{{' (missing '}}')");
         }
         char mod;
-        size_t m = depth == 0 ? end_marker(L, close, &mod) : 0; /* as Jinja: only when balanced */
+        size_t m = br.depth == 0 ? end_marker(L, close, &mod) : 0; /* as Jinja: only when balanced */
         if (m) {
             if (!push(L, is_block ? JT_BLOCK_END : JT_VAR_END, L->line))
                 return -1;
@@ -425,7 +455,7 @@ static int lex_tag(lexer *L, int is_block)
         else if (isalpha((unsigned char)c) || c == '_')
             rc = lex_name(L);
         else
-            rc = lex_operator(L, &depth);
+            rc = lex_operator(L, &br);
         if (rc < 0)
             return -1;
     }

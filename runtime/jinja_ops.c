@@ -136,6 +136,8 @@ static int repeat(ingot_jv seq, int64_t k, ingot_jv *out)
         *out = ingot_jv_str_buf(&b);
     } else {
         *out = ingot_jv_list_new();
+        if (seq.u.l->tuple)
+            ingot_jv_list_mark_tuple(*out);
         for (int64_t i = 0; i < k && !ingot_jv_oom(); i++)
             for (size_t j = 0; j < seq.u.l->n; j++)
                 ingot_jv_list_push(*out, ingot_jv_ref(seq.u.l->v[j]));
@@ -152,7 +154,11 @@ static int concat_seq(ingot_jv a, ingot_jv b, ingot_jv *out)
         *out = ingot_jv_str_buf(&buf);
         return 0;
     }
+    if (a.u.l->tuple != b.u.l->tuple)
+        return -1; /* list + tuple: the caller reports the types */
     *out = ingot_jv_list_new();
+    if (a.u.l->tuple)
+        ingot_jv_list_mark_tuple(*out);
     for (size_t i = 0; i < a.u.l->n; i++)
         ingot_jv_list_push(*out, ingot_jv_ref(a.u.l->v[i]));
     for (size_t i = 0; i < b.u.l->n; i++)
@@ -169,8 +175,9 @@ static int arith(ingot_jctx *c, int op, ingot_jv a, ingot_jv b, ingot_jv *out)
             return float_arith(c, op, ingot_jv_number(a), ingot_jv_number(b), out);
         return int_arith(c, op, as_int(a), as_int(b), out);
     }
-    if (op == JOP_ADD && a.kind == b.kind && (a.kind == JV_STR || a.kind == JV_LIST))
-        return concat_seq(a, b, out);
+    if (op == JOP_ADD && a.kind == b.kind && (a.kind == JV_STR || a.kind == JV_LIST) &&
+        concat_seq(a, b, out) == 0)
+        return 0;
     if (op == JOP_MUL && (a.kind == JV_STR || a.kind == JV_LIST) && (b.kind == JV_INT || b.kind == JV_BOOL))
         return repeat(a, as_int(b), out);
     if (op == JOP_MUL && (b.kind == JV_STR || b.kind == JV_LIST) && (a.kind == JV_INT || a.kind == JV_BOOL))
@@ -366,6 +373,8 @@ int ingot_jinja_slice(ingot_jctx *c, ingot_jv obj, const ingot_jv *start, const 
         return -1;
     }
     ingot_jv res = ingot_jv_list_new();
+    if (obj.kind == JV_LIST && l->tuple)
+        ingot_jv_list_mark_tuple(res);
     for (int64_t i = lo; st > 0 ? i < hi : i > hi; i += st)
         ingot_jv_list_push(res, ingot_jv_ref(l->v[i]));
     if (obj.kind == JV_STR) { /* join the characters back */

@@ -259,12 +259,15 @@ static ingot_jexpr *parse_paren(parser *P)
     advance(P);
     if (is_op(cur(P), ")")) { /* () is an empty tuple */
         advance(P);
-        return new_expr(P, JE_LIST, line);
+        ingot_jexpr *t = new_expr(P, JE_LIST, line);
+        if (t)
+            t->op = 1;
+        return t;
     }
     ingot_jexpr *e = parse_expr(P);
     if (!e)
         return NULL;
-    if (is_op(cur(P), ",")) { /* a tuple: kept as a list */
+    if (is_op(cur(P), ",")) { /* a tuple */
         ingot_jexpr *t = new_expr(P, JE_LIST, line);
         if (!t || add_arg(P, t, e) < 0) {
             if (!t)
@@ -272,6 +275,7 @@ static ingot_jexpr *parse_paren(parser *P)
             expr_free(t);
             return NULL;
         }
+        t->op = 1;
         advance(P);
         if (parse_items(P, t, ")", 0) < 0) {
             expr_free(t);

@@ -130,6 +130,12 @@ ingot_jv ingot_jv_list_new(void)
     return (ingot_jv){.kind = JV_LIST, .u.l = l};
 }
 
+void ingot_jv_list_mark_tuple(ingot_jv l)
+{
+    if (l.kind == JV_LIST)
+        l.u.l->tuple = 1;
+}
+
 void ingot_jv_list_push(ingot_jv lv, ingot_jv v)
 {
     if (lv.kind != JV_LIST) { /* the list could not be made */
@@ -327,7 +333,7 @@ int ingot_jv_equal(ingot_jv a, ingot_jv b)
     case JV_NONE: return 1;
     case JV_STR: return a.u.s->len == b.u.s->len && memcmp(a.u.s->s, b.u.s->s, a.u.s->len) == 0;
     case JV_LIST:
-        if (a.u.l->n != b.u.l->n)
+        if (a.u.l->n != b.u.l->n || a.u.l->tuple != b.u.l->tuple) /* [1] != (1,) */
             return 0;
         for (size_t i = 0; i < a.u.l->n; i++)
             if (!ingot_jv_equal(a.u.l->v[i], b.u.l->v[i]))
@@ -450,13 +456,15 @@ void ingot_jv_write_repr(ingot_jbuf *b, ingot_jv v)
     switch (v.kind) {
     case JV_STR: write_str_repr(b, v.u.s); break;
     case JV_LIST:
-        ingot_jbuf_putc(b, '[');
+        ingot_jbuf_putc(b, v.u.l->tuple ? '(' : '[');
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i)
                 ingot_jbuf_puts(b, ", ");
             ingot_jv_write_repr(b, v.u.l->v[i]);
         }
-        ingot_jbuf_putc(b, ']');
+        if (v.u.l->tuple && v.u.l->n == 1)
+            ingot_jbuf_putc(b, ',');
+        ingot_jbuf_putc(b, v.u.l->tuple ? ')' : ']');
         break;
     case JV_DICT: write_dict_repr(b, v.u.d); break;
     case JV_NS:

@@ -294,20 +294,18 @@ int ingot_tok_get_char(json_t *o, const char *key, uint32_t def, uint32_t *out, 
 
 const char *ingot_tok_type(json_t *o, const char *what, const char *path, ingot_error *err)
 {
-    const char *type;
     char sub[INGOT_TOK_PATH];
     if (!json_is_object(o)) {
         ingot_tok_fail(err, INGOT_ERR_FORMAT, what, path, "must be an object");
         return NULL;
     }
-    snprintf(sub, sizeof sub, "%s.type", path);
     json_t *v = json_object_get(o, "type");
     if (!json_is_string(v)) {
+        snprintf(sub, sizeof sub, "%s.type", path);
         ingot_tok_fail(err, INGOT_ERR_FORMAT, what, sub, "missing or not a string");
         return NULL;
     }
-    type = json_string_value(v);
-    return type;
+    return json_string_value(v);
 }
 
 int ingot_tok_bad_type(ingot_error *err, const char *what, const char *path, const char *kind,

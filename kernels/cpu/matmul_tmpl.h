@@ -9,21 +9,24 @@
  *   MV_RL(T) decode: rows read at once for long rows and T tokens
  *   MV_RMAX decode: the largest MV_RL
  *   MM_MR   prefill micro-tile: tokens (broadcast operand)
- *   MM_NV   prefill micro-tile: vectors of outputs (MM_NV * VL rows of W)
- *   MM_KC   prefill: depth of a packed W panel (MM_KC * NR floats stay in L1)
- *   MM_P    prefill: panels packed together, so an x tile loaded into L1
- *           serves MM_P panels
+ *   MM_NV   prefill micro-tile: vectors of outputs (NR = MM_NV * VL rows of W)
+ *   MM_KC   prefill: depth of a block (a packed W panel, MM_KC * NR floats,
+ *           and a packed token tile, MM_KC * MM_MR, share L1)
+ *   MM_NC   prefill: rows of W packed per block (a multiple of NR, in L2)
+ *   MM_MC   prefill: tokens packed per block (in L2)
  *   MM_MIN_TOK  fewest tokens that take the prefill path
  *
  * Decode (few tokens) is bound by reading W: stream MV_R rows at once, convert
  * in registers, one accumulator per (token, row), reduce at the row's end.
- * Prefill is bound by FMAs: a panel of NR rows is converted once into f32,
- * transposed so one vector load gives NR/MM_NV outputs, and a register-blocked
- * MM_MR x NR micro-kernel runs over every token tile against it.
+ * Prefill is bound by FMAs: W is converted once into f32 panels of NR rows,
+ * transposed so one vector load gives VL outputs; tokens are packed into
+ * tiles of MM_MR; a register-blocked MM_MR x NR micro-kernel runs every
+ * tile against every panel (the BLIS loop nest).
  */
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/kernels.h"
@@ -144,7 +147,7 @@ VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, 
         mv_block(type, T, 1, 1, w->data, n_in, x, y, n_out, o);
 }
 
-/* ---- prefill: packed panels and the register-blocked micro-kernel ---- */
+/* ---- prefill: packed operands and the register-blocked micro-kernel ---- */
 
 /*
  * wp[k][r] (kc, NR) = W[o + r][k0 + k] as f32, rows past nr zero so the
@@ -166,11 +169,24 @@ VI void pack_panel(int type, const void *w, size_t n_in, int o, int nr, size_t k
 typedef void (*pack_fn)(const void *w, size_t n_in, int o, int nr, size_t k0, int kc, float *wp);
 
 /*
- * y(mr, nr) (+)= x(mr, kc) . wp(kc, NR) restricted to nr columns.
- * x rows are ldx apart, y rows ldy apart; first: overwrite instead of add.
+ * xp[k][i] (kc, MM_MR) = x[i][k0 + k] for the mr tokens of a tile: the
+ * micro-kernel's broadcasts then walk one pointer.  x: (mr, n_in)
  */
-VI void ukernel(int mr, int kc, const float *x, size_t ldx, const float *wp, float *y, size_t ldy,
-                int nr, int first)
+static void pack_tile(const float *x, size_t n_in, int mr, size_t k0, int kc, float *xp)
+{
+    for (int i = 0; i < mr; i++) {
+        const float *src = x + (size_t)i * n_in + k0;
+        for (int k = 0; k < kc; k++)
+            xp[k * MM_MR + i] = src[k];
+    }
+}
+
+/*
+ * y(mr, nr) (+)= xp(kc, MM_MR) . wp(kc, NR), rows of y ldy apart, only its
+ * first mr rows and nr columns touched; first: overwrite instead of add.
+ */
+VI void ukernel(int mr, int kc, const float *xp, const float *wp, float *y, size_t ldy, int nr,
+                int first)
 {
     vf c[MM_MR][MM_NV];
     UNROLL
@@ -188,7 +204,7 @@ VI void ukernel(int mr, int kc, const float *x, size_t ldx, const float *wp, flo
             b[j] = v_load(wp + (size_t)k * NR + j * VL);
         UNROLL
         for (int i = 0; i < mr; i++) {
-            vf a = v_set1(x[(size_t)i * ldx + (size_t)k]);
+            vf a = v_set1(xp[(size_t)k * MM_MR + i]);
             UNROLL
             for (int j = 0; j < MM_NV; j++)
                 c[i][j] = v_fma(a, b[j], c[i][j]);
@@ -209,12 +225,12 @@ VI void ukernel(int mr, int kc, const float *x, size_t ldx, const float *wp, flo
 
 #define UK_CASE(m)                                                                       \
     case m:                                                                              \
-        ukernel((m) < MM_MR ? (m) : MM_MR, kc, x, ldx, wp, y, ldy, nr, first);           \
+        ukernel((m) < MM_MR ? (m) : MM_MR, kc, xp, wp, y, ldy, nr, first);               \
         break;
 
-/* The token tail of a panel: one instantiation per remainder. */
-static void ukernel_tail(int mr, int kc, const float *x, size_t ldx, const float *wp, float *y,
-                         size_t ldy, int nr, int first)
+/* The token tail of a block: one instantiation per remainder. */
+static void ukernel_tail(int mr, int kc, const float *xp, const float *wp, float *y, size_t ldy,
+                         int nr, int first)
 {
     switch (mr) {
         UK_CASE(1) UK_CASE(2) UK_CASE(3) UK_CASE(4) UK_CASE(5) UK_CASE(6) UK_CASE(7)
@@ -225,33 +241,59 @@ static void ukernel_tail(int mr, int kc, const float *x, size_t ldx, const float
     }
 }
 
-/* x: (n_tok, n_in); y: (n_tok, n_out), rows [o0, o1) */
-static void gemm(pack_fn pack, const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                 int o1)
+/* Scratch per call: a block of W panels and a block of token tiles. */
+#define MM_TILES ((MM_MC + MM_MR - 1) / MM_MR)
+#define WP_FLOATS ((size_t)MM_NC * MM_KC)
+#define XP_FLOATS ((size_t)MM_TILES * MM_MR * MM_KC)
+
+/*
+ * One (row block, depth block, token block) step: the token tiles are packed
+ * once and run against every panel of the row block, each panel staying in
+ * L1 across the tiles.  x: (mc, n_in) at the block's first token; y likewise.
+ */
+static void gemm_block(const float *x, size_t n_in, int mc, size_t k0, int kc, const float *wp,
+                       int ob, int oe, float *xp, float *y, size_t n_out)
 {
-    float wp[MM_P][MM_KC * NR] __attribute__((aligned(64)));
+    int tiles = (mc + MM_MR - 1) / MM_MR;
+    for (int j = 0; j < tiles; j++) {
+        int mr = mc - j * MM_MR < MM_MR ? mc - j * MM_MR : MM_MR;
+        pack_tile(x + (size_t)(j * MM_MR) * n_in, n_in, mr, k0, kc, xp + (size_t)j * MM_MR * MM_KC);
+    }
+    for (int o = ob; o < oe; o += NR) {
+        const float *wpp = wp + (size_t)(o - ob) * MM_KC;
+        int nr = oe - o < NR ? oe - o : NR;
+        for (int j = 0; j < tiles; j++) {
+            int mr = mc - j * MM_MR;
+            const float *xpt = xp + (size_t)j * MM_MR * MM_KC;
+            float *yt = y + (size_t)(j * MM_MR) * n_out + (size_t)o;
+            if (mr >= MM_MR)
+                ukernel(MM_MR, kc, xpt, wpp, yt, n_out, nr, k0 == 0);
+            else
+                ukernel_tail(mr, kc, xpt, wpp, yt, n_out, nr, k0 == 0);
+        }
+    }
+}
+
+/*
+ * x: (n_tok, n_in); y: (n_tok, n_out), rows [o0, o1).  Loops as in BLIS:
+ * row blocks of MM_NC, depth blocks of MM_KC (W converted and packed once
+ * per element), token blocks of MM_MC.  scratch: WP_FLOATS + XP_FLOATS.
+ */
+static void gemm(pack_fn pack, const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                 int o1, float *scratch)
+{
     size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
-    for (int ob = o0; ob < o1; ob += MM_P * NR) {
-        int np = (o1 - ob + NR - 1) / NR;
-        np = np < MM_P ? np : MM_P;
+    float *wp = scratch, *xp = scratch + WP_FLOATS;
+    for (int ob = o0; ob < o1; ob += MM_NC) {
+        int oe = o1 - ob < MM_NC ? o1 : ob + MM_NC;
         for (size_t k0 = 0; k0 < n_in; k0 += MM_KC) {
             int kc = n_in - k0 < MM_KC ? (int)(n_in - k0) : MM_KC;
-            int first = k0 == 0;
-            for (int p = 0; p < np; p++) {
-                int o = ob + p * NR, nr = o1 - o < NR ? o1 - o : NR;
-                pack(w->data, n_in, o, nr, k0, kc, wp[p]);
-            }
-            for (int t = 0; t < n_tok; t += MM_MR) {
-                const float *xt = x + (size_t)t * n_in + k0;
-                for (int p = 0; p < np; p++) {
-                    int o = ob + p * NR, nr = o1 - o < NR ? o1 - o : NR;
-                    float *yt = y + (size_t)t * n_out + (size_t)o;
-                    if (n_tok - t >= MM_MR)
-                        ukernel(MM_MR, kc, xt, n_in, wp[p], yt, n_out, nr, first);
-                    else
-                        ukernel_tail(n_tok - t, kc, xt, n_in, wp[p], yt, n_out, nr, first);
-                }
-            }
+            for (int o = ob; o < oe; o += NR)
+                pack(w->data, n_in, o, oe - o < NR ? oe - o : NR, k0, kc,
+                     wp + (size_t)(o - ob) * MM_KC);
+            for (int t = 0; t < n_tok; t += MM_MC)
+                gemm_block(x + (size_t)t * n_in, n_in, n_tok - t < MM_MC ? n_tok - t : MM_MC, k0,
+                           kc, wp, ob, oe, xp, y + (size_t)t * n_out, n_out);
         }
     }
 }
@@ -268,8 +310,13 @@ VI void matmul_any(int type, pack_fn pack, const ingot_wmat *w, const float *x, 
         return;
     }
     if (n_tok >= MM_MIN_TOK) {
-        gemm(pack, w, x, n_tok, y, o0, o1);
-        return;
+        /* without scratch memory, fall back on the (slower) decode loop */
+        float *scratch = aligned_alloc(64, (WP_FLOATS + XP_FLOATS) * sizeof(float));
+        if (scratch) {
+            gemm(pack, w, x, n_tok, y, o0, o1, scratch);
+            free(scratch);
+            return;
+        }
     }
     for (int t = 0; t < n_tok; t += MV_TMAX) {
         const float *xt = x + (size_t)t * n_in;
