@@ -24,12 +24,12 @@
 #include <omp.h>
 #endif
 
+#include "runtime/forward.h"
 #include "runtime/model.h"
 #include "runtime/rope.h"
 #include "util/util.h"
 
-/* Longer batches are split: bounds the scratch memory, keeps tiles in cache. */
-#define MAX_BATCH 256
+#define MAX_BATCH INGOT_MAX_BATCH
 
 struct ingot_context {
     ingot_model *m;
@@ -39,7 +39,8 @@ struct ingot_context {
     float *k_cache;   // (n_layers, n_ctx, nkv*hd)
     float *v_cache;   // (n_layers, n_ctx, nkv*hd)
     float *x;         // (MAX_BATCH, dim) residual stream
-    float *xb;        // (MAX_BATCH, dim) normed input / attention output projection
+    float *xb;        // (MAX_BATCH, dim) normed input
+    float *xb2;       // (MAX_BATCH, dim) block output before the residual add
     float *q;         // (MAX_BATCH, nh*hd)
     float *kv_k;      // (MAX_BATCH, nkv*hd)
     float *kv_v;      // (MAX_BATCH, nkv*hd)
@@ -51,6 +52,7 @@ struct ingot_context {
     float *cos_t;     // (MAX_BATCH, hd/2)
     float *sin_t;     // (MAX_BATCH, hd/2)
     int rope_seq_len; // sequence length inv_freq was computed for (dynamic NTK)
+    int rope_pos, rope_n; // positions the cos/sin tables hold
     float rope_scale;
     ingot_layer_stats *stats;
 };
@@ -118,6 +120,7 @@ ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, in
     bool ok = true;
     c->x = xcalloc(B * dim, 4, &ok);
     c->xb = xcalloc(B * dim, 4, &ok);
+    c->xb2 = xcalloc(B * dim, 4, &ok);
     c->q = xcalloc(B * qd, 4, &ok);
     c->kv_k = xcalloc(B * kvd, 4, &ok);
     c->kv_v = xcalloc(B * kvd, 4, &ok);
@@ -141,7 +144,7 @@ void ingot_context_free(ingot_context *c)
 {
     if (!c)
         return;
-    float *bufs[] = {c->k_cache, c->v_cache, c->x,      c->xb,       c->q,     c->kv_k,
+    float *bufs[] = {c->k_cache, c->v_cache, c->x,      c->xb,   c->xb2,    c->q,     c->kv_k,
                      c->kv_v,    c->att,     c->hb,     c->hb2,      c->scores, c->inv_freq,
                      c->cos_t,   c->sin_t};
     for (size_t i = 0; i < INGOT_ARRAY_LEN(bufs); i++)
@@ -184,7 +187,7 @@ static void track(float *slot, int *nonfinite, const float *x, size_t n)
 
 /* ---- building blocks ---- */
 
-static void rmsnorm_rows(ingot_context *c, float *out, const float *x, const float *w, int n)
+void ingot_rmsnorm_rows(const ingot_context *c, float *out, const float *x, const float *w, int n)
 {
     int dim = c->m->cfg.hidden_size;
     float eps = (float)c->m->cfg.rms_eps;
@@ -219,7 +222,12 @@ static void rope_tables(ingot_context *c, int pos, int n)
     if (cfg->rope.type == INGOT_ROPE_DYNAMIC && pos + n > c->rope_seq_len) {
         c->rope_seq_len = pos + n;
         c->rope_scale = ingot_rope_freqs(&cfg->rope, cfg->head_dim, cfg->max_pos, pos + n, c->inv_freq);
+        c->rope_n = 0;
     }
+    if (c->rope_pos == pos && c->rope_n >= n)
+        return; /* the previous layer of this batch computed them */
+    c->rope_pos = pos;
+    c->rope_n = n;
     for (int t = 0; t < n; t++)
         for (int i = 0; i < half; i++) {
             float a = (float)(pos + t) * c->inv_freq[i];
@@ -260,19 +268,21 @@ static void attention(ingot_context *c, int layer, int pos, int n)
         }
 }
 
-static int attention_block(ingot_context *c, const ingot_layer *L, int layer, int pos, int n,
-                           ingot_error *err)
+int ingot_attn_forward(ingot_context *c, const ingot_layer *L, int layer, const float *h, int n,
+                       int pos, float *out, float *inner, ingot_error *err)
 {
     const ingot_config *cfg = &c->m->cfg;
     int dim = cfg->hidden_size, hd = cfg->head_dim;
     size_t kvd = (size_t)cfg->n_kv_heads * hd, qd = (size_t)cfg->n_heads * hd;
-    rmsnorm_rows(c, c->xb, c->x, L->attn_norm, n);
-    if (linear(c, &L->wq, L->bq, c->xb, n, c->q, err) || linear(c, &L->wk, L->bk, c->xb, n, c->kv_k, err) ||
-        linear(c, &L->wv, L->bv, c->xb, n, c->kv_v, err))
+    if (n > MAX_BATCH || pos + n > c->n_ctx)
+        return ingot_fail(err, INGOT_ERR_ARG, "attention: %d tokens at %d exceed the batch or context", n, pos);
+    if (linear(c, &L->wq, L->bq, h, n, c->q, err) || linear(c, &L->wk, L->bk, h, n, c->kv_k, err) ||
+        linear(c, &L->wv, L->bv, h, n, c->kv_v, err))
         return -1;
     STAT(c, layer, attn_max, c->q, n * qd);
     STAT(c, layer, attn_max, c->kv_k, n * kvd);
     STAT(c, layer, attn_max, c->kv_v, n * kvd);
+    rope_tables(c, pos, n);
     int half = hd / 2;
     for (int t = 0; t < n; t++) {
         ingot_rope_apply(c->q + t * qd, cfg->n_heads, hd, c->cos_t + (size_t)t * half, c->sin_t + (size_t)t * half);
@@ -284,31 +294,55 @@ static int attention_block(ingot_context *c, const ingot_layer *L, int layer, in
     memcpy(c->v_cache + base, c->kv_v, (size_t)n * kvd * sizeof(float));
     attention(c, layer, pos, n);
     STAT(c, layer, attn_max, c->att, n * qd);
-    if (linear(c, &L->wo, L->bo, c->att, n, c->xb, err))
+    if (inner)
+        memcpy(inner, c->att, (size_t)n * qd * sizeof(float));
+    if (linear(c, &L->wo, L->bo, c->att, n, out, err))
         return -1;
-    STAT(c, layer, attn_max, c->xb, (size_t)n * dim);
-    for (size_t i = 0; i < (size_t)n * dim; i++)
-        c->x[i] += c->xb[i];
+    STAT(c, layer, attn_max, out, (size_t)n * dim);
     return 0;
 }
 
-static int mlp_block(ingot_context *c, const ingot_layer *L, int layer, int n, ingot_error *err)
+static int attention_block(ingot_context *c, const ingot_layer *L, int layer, int pos, int n,
+                           ingot_error *err)
+{
+    size_t dim = (size_t)c->m->cfg.hidden_size;
+    ingot_rmsnorm_rows(c, c->xb, c->x, L->attn_norm, n);
+    if (ingot_attn_forward(c, L, layer, c->xb, n, pos, c->xb2, NULL, err))
+        return -1;
+    for (size_t i = 0; i < (size_t)n * dim; i++)
+        c->x[i] += c->xb2[i];
+    return 0;
+}
+
+int ingot_mlp_forward(ingot_context *c, const ingot_layer *L, int layer, const float *h, int n,
+                      float *out, float *inner, ingot_error *err)
 {
     const ingot_config *cfg = &c->m->cfg;
     size_t dim = (size_t)cfg->hidden_size, ffn = (size_t)cfg->ffn_size;
-    rmsnorm_rows(c, c->xb, c->x, L->ffn_norm, n);
-    if (linear(c, &L->w_gate, L->b_gate, c->xb, n, c->hb, err) ||
-        linear(c, &L->w_up, L->b_up, c->xb, n, c->hb2, err))
+    if (n > MAX_BATCH)
+        return ingot_fail(err, INGOT_ERR_ARG, "mlp: %d tokens exceed the batch of %d", n, MAX_BATCH);
+    if (linear(c, &L->w_gate, L->b_gate, h, n, c->hb, err) || linear(c, &L->w_up, L->b_up, h, n, c->hb2, err))
         return -1;
     STAT(c, layer, mlp_max, c->hb, n * ffn);
     STAT(c, layer, mlp_max, c->hb2, n * ffn);
     ingot_swiglu(c->hb, c->hb2, (int)(n * ffn));
     STAT(c, layer, mlp_max, c->hb, n * ffn);
-    if (linear(c, &L->w_down, L->b_down, c->hb, n, c->xb, err))
+    if (inner)
+        memcpy(inner, c->hb, n * ffn * sizeof(float));
+    if (linear(c, &L->w_down, L->b_down, c->hb, n, out, err))
         return -1;
-    STAT(c, layer, mlp_max, c->xb, n * dim);
-    for (size_t i = 0; i < n * dim; i++)
-        c->x[i] += c->xb[i];
+    STAT(c, layer, mlp_max, out, n * dim);
+    return 0;
+}
+
+static int mlp_block(ingot_context *c, const ingot_layer *L, int layer, int n, ingot_error *err)
+{
+    size_t dim = (size_t)c->m->cfg.hidden_size;
+    ingot_rmsnorm_rows(c, c->xb, c->x, L->ffn_norm, n);
+    if (ingot_mlp_forward(c, L, layer, c->xb, n, c->xb2, NULL, err))
+        return -1;
+    for (size_t i = 0; i < (size_t)n * dim; i++)
+        c->x[i] += c->xb2[i];
     return 0;
 }
 
@@ -321,7 +355,6 @@ static int eval_batch(ingot_context *c, const int32_t *tokens, int n, int pos, f
     size_t dim = (size_t)cfg->hidden_size;
     for (int t = 0; t < n; t++)
         ingot_wmat_row(&m->embed, tokens[t], c->x + t * dim);
-    rope_tables(c, pos, n);
     for (int l = 0; l < cfg->n_layers; l++) {
         if (attention_block(c, &m->layers[l], l, pos, n, err) || mlp_block(c, &m->layers[l], l, n, err))
             return -1;
@@ -330,7 +363,7 @@ static int eval_batch(ingot_context *c, const int32_t *tokens, int n, int pos, f
     if (!logits)
         return 0;
     int first = all_logits ? 0 : n - 1, rows = n - first;
-    rmsnorm_rows(c, c->xb, c->x + (size_t)first * dim, m->out_norm, rows);
+    ingot_rmsnorm_rows(c, c->xb, c->x + (size_t)first * dim, m->out_norm, rows);
     STAT(c, cfg->n_layers, resid_max, c->xb, rows * dim);
     if (linear(c, &m->output, NULL, c->xb, rows, logits, err))
         return -1;

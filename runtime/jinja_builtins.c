@@ -3,8 +3,8 @@
  * not listed here is refused by name (the parser checks filter and test names,
  * the evaluator method names), never guessed at.
  *
- * Known simplification: case mappings (upper, lower, title, capitalize) and
- * the is* methods only know ASCII letters; other characters pass unchanged. */
+ * Case mappings use utf8proc's simple (one to one) mappings: Python's full
+ * mappings differ only for a few characters ('ß'.upper() is 'SS' there). */
 #include "config.h"
 
 #include <locale.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 #include "runtime/jinja.h"
 #include "util/util.h"
@@ -141,35 +142,46 @@ static ingot_jv strip(ingot_jv s, const ingot_jstr *chars, int which)
     return ingot_jv_str(p + lo, hi - lo);
 }
 
-static char up(char ch) { return ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch; }
-static char low(char ch) { return ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch; }
-static int is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
+/* Python's "cased" characters: upper, lower and title case letters. */
+static int is_cased(uint32_t cp)
+{
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)cp);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT;
+}
 
 enum { CASE_UPPER, CASE_LOWER, CASE_CAPITALIZE, CASE_TITLE, CASE_JINJA_TITLE };
 
-/* Case mappings on str(v).  CASE_TITLE is str.title (a letter after a non-letter
- * is upper-cased), CASE_JINJA_TITLE the title filter (after "-", space, "([{<"). */
+/* Case mappings of str(v), per code point (utf8proc's simple mappings).
+ * CASE_TITLE is str.title (a cased letter after an uncased character starts a
+ * word), CASE_JINJA_TITLE the title filter (words start after "-", whitespace
+ * or one of "([{<"). */
 static ingot_jv recase(ingot_jv v, int mode)
 {
     ingot_jv s = to_str(v);
     ingot_jbuf b = {0};
     int start = 1;
-    for (size_t i = 0; i < s.u.s->len; i++) {
-        char ch = s.u.s->s[i], o = ch;
+    for (size_t i = 0; i < s.u.s->len;) {
+        size_t at = i;
+        utf8proc_int32_t cp = (utf8proc_int32_t)ingot_jinja_utf8_next(s.u.s->s, s.u.s->len, &i), o;
         switch (mode) {
-        case CASE_UPPER: o = up(ch); break;
-        case CASE_LOWER: o = low(ch); break;
-        case CASE_CAPITALIZE: o = i == 0 ? up(ch) : low(ch); break;
+        case CASE_UPPER: o = utf8proc_toupper(cp); break;
+        case CASE_LOWER: o = utf8proc_tolower(cp); break;
+        case CASE_CAPITALIZE: o = at == 0 ? utf8proc_totitle(cp) : utf8proc_tolower(cp); break;
         case CASE_TITLE:
-            o = start ? up(ch) : low(ch);
-            start = !is_alpha(ch);
+            o = start ? utf8proc_totitle(cp) : utf8proc_tolower(cp);
+            start = !is_cased((uint32_t)cp);
             break;
         default:
-            o = start ? up(ch) : low(ch);
-            start = strchr("-({[< \t\n\r\v\f", ch) != NULL && ch != 0;
+            o = start ? utf8proc_totitle(cp) : utf8proc_tolower(cp);
+            start = is_py_space((uint32_t)cp) || (cp < 0x80 && strchr("-({[<", (int)cp) && cp);
             break;
         }
-        ingot_jbuf_putc(&b, o);
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t n = i - at == 1 && cp >= 0x80 ? 0 : utf8proc_encode_char(o, enc);
+        if (n > 0)
+            ingot_jbuf_put(&b, (const char *)enc, (size_t)n);
+        else /* a stray byte: kept as it was */
+            ingot_jbuf_put(&b, s.u.s->s + at, i - at);
     }
     ingot_jv_unref(s);
     return ingot_jv_str_buf(&b);
@@ -265,20 +277,10 @@ static int str_split(ingot_jctx *c, const ingot_jstr *s, const ingot_jv *sepv, i
     size_t keep = maxsplit >= 0 && (size_t)maxsplit + 1 < np ? (size_t)maxsplit + 1 : np;
     for (size_t k = 0; k < keep; k++) {
         size_t first = right ? np - keep + k : k, a = pc[2 * first], e = pc[2 * first + 1];
-        if (!right && k == keep - 1 && keep < np) /* the rest stays unsplit */
-            e = sep ? s->len : pc[2 * np - 1];
-        if (right && k == 0 && keep < np)
-            a = pc[0];
-        if (!sep && keep < np && ((!right && k == keep - 1) || (right && k == 0))) {
-            /* whitespace split keeps the unsplit remainder without its outer whitespace */
-            if (!right)
-                e = s->len;
-            ingot_jv piece = ingot_jv_str(s->s + a, e - a);
-            ingot_jv t = strip(piece, NULL, right ? 1 : 2);
-            ingot_jv_unref(piece);
-            ingot_jv_list_push(*out, t);
-            continue;
-        }
+        if (keep < np && !right && k == keep - 1) /* the unsplit rest runs to the end ... */
+            e = s->len;
+        if (keep < np && right && k == 0) /* ... or, for rsplit, from the start */
+            a = 0;
         ingot_jv_list_push(*out, ingot_jv_str(s->s + a, e - a));
     }
     free(pc);
@@ -1261,14 +1263,17 @@ static int m_splitlines(ingot_jv s, ingot_jv *out)
     return 1;
 }
 
+/* str.isdigit() and friends, by Unicode category (isdigit: decimal digits). */
 static int m_is(ingot_jv s, const char *name, ingot_jv *out)
 {
     const ingot_jstr *t = s.u.s;
-    int ok = t->len > 0, cased = 0;
-    for (size_t i = 0; i < t->len && ok; i++) {
-        char ch = t->s[i];
-        int digit = ch >= '0' && ch <= '9', alpha = is_alpha(ch);
-        cased |= alpha;
+    int ok = t->len > 0, cased = 0, want_lower = strcmp(name, "islower") == 0;
+    for (size_t i = 0; i < t->len && ok;) {
+        uint32_t cp = ingot_jinja_utf8_next(t->s, t->len, &i);
+        utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)cp);
+        int digit = k == UTF8PROC_CATEGORY_ND;
+        int alpha = k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO;
+        cased |= is_cased(cp);
         if (strcmp(name, "isdigit") == 0)
             ok = digit;
         else if (strcmp(name, "isalpha") == 0)
@@ -1276,11 +1281,9 @@ static int m_is(ingot_jv s, const char *name, ingot_jv *out)
         else if (strcmp(name, "isalnum") == 0)
             ok = alpha || digit;
         else if (strcmp(name, "isspace") == 0)
-            ok = is_py_space((unsigned char)ch);
-        else if (strcmp(name, "islower") == 0)
-            ok = !(ch >= 'A' && ch <= 'Z');
-        else
-            ok = !(ch >= 'a' && ch <= 'z');
+            ok = is_py_space(cp);
+        else /* islower / isupper: no cased character of the other case */
+            ok = !is_cased(cp) || (want_lower ? k == UTF8PROC_CATEGORY_LL : k == UTF8PROC_CATEGORY_LU);
     }
     if (strcmp(name, "islower") == 0 || strcmp(name, "isupper") == 0)
         ok = ok && cased;

@@ -1,5 +1,5 @@
 # runtime/: model loading, forward pass, sampling
-libingot_la_SOURCES += runtime/model.h runtime/model.c runtime/forward.c runtime/rope.h \
+libingot_la_SOURCES += runtime/model.h runtime/model.c runtime/forward.c runtime/rope.h runtime/forward.h \
 	runtime/rope.c runtime/sampler.c
 libingot_la_SOURCES += runtime/machine.c
 

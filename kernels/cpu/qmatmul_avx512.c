@@ -151,24 +151,91 @@ static void permute_x(const float *x, int n_in, int flip, float *xp)
 
 /* ---------------------------------------------------------------- decode */
 
-/* R rows o.. of a 4-bit weight against one permuted token xp; xs (int4):
- * per-lane sums of xp over m.  Each row's arithmetic is independent of R. */
-AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs, float *out)
+/*
+ * Per-row scales for decode, converted once per row instead of once per
+ * chunk: nf4 absmax (double quant undone) and, for int4 groups that are
+ * whole 128-chunks, f32 scales and zeros.  sc holds 2 * (n_in/64 + 1) floats.
+ */
+typedef struct rowsc {
+    const float *am;     /* nf4: absmax of the row's blocks */
+    const float *s, *z;  /* int4 fast path: scale and zero of each group */
+} rowsc;
+
+static rowsc row_scales(const q4ctx *c, int o, float *sc)
+{
+    const ingot_wmat *w = c->w;
+    rowsc r = {NULL, NULL, NULL};
+    if (c->fmt == FMT_NF4) {
+        int nb = c->n_in / 64;
+        if (!c->dmap) {
+            r.am = (const float *)w->scales + (int64_t)o * nb; // (n_out*n_in/64)
+            return r;
+        }
+        /* 16 blocks at a time: gather map[q] and absmax2[b >> 8], then
+         * multiply and add as two roundings, exactly like nf4_am */
+        const uint8_t *q = (const uint8_t *)w->scales;  // (nb_total)
+        const float *aa = (const float *)w->aux;         // (ceil(nb_total/256))
+        const __m512 off = _mm512_set1_ps(*(const float *)w->zeros);
+        const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        int64_t b0 = (int64_t)o * nb;
+        for (int b = 0; b < nb; b += 16) {
+            __mmask16 m = nb - b >= 16 ? 0xffff : (__mmask16)((1u << (nb - b)) - 1);
+            __m512i qi = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, q + b0 + b));
+            /* block indices fit in int: n_out * n_in / 64 < 2^31 * 2^31 / 64 is
+             * not guaranteed, so index absmax2 relative to the row's first one */
+            int64_t a0 = (b0 + b) >> 8;
+            __m512i ai = _mm512_sub_epi32(
+                _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)((b0 + b) & 255)), lane), 8),
+                _mm512_setzero_si512());
+            __m512 mv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, qi, c->dmap, 4);
+            __m512 av = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ai, aa + a0, 4);
+            _mm512_mask_storeu_ps(sc + b, m, _mm512_add_ps(_mm512_mul_ps(mv, av), off));
+        }
+        r.am = sc;
+        return r;
+    }
+    int g = w->group_size, ng = c->n_in / g;
+    if (g % 128)
+        return r; /* groups inside a chunk: chunk_scales per chunk */
+    const uint16_t *s16 = (const uint16_t *)w->scales + (int64_t)o * ng; // (n_out, n_in/G)
+    const uint8_t *zp = (const uint8_t *)w->zeros + (int64_t)o * ng;    // (n_out, n_in/G)
+    for (int j = 0; j < ng; j++) {
+        sc[j] = _cvtsh_ss(s16[j]);
+        sc[ng + j] = (float)zp[j];
+    }
+    r.s = sc;
+    r.z = sc + ng;
+    return r;
+}
+
+/* R rows o.. of a 4-bit weight against one permuted token xp; xs (int4,
+ * generic groups): per-lane sums of xp over m.  Each row's arithmetic is
+ * independent of R. */
+AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs, float *sc,
+                  float *out)
 {
     const uint8_t *base = (const uint8_t *)c->w->data; // (n_out, n_in/2)
+    const int nb = c->n_in / 64, g = c->w->group_size;
+    const int fast_q4 = c->fmt == FMT_Q4 && g % 128 == 0;
+    const __m512 ident = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512 acc[DEC_R];
+    rowsc rs[DEC_R];
     #pragma GCC unroll 16
-    for (int r = 0; r < R; r++)
+    for (int r = 0; r < R; r++) {
         acc[r] = _mm512_setzero_ps();
+        rs[r] = row_scales(c, o + r, sc + (size_t)r * (size_t)(2 * nb + 2));
+    }
     int nch = (c->n_in + 127) / 128;
     for (int ch = 0; ch < nch; ch++) {
         __m512i v[DEC_R];
-        __m512 t0[DEC_R], t1[DEC_R];
+        __m512 t0[DEC_R], t1[DEC_R], lut[DEC_R];
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             v[r] = load_chunk(base + (size_t)(o + r) * (size_t)c->rowbytes, c->n_in, ch);
-            t0[r] = _mm512_setzero_ps();
-            t1[r] = _mm512_setzero_ps();
+            t0[r] = t1[r] = _mm512_setzero_ps();
+            /* int4 with whole-chunk groups: the zero folds into the table,
+             * lut[i] = i - z, so t sums (q - z) x exactly like the reference */
+            lut[r] = fast_q4 ? _mm512_sub_ps(ident, _mm512_set1_ps(rs[r].z[ch * 128 / g])) : c->lut;
         }
         const float *xc = xp + ch * 128;
         #pragma GCC unroll 16
@@ -176,17 +243,24 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             __m512 xa = _mm512_loadu_ps(xc + m * 16), xb = _mm512_loadu_ps(xc + m * 16 + 16);
             #pragma GCC unroll 16
             for (int r = 0; r < R; r++) {
-                t0[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m), c->lut), xa, t0[r]);
-                t1[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m + 1), c->lut), xb,
+                t0[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m), lut[r]), xa, t0[r]);
+                t1[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m + 1), lut[r]), xb,
                                         t1[r]);
             }
         }
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             __m512 sv, zv = _mm512_setzero_ps(), t = _mm512_add_ps(t0[r], t1[r]);
-            chunk_scales(c, o + r, ch, &sv, &zv);
-            if (c->fmt == FMT_Q4)
+            if (c->fmt == FMT_NF4) {
+                float a1 = 2 * ch + 1 < nb ? rs[r].am[2 * ch + 1] : 0.0f;
+                sv = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(rs[r].am[2 * ch]),
+                                          _mm512_set1_ps(a1));
+            } else if (fast_q4) {
+                sv = _mm512_set1_ps(rs[r].s[ch * 128 / g]);
+            } else {
+                chunk_scales(c, o + r, ch, &sv, &zv);
                 t = _mm512_fnmadd_ps(zv, _mm512_loadu_ps(xs + ch * 16), t);
+            }
             acc[r] = _mm512_fmadd_ps(t, sv, acc[r]);
         }
     }
@@ -196,7 +270,7 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
 }
 
 static void decode4(const q4ctx *c, const float *x, int n_tok, float *y, int n_out, int o0,
-                    int o1, float *xp, float *xs)
+                    int o1, float *xp, float *xs, float *sc)
 {
     int np = (int)round_up((size_t)c->n_in, 128);
     for (int t = 0; t < n_tok; t++) {
@@ -211,9 +285,9 @@ static void decode4(const q4ctx *c, const float *x, int n_tok, float *y, int n_o
         float *yt = y + (size_t)t * (size_t)n_out;
         int o = o0;
         for (; o + DEC_R <= o1; o += DEC_R)
-            dec4_rows(c, DEC_R, o, xp, xs, yt + o);
+            dec4_rows(c, DEC_R, o, xp, xs, sc, yt + o);
         for (; o < o1; o++)
-            dec4_rows(c, 1, o, xp, xs, yt + o);
+            dec4_rows(c, 1, o, xp, xs, sc, yt + o);
     }
 }
 
@@ -456,10 +530,10 @@ static void qmatmul(int fmt, const ingot_wmat *w, const float *x, int n_tok, flo
     }
     int ok;
     if (n_tok < PREFILL_MIN_TOK) {
-        size_t np = round_up((size_t)w->n_in, 128);
-        float *xp = aligned_alloc(64, (np + np / 8) * sizeof(float));
+        size_t np = round_up((size_t)w->n_in, 128), nsc = DEC_R * (2 * (size_t)w->n_in / 64 + 2);
+        float *xp = aligned_alloc(64, (np + np / 8 + nsc) * sizeof(float));
         if ((ok = xp != NULL))
-            decode4(&c, x, n_tok, y, w->n_out, o0, o1, xp, xp + np);
+            decode4(&c, x, n_tok, y, w->n_out, o0, o1, xp, xp + np, xp + np + np / 8);
         free(xp);
     } else {
         float *wp = aligned_alloc(64, (size_t)KC * NR * sizeof(float));
