@@ -843,14 +843,16 @@ static int f_sum(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out
     ingot_jv acc = start ? ingot_jv_ref(*start) : ingot_jv_int(0);
     int rc = 0;
     for (size_t i = 0; items.kind == JV_LIST && i < items.u.l->n && rc == 0; i++) {
-        ingot_jv v, r;
-        rc = attr ? attr_path(c, items.u.l->v[i], attr->u.s, &v) : (v = ingot_jv_ref(items.u.l->v[i]), 0);
+        ingot_jv v = ingot_jv_undef(NULL), r;
+        if (attr)
+            rc = attr_path(c, items.u.l->v[i], attr->u.s, &v);
+        else
+            v = ingot_jv_ref(items.u.l->v[i]);
         if (rc == 0 && (rc = ingot_jinja_binop(c, JOP_ADD, acc, v, &r)) == 0) {
             ingot_jv_unref(acc);
             acc = r;
         }
-        if (rc == 0 || attr)
-            ingot_jv_unref(v);
+        ingot_jv_unref(v);
     }
     ingot_jv_unref(items);
     if (rc < 0) {

@@ -135,7 +135,7 @@ static int emit_text(lexer *L, size_t start, size_t end, char kind, char mod)
     if (mod == '-') {
         while (n && is_space(t[n - 1]))
             n--;
-    } else if (mod != '+' && kind != '{') { /* lstrip_blocks: blocks and comments only */
+    } else if (mod != '+' && (kind == '%' || kind == '#')) { /* lstrip_blocks: blocks and comments only */
         size_t l = n;
         while (l && t[l - 1] != '\n')
             l--;

@@ -833,7 +833,7 @@ static int parse_if(parser *P, ingot_jnode *n)
 {
     static const char *const stops[] = {"elif", "else", "endif", NULL};
     for (;;) {
-        ingot_jexpr *c = parse_expr(P);
+        ingot_jexpr *c = parse_or(P); /* as Jinja: `if a if b else c` needs parentheses */
         if (!c)
             return -1;
         ingot_jexpr **cv = realloc(n->conds, (size_t)(n->nconds + 1) * sizeof *cv);

@@ -18,7 +18,6 @@
 #define MM_NV 2
 #define MM_KC 128
 #define MM_NC 256
-#define MM_MC 96
 #define MM_MIN_TOK 6
 
 #include "kernels/cpu/matmul_tmpl.h"

@@ -16,9 +16,8 @@
 /* prefill 12 x 32 micro-tile: 24 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 12
 #define MM_NV 2
-#define MM_KC 128
+#define MM_KC 256
 #define MM_NC 256
-#define MM_MC 96
 #define MM_MIN_TOK 6
 
 #include "kernels/cpu/matmul_tmpl.h"

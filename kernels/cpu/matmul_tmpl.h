@@ -10,20 +10,21 @@
  *   MV_RMAX decode: the largest MV_RL
  *   MM_MR   prefill micro-tile: tokens (broadcast operand)
  *   MM_NV   prefill micro-tile: vectors of outputs (NR = MM_NV * VL rows of W)
- *   MM_KC   prefill: depth of a block (a packed W panel, MM_KC * NR floats,
- *           and a packed token tile, MM_KC * MM_MR, share L1)
- *   MM_NC   prefill: rows of W packed per block (a multiple of NR, in L2)
- *   MM_MC   prefill: tokens packed per block (in L2)
+ *   MM_KC   prefill: depth of a block (a token tile, MM_MR * MM_KC floats,
+ *           stays in L1)
+ *   MM_NC   prefill: rows of W packed per block (a multiple of NR; the
+ *           block, MM_NC * MM_KC floats, stays in L2)
  *   MM_MIN_TOK  fewest tokens that take the prefill path
  *
  * Decode (few tokens) is bound by reading W: stream MV_R rows at once, convert
  * in registers, one accumulator per (token, row), reduce at the row's end.
  * Prefill is bound by FMAs: W is converted once into f32 panels of NR rows,
- * transposed so one vector load gives VL outputs; tokens are packed into
- * tiles of MM_MR; a register-blocked MM_MR x NR micro-kernel runs every
- * tile against every panel (the BLIS loop nest).
+ * transposed so one vector load gives VL outputs; a register-blocked
+ * MM_MR x NR micro-kernel runs each tile of MM_MR tokens (in L1) against
+ * every panel of a block (in L2), the BLIS loop nest.
  */
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -169,23 +170,12 @@ VI void pack_panel(int type, const void *w, size_t n_in, int o, int nr, size_t k
 typedef void (*pack_fn)(const void *w, size_t n_in, int o, int nr, size_t k0, int kc, float *wp);
 
 /*
- * xp[k][i] (kc, MM_MR) = x[i][k0 + k] for the mr tokens of a tile: the
- * micro-kernel's broadcasts then walk one pointer.  x: (mr, n_in)
+ * y(mr, nr) (+)= xt(mr, kc) . wp(kc, NR): xt rows MM_KC apart (a copied
+ * tile, so every broadcast is one pointer plus a constant), y rows ldy
+ * apart, only its first mr rows and nr columns touched; first: overwrite
+ * instead of add.
  */
-static void pack_tile(const float *x, size_t n_in, int mr, size_t k0, int kc, float *xp)
-{
-    for (int i = 0; i < mr; i++) {
-        const float *src = x + (size_t)i * n_in + k0;
-        for (int k = 0; k < kc; k++)
-            xp[k * MM_MR + i] = src[k];
-    }
-}
-
-/*
- * y(mr, nr) (+)= xp(kc, MM_MR) . wp(kc, NR), rows of y ldy apart, only its
- * first mr rows and nr columns touched; first: overwrite instead of add.
- */
-VI void ukernel(int mr, int kc, const float *xp, const float *wp, float *y, size_t ldy, int nr,
+VI void ukernel(int mr, int kc, const float *xt, const float *wp, float *y, size_t ldy, int nr,
                 int first)
 {
     vf c[MM_MR][MM_NV];
@@ -204,7 +194,7 @@ VI void ukernel(int mr, int kc, const float *xp, const float *wp, float *y, size
             b[j] = v_load(wp + (size_t)k * NR + j * VL);
         UNROLL
         for (int i = 0; i < mr; i++) {
-            vf a = v_set1(xp[(size_t)k * MM_MR + i]);
+            vf a = v_set1(xt[i * MM_KC + k]);
             UNROLL
             for (int j = 0; j < MM_NV; j++)
                 c[i][j] = v_fma(a, b[j], c[i][j]);
@@ -225,11 +215,11 @@ VI void ukernel(int mr, int kc, const float *xp, const float *wp, float *y, size
 
 #define UK_CASE(m)                                                                       \
     case m:                                                                              \
-        ukernel((m) < MM_MR ? (m) : MM_MR, kc, xp, wp, y, ldy, nr, first);               \
+        ukernel((m) < MM_MR ? (m) : MM_MR, kc, xt, wp, y, ldy, nr, first);               \
         break;
 
 /* The token tail of a block: one instantiation per remainder. */
-static void ukernel_tail(int mr, int kc, const float *xp, const float *wp, float *y, size_t ldy,
+static void ukernel_tail(int mr, int kc, const float *xt, const float *wp, float *y, size_t ldy,
                          int nr, int first)
 {
     switch (mr) {
@@ -241,49 +231,44 @@ static void ukernel_tail(int mr, int kc, const float *xp, const float *wp, float
     }
 }
 
-/* Scratch per call: a block of W panels and a block of token tiles. */
-#define MM_TILES ((MM_MC + MM_MR - 1) / MM_MR)
+/* Scratch per thread: a block of W panels and one token tile. */
 #define WP_FLOATS ((size_t)MM_NC * MM_KC)
-#define XP_FLOATS ((size_t)MM_TILES * MM_MR * MM_KC)
+#define XT_FLOATS ((size_t)MM_MR * MM_KC)
 
 /*
- * One (row block, depth block, token block) step: the token tiles are packed
- * once and run against every panel of the row block, each panel staying in
- * L1 across the tiles.  x: (mc, n_in) at the block's first token; y likewise.
+ * One depth block of a row block: the panels wp(kc, oe - ob) (L2) against
+ * every token tile, each tile copied once (L1) and run against all panels.
+ * x: (n_tok, n_in); y: (n_tok, n_out).
  */
-static void gemm_block(const float *x, size_t n_in, int mc, size_t k0, int kc, const float *wp,
-                       int ob, int oe, float *xp, float *y, size_t n_out)
+static void gemm_block(const float *x, size_t n_in, int n_tok, size_t k0, int kc, const float *wp,
+                       int ob, int oe, float *xt, float *y, size_t n_out)
 {
-    int tiles = (mc + MM_MR - 1) / MM_MR;
-    for (int j = 0; j < tiles; j++) {
-        int mr = mc - j * MM_MR < MM_MR ? mc - j * MM_MR : MM_MR;
-        pack_tile(x + (size_t)(j * MM_MR) * n_in, n_in, mr, k0, kc, xp + (size_t)j * MM_MR * MM_KC);
-    }
-    for (int o = ob; o < oe; o += NR) {
-        const float *wpp = wp + (size_t)(o - ob) * MM_KC;
-        int nr = oe - o < NR ? oe - o : NR;
-        for (int j = 0; j < tiles; j++) {
-            int mr = mc - j * MM_MR;
-            const float *xpt = xp + (size_t)j * MM_MR * MM_KC;
-            float *yt = y + (size_t)(j * MM_MR) * n_out + (size_t)o;
-            if (mr >= MM_MR)
-                ukernel(MM_MR, kc, xpt, wpp, yt, n_out, nr, k0 == 0);
+    for (int t = 0; t < n_tok; t += MM_MR) {
+        int mr = n_tok - t < MM_MR ? n_tok - t : MM_MR;
+        for (int i = 0; i < mr; i++)
+            memcpy(xt + i * MM_KC, x + (size_t)(t + i) * n_in + k0, (size_t)kc * sizeof(float));
+        for (int o = ob; o < oe; o += NR) {
+            const float *wpp = wp + (size_t)(o - ob) * MM_KC;
+            int nr = oe - o < NR ? oe - o : NR;
+            float *yt = y + (size_t)t * n_out + (size_t)o;
+            if (mr == MM_MR)
+                ukernel(MM_MR, kc, xt, wpp, yt, n_out, nr, k0 == 0);
             else
-                ukernel_tail(mr, kc, xpt, wpp, yt, n_out, nr, k0 == 0);
+                ukernel_tail(mr, kc, xt, wpp, yt, n_out, nr, k0 == 0);
         }
     }
 }
 
 /*
- * x: (n_tok, n_in); y: (n_tok, n_out), rows [o0, o1).  Loops as in BLIS:
+ * x: (n_tok, n_in); y: (n_tok, n_out), rows [o0, o1).  The BLIS loop nest:
  * row blocks of MM_NC, depth blocks of MM_KC (W converted and packed once
- * per element), token blocks of MM_MC.  scratch: WP_FLOATS + XP_FLOATS.
+ * per element), then token tiles.  scratch: WP_FLOATS + XT_FLOATS.
  */
 static void gemm(pack_fn pack, const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                  int o1, float *scratch)
 {
     size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
-    float *wp = scratch, *xp = scratch + WP_FLOATS;
+    float *wp = scratch, *xt = scratch + WP_FLOATS;
     for (int ob = o0; ob < o1; ob += MM_NC) {
         int oe = o1 - ob < MM_NC ? o1 : ob + MM_NC;
         for (size_t k0 = 0; k0 < n_in; k0 += MM_KC) {
@@ -291,11 +276,38 @@ static void gemm(pack_fn pack, const ingot_wmat *w, const float *x, int n_tok, f
             for (int o = ob; o < oe; o += NR)
                 pack(w->data, n_in, o, oe - o < NR ? oe - o : NR, k0, kc,
                      wp + (size_t)(o - ob) * MM_KC);
-            for (int t = 0; t < n_tok; t += MM_MC)
-                gemm_block(x + (size_t)t * n_in, n_in, n_tok - t < MM_MC ? n_tok - t : MM_MC, k0,
-                           kc, wp, ob, oe, xp, y + (size_t)t * n_out, n_out);
+            gemm_block(x, n_in, n_tok, k0, kc, wp, ob, oe, xt, y, n_out);
         }
     }
+}
+
+/*
+ * The scratch is allocated once per thread and freed when the thread ends:
+ * a fresh 100+ KiB block per call would be mmap'ed and faulted in each time.
+ */
+static pthread_key_t scratch_key;
+static int scratch_key_ok;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_make(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, free) == 0;
+}
+
+static float *gemm_scratch(void)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    if (!scratch_key_ok)
+        return NULL;
+    float *p = pthread_getspecific(scratch_key);
+    if (!p) {
+        p = aligned_alloc(64, (WP_FLOATS + XT_FLOATS) * sizeof(float));
+        if (p && pthread_setspecific(scratch_key, p) != 0) {
+            free(p);
+            p = NULL;
+        }
+    }
+    return p;
 }
 
 /* ---- entry points, one per weight type ---- */
@@ -310,13 +322,12 @@ VI void matmul_any(int type, pack_fn pack, const ingot_wmat *w, const float *x, 
         return;
     }
     if (n_tok >= MM_MIN_TOK) {
-        /* without scratch memory, fall back on the (slower) decode loop */
-        float *scratch = aligned_alloc(64, (WP_FLOATS + XP_FLOATS) * sizeof(float));
+        float *scratch = gemm_scratch();
         if (scratch) {
             gemm(pack, w, x, n_tok, y, o0, o1, scratch);
-            free(scratch);
             return;
         }
+        /* without scratch memory, fall back on the (slower) decode loop */
     }
     for (int t = 0; t < n_tok; t += MV_TMAX) {
         const float *xt = x + (size_t)t * n_in;

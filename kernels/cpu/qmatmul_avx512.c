@@ -171,26 +171,9 @@ static rowsc row_scales(const q4ctx *c, int o, float *sc)
             r.am = (const float *)w->scales + (int64_t)o * nb; // (n_out*n_in/64)
             return r;
         }
-        /* 16 blocks at a time: gather map[q] and absmax2[b >> 8], then
-         * multiply and add as two roundings, exactly like nf4_am */
-        const uint8_t *q = (const uint8_t *)w->scales;  // (nb_total)
-        const float *aa = (const float *)w->aux;         // (ceil(nb_total/256))
-        const __m512 off = _mm512_set1_ps(*(const float *)w->zeros);
-        const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        int64_t b0 = (int64_t)o * nb;
-        for (int b = 0; b < nb; b += 16) {
-            __mmask16 m = nb - b >= 16 ? 0xffff : (__mmask16)((1u << (nb - b)) - 1);
-            __m512i qi = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, q + b0 + b));
-            /* block indices fit in int: n_out * n_in / 64 < 2^31 * 2^31 / 64 is
-             * not guaranteed, so index absmax2 relative to the row's first one */
-            int64_t a0 = (b0 + b) >> 8;
-            __m512i ai = _mm512_sub_epi32(
-                _mm512_srli_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)((b0 + b) & 255)), lane), 8),
-                _mm512_setzero_si512());
-            __m512 mv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, qi, c->dmap, 4);
-            __m512 av = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ai, aa + a0, 4);
-            _mm512_mask_storeu_ps(sc + b, m, _mm512_add_ps(_mm512_mul_ps(mv, av), off));
-        }
+        /* scalar: AVX-512 gathers are slower than this on Zen 4 */
+        for (int b = 0; b < nb; b++)
+            sc[b] = nf4_am(c, (int64_t)o * nb + b);
         r.am = sc;
         return r;
     }
