@@ -64,6 +64,8 @@ typedef struct ingot_jv {
 typedef struct ingot_jlist {
     int refs;
     int tuple; /* prints as (a, b): Python tuples (dict items, "(a, b)") */
+    int gen;   /* a generator (what select, map, unique, ... return): iterable,
+                * always true, but no len() and no indexing */
     size_t n, cap;
     ingot_jv *v;
 } ingot_jlist;
@@ -108,8 +110,11 @@ ingot_jv ingot_jv_cstr(const char *s);
 /** A string value made of b's content; b is reset. */
 ingot_jv ingot_jv_str_buf(ingot_jbuf *b);
 ingot_jv ingot_jv_list_new(void);
-/** Marks a list made by ingot_jv_list_new as a tuple. */
+/** Marks a list made by ingot_jv_list_new as a tuple / a generator. */
 void ingot_jv_list_mark_tuple(ingot_jv l);
+void ingot_jv_list_mark_gen(ingot_jv l);
+/** Is v a generator (see ingot_jlist.gen)? */
+int ingot_jv_is_gen(ingot_jv v);
 /** Appends v, taking over its reference. */
 void ingot_jv_list_push(ingot_jv l, ingot_jv v);
 ingot_jv ingot_jv_dict_new(ingot_jv_kind kind);
@@ -223,6 +228,11 @@ typedef struct ingot_jexpr {
 typedef struct ingot_jbody {
     struct ingot_jnode **v;
     int n, cap;
+    /* For the bodies that run in a frame of their own (template, loop body,
+     * for-else, macro, set block, generation): names that start out undefined
+     * there, shadowing any outer value (see jinja_scope.c). */
+    char **undef;
+    int nundef;
 } ingot_jbody;
 
 typedef enum ingot_jnode_kind {
@@ -261,6 +271,8 @@ typedef struct ingot_jnode {
 /** Builds the tree of a template from its tokens.  @return 0 or -1. */
 int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, ingot_jbody *root, ingot_error *err);
 void ingot_jinja_body_free(ingot_jbody *b);
+/** Fills the undef lists of the tree's frames, as Jinja's compiler decides them.  @return 0 or -1. */
+int ingot_jinja_scope(ingot_jbody *root, ingot_error *err);
 
 /* ------------------------------------------------------------------ evaluation */
 

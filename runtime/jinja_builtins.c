@@ -361,6 +361,8 @@ static int filter_select(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, int w
     ingot_jv_unref(items);
     if (rc < 0)
         ingot_jv_unref(*out);
+    else
+        ingot_jv_list_mark_gen(*out);
     return rc;
 }
 
@@ -507,6 +509,8 @@ static int f_first_last(ingot_jctx *c, ingot_jv in, int last, ingot_jv *out)
         *out = ingot_jv_undef(NULL);
         return 0;
     }
+    if (last && ingot_jv_is_gen(in))
+        return bfail(c, INGOT_ERR_FORMAT, "'generator' object is not reversible (add '| list')");
     if (ingot_jinja_iterate(c, in, &items) < 0)
         return -1;
     size_t n = items.kind == JV_LIST ? items.u.l->n : 0;
@@ -591,6 +595,7 @@ static int f_items(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *o
 {
     (void)a;
     *out = ingot_jv_list_new();
+    ingot_jv_list_mark_gen(*out); /* do_items is a generator */
     if (in.kind == JV_UNDEF)
         return 0;
     if (in.kind != JV_DICT) {
@@ -643,7 +648,11 @@ static int f_length(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *
     (void)a;
     switch (in.kind) {
     case JV_STR: *out = ingot_jv_int((int64_t)ingot_jinja_utf8_len(in.u.s->s, in.u.s->len)); return 0;
-    case JV_LIST: *out = ingot_jv_int((int64_t)in.u.l->n); return 0;
+    case JV_LIST:
+        if (in.u.l->gen)
+            return bfail(c, INGOT_ERR_FORMAT, "object of type 'generator' has no len() (add '| list')");
+        *out = ingot_jv_int((int64_t)in.u.l->n);
+        return 0;
     case JV_DICT:
     case JV_NS: *out = ingot_jv_int((int64_t)in.u.d->n); return 0;
     case JV_UNDEF: *out = ingot_jv_int(0); return 0;
@@ -657,11 +666,11 @@ static int f_list(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *ou
     ingot_jv items;
     if (ingot_jinja_iterate(c, in, &items) < 0)
         return -1;
-    if (items.kind != JV_LIST || !items.u.l->tuple) {
+    if (items.kind != JV_LIST || (!items.u.l->tuple && !items.u.l->gen)) {
         *out = items;
         return 0;
     }
-    *out = ingot_jv_list_new(); /* list(tuple) is a list */
+    *out = ingot_jv_list_new(); /* list(tuple) and list(generator) are lists */
     for (size_t i = 0; i < items.u.l->n; i++)
         ingot_jv_list_push(*out, ingot_jv_ref(items.u.l->v[i]));
     ingot_jv_unref(items);
@@ -727,6 +736,8 @@ static int f_map(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out
     ingot_jv_unref(items);
     if (rc < 0)
         ingot_jv_unref(*out);
+    else
+        ingot_jv_list_mark_gen(*out);
     return rc;
 }
 
@@ -776,6 +787,8 @@ static int f_reverse(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv 
         ingot_jv_list_push(r, ingot_jv_ref(items.u.l->v[i]));
     ingot_jv_unref(items);
     if (in.kind != JV_STR) {
+        if (!ingot_jv_is_gen(in)) /* reversed(list) is an iterator; a generator becomes a list */
+            ingot_jv_list_mark_gen(r);
         *out = r;
         return 0;
     }
@@ -797,6 +810,10 @@ static int f_round(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *o
     if (!ingot_jv_is_number(in))
         return bfail(c, INGOT_ERR_FORMAT, "round needs a number, not '%s'", ingot_jv_type_name(in));
     const char *m = method ? method->u.s->s : "common";
+    if (strcmp(m, "common") == 0 && in.kind != JV_FLOAT && digits >= 0) { /* round(int) is that int */
+        *out = ingot_jv_int(in.kind == JV_INT ? in.u.i : in.u.b);
+        return 0;
+    }
     double scale = pow(10, (double)digits), x = ingot_jv_number(in) * scale;
     if (strcmp(m, "common") == 0)
         x = nearbyint(x); /* Python's round: ties to even */
@@ -812,8 +829,8 @@ static int f_round(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *o
 
 static int f_safe(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
 {
-    (void)c, (void)a; /* autoescape is off, as in transformers: nothing to mark */
-    *out = ingot_jv_ref(in);
+    (void)c, (void)a; /* Markup(value): a string, as Jinja makes it */
+    *out = to_str(in);
     return 0;
 }
 
@@ -924,6 +941,8 @@ static int f_unique(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *
     ingot_jv_unref(items);
     if (rc < 0)
         ingot_jv_unref(*out);
+    else
+        ingot_jv_list_mark_gen(*out);
     return rc;
 }
 
@@ -1067,17 +1086,16 @@ static int t_sameas(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)
     return 0;
 }
 
+/* value % div == rem, with Python's % (so floats work too). */
 static int t_parity(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res, int64_t div, int64_t rem)
 {
-    int64_t x = 0;
-    if (a->npos == 1 && want_int(c, &a->pos[0], "divisibleby's argument", &div) < 0)
+    ingot_jv m, eq;
+    if (ingot_jinja_binop(c, JOP_MOD, v, a->npos == 1 ? a->pos[0] : ingot_jv_int(div), &m) < 0)
         return -1;
-    if (want_int(c, &v, "the tested value", &x) < 0)
-        return -1;
-    if (div == 0)
-        return bfail(c, INGOT_ERR_FORMAT, "division by zero");
-    *res = ((x % div) + div) % div == rem;
-    return 0;
+    int rc = ingot_jinja_binop(c, JOP_EQ, m, ingot_jv_int(rem), &eq);
+    ingot_jv_unref(m);
+    *res = rc == 0 && eq.u.b;
+    return rc;
 }
 static int t_odd(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res) { return t_parity(c, v, a, res, 2, 1); }
 static int t_even(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res) { return t_parity(c, v, a, res, 2, 0); }
@@ -1086,14 +1104,16 @@ static int t_divisibleby(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *r
     return one_arg(c, "divisibleby", a) < 0 ? -1 : t_parity(c, v, a, res, 1, 0);
 }
 
+static int m_is(ingot_jv s, const char *name, ingot_jv *out);
+
+/* str(v).islower() / .isupper() */
 static int t_case(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res, int upper)
 {
-    (void)a;
-    ingot_jv s = to_str(v), r = recase(s, upper ? CASE_UPPER : CASE_LOWER);
-    *res = ingot_jv_equal(s, r);
+    (void)a, (void)c;
+    ingot_jv s = to_str(v), r;
+    m_is(s, upper ? "isupper" : "islower", &r);
+    *res = r.u.b;
     ingot_jv_unref(s);
-    ingot_jv_unref(r);
-    (void)c;
     return 0;
 }
 static int t_lower(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res) { return t_case(c, v, a, res, 0); }
@@ -1102,7 +1122,7 @@ static int t_upper(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res) { 
 static int t_sequence(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)
 {
     (void)c, (void)a;
-    *res = v.kind == JV_STR || v.kind == JV_LIST || v.kind == JV_DICT || v.kind == JV_UNDEF;
+    *res = v.kind == JV_STR || (v.kind == JV_LIST && !v.u.l->gen) || v.kind == JV_DICT || v.kind == JV_UNDEF;
     return 0;
 }
 
@@ -1355,12 +1375,40 @@ static int dict_method(ingot_jctx *c, ingot_jv d, const char *name, const ingot_
         return 0;
     if (a->npos || a->nkw)
         return bfail(c, INGOT_ERR_FORMAT, "%s() takes no arguments", name);
-    if (which == 0)
-        return f_items(c, d, a, out) < 0 ? -1 : 1;
+    if (which == 0) { /* a view, not a generator: len() works */
+        if (f_items(c, d, a, out) < 0)
+            return -1;
+        out->u.l->gen = 0;
+        return 1;
+    }
     *out = ingot_jv_list_new();
     for (size_t i = 0; i < d.u.d->n; i++)
         ingot_jv_list_push(*out, ingot_jv_ref(which == 1 ? (ingot_jv){.kind = JV_STR, .u.s = d.u.d->k[i]}
                                                         : d.u.d->v[i]));
+    return 1;
+}
+
+/* list.count(x) and list.index(x) (tuples too). */
+static int list_method(ingot_jctx *c, ingot_jv l, const char *name, const ingot_jargs *a, ingot_jv *out)
+{
+    int count = strcmp(name, "count") == 0;
+    if ((!count && strcmp(name, "index") != 0) || l.u.l->gen)
+        return 0;
+    if (a->npos != 1 || a->nkw)
+        return bfail(c, INGOT_ERR_FORMAT, "%s() takes one argument", name);
+    int64_t k = 0;
+    for (size_t i = 0; i < l.u.l->n; i++) {
+        if (!ingot_jv_equal(l.u.l->v[i], a->pos[0]))
+            continue;
+        if (!count) {
+            *out = ingot_jv_int((int64_t)i);
+            return 1;
+        }
+        k++;
+    }
+    if (!count)
+        return bfail(c, INGOT_ERR_FORMAT, "index(): the value is not in the list");
+    *out = ingot_jv_int(k);
     return 1;
 }
 
@@ -1371,6 +1419,8 @@ int ingot_jinja_call_method(ingot_jctx *c, ingot_jv obj, const char *name, const
         return str_method(c, obj, name, a, out);
     if (obj.kind == JV_DICT)
         return dict_method(c, obj, name, a, out);
+    if (obj.kind == JV_LIST)
+        return list_method(c, obj, name, a, out);
     return 0;
 }
 

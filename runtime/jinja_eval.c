@@ -2,8 +2,10 @@
  *
  * Scopes follow Jinja: a for loop runs each iteration in a fresh frame (a
  * `set` inside the body is gone at the next iteration and after the loop,
- * which is why templates use namespace()), `if` opens no scope, and a macro
- * runs in a frame above the template's top level. */
+ * which is why templates use namespace()), and so do for-else bodies, set
+ * blocks and generation blocks; `if` opens no scope; a macro runs in a frame
+ * above the template's top level.  On entry a frame binds the names its body
+ * lists as starting undefined (jinja_scope.c). */
 #include "config.h"
 
 #include <stdarg.h>
@@ -72,10 +74,13 @@ static ingot_jv *lookup(frame *f, const char *name)
     return NULL;
 }
 
-static void frame_init(frame *f, frame *parent)
+/* Enters a frame for body b (NULL: a bare frame). */
+static void frame_init(frame *f, frame *parent, const ingot_jbody *b)
 {
     f->parent = parent;
     f->vars = ingot_jv_dict_new(JV_DICT);
+    for (int i = 0; b && i < b->nundef; i++)
+        ingot_jv_dict_setc(f->vars, b->undef[i], ingot_jv_undef(b->undef[i]));
 }
 
 static void frame_done(frame *f) { ingot_jv_unref(f->vars); }
@@ -163,7 +168,7 @@ static int call_macro(ingot_jctx *c, const ingot_jnode *m, const ingot_jargs *a,
     if (step(c, line) < 0)
         return -1;
     frame mf;
-    frame_init(&mf, c->top);
+    frame_init(&mf, c->top, &m->body);
     int rc = 0;
     for (int i = 0; i < m->nparams && rc == 0; i++) {
         const ingot_jv *given = i < a->npos ? &a->pos[i] : NULL;
@@ -453,6 +458,16 @@ static int eval(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out)
 
 /* ---- statements ---- */
 
+/* Renders a body that has a frame of its own. */
+static int render_in_frame(ingot_jctx *c, frame *parent, const ingot_jbody *b, ingot_jbuf *out)
+{
+    frame f;
+    frame_init(&f, parent, b);
+    int rc = render(c, &f, b, out);
+    frame_done(&f);
+    return rc;
+}
+
 static int render_output(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf *out)
 {
     ingot_jv v;
@@ -496,7 +511,7 @@ static int loop_items(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jv *i
     for (size_t i = 0; all.kind == JV_LIST && i < all.u.l->n && rc == 0; i++) {
         frame tf;
         ingot_jv keep;
-        frame_init(&tf, f);
+        frame_init(&tf, f, &n->body); /* the filter runs in the loop's frame */
         rc = bind(c, &tf, n->targets, n->ntargets, ingot_jv_ref(all.u.l->v[i]), n->line);
         if (rc == 0 && (rc = eval(c, &tf, n->filter, &keep)) == 0) {
             if (ingot_jv_truthy(keep))
@@ -540,7 +555,7 @@ static int render_for(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf 
     int rc = R_OK;
     for (size_t i = 0; l && i < l->n && rc != R_ERR; i++) {
         frame it;
-        frame_init(&it, f);
+        frame_init(&it, f, &n->body);
         ingot_jv_dict_setc(it.vars, "loop", loop_object(l, i));
         rc = step(c, n->line) < 0 ? R_ERR : bind(c, &it, n->targets, n->ntargets, ingot_jv_ref(l->v[i]), n->line);
         if (rc == R_OK)
@@ -552,7 +567,7 @@ static int render_for(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf 
             rc = R_OK;
     }
     if (rc != R_ERR && (!l || l->n == 0))
-        rc = render(c, f, &n->else_body, out);
+        rc = render_in_frame(c, f, &n->else_body, out);
     ingot_jv_unref(items);
     return rc == R_ERR ? R_ERR : R_OK;
 }
@@ -562,7 +577,7 @@ static int render_set(ingot_jctx *c, frame *f, const ingot_jnode *n)
     ingot_jv v;
     if (n->kind == JN_SETBLOCK) {
         ingot_jbuf b = {0};
-        if (render(c, f, &n->body, &b) == R_ERR) {
+        if (render_in_frame(c, f, &n->body, &b) == R_ERR) {
             ingot_jbuf_free(&b);
             return R_ERR;
         }
@@ -598,7 +613,7 @@ static int render_node(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf
         return R_OK;
     case JN_BREAK: return R_BREAK;
     case JN_CONTINUE: return R_CONTINUE;
-    case JN_BLOCK: return render(c, f, &n->body, out);
+    case JN_BLOCK: return render_in_frame(c, f, &n->body, out);
     }
     return ingot_jinja_fail(c, n->line, INGOT_ERR_FORMAT, "internal error: bad statement");
 }
@@ -619,7 +634,7 @@ char *ingot_jinja_render(const ingot_jbody *root, ingot_jv vars, ingot_error *er
 {
     ingot_jctx c = {.err = err};
     frame globals = {NULL, ingot_jv_ref(vars)}, top;
-    frame_init(&top, &globals);
+    frame_init(&top, &globals, root);
     c.top = &top;
     ingot_jbuf out = {0};
     int rc = render(&c, &top, root, &out);

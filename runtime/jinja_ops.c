@@ -147,6 +147,8 @@ static int repeat(ingot_jv seq, int64_t k, ingot_jv *out)
 
 static int concat_seq(ingot_jv a, ingot_jv b, ingot_jv *out)
 {
+    if (ingot_jv_is_gen(a) || ingot_jv_is_gen(b))
+        return -1;
     if (a.kind == JV_STR) {
         ingot_jbuf buf = {0};
         ingot_jbuf_put(&buf, a.u.s->s, a.u.s->len);
@@ -178,9 +180,11 @@ static int arith(ingot_jctx *c, int op, ingot_jv a, ingot_jv b, ingot_jv *out)
     if (op == JOP_ADD && a.kind == b.kind && (a.kind == JV_STR || a.kind == JV_LIST) &&
         concat_seq(a, b, out) == 0)
         return 0;
-    if (op == JOP_MUL && (a.kind == JV_STR || a.kind == JV_LIST) && (b.kind == JV_INT || b.kind == JV_BOOL))
+    int seq_a = a.kind == JV_STR || (a.kind == JV_LIST && !a.u.l->gen);
+    int seq_b = b.kind == JV_STR || (b.kind == JV_LIST && !b.u.l->gen);
+    if (op == JOP_MUL && seq_a && (b.kind == JV_INT || b.kind == JV_BOOL))
         return repeat(a, as_int(b), out);
-    if (op == JOP_MUL && (b.kind == JV_STR || b.kind == JV_LIST) && (a.kind == JV_INT || a.kind == JV_BOOL))
+    if (op == JOP_MUL && seq_b && (a.kind == JV_INT || a.kind == JV_BOOL))
         return repeat(b, as_int(a), out);
     if (op == JOP_MOD && a.kind == JV_STR)
         return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_UNSUPPORTED,
@@ -206,7 +210,7 @@ int ingot_jinja_compare(ingot_jctx *c, ingot_jv a, ingot_jv b, int *res)
         *res = r ? (r > 0) - (r < 0) : (a.u.s->len > b.u.s->len) - (a.u.s->len < b.u.s->len);
         return 0;
     }
-    if (a.kind == JV_LIST && b.kind == JV_LIST) {
+    if (a.kind == JV_LIST && b.kind == JV_LIST && !a.u.l->gen && !b.u.l->gen) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (ingot_jv_equal(a.u.l->v[i], b.u.l->v[i]))
                 continue;
@@ -298,7 +302,7 @@ int ingot_jinja_getitem(ingot_jctx *c, ingot_jv obj, ingot_jv key, ingot_jv *out
         *out = v ? ingot_jv_ref(*v) : ingot_jv_undef(NULL); /* the caller may name it */
         return 0;
     }
-    if ((obj.kind == JV_LIST || obj.kind == JV_STR) && (key.kind == JV_INT || key.kind == JV_BOOL)) {
+    if (((obj.kind == JV_LIST && !obj.u.l->gen) || obj.kind == JV_STR) && (key.kind == JV_INT || key.kind == JV_BOOL)) {
         int64_t i = as_int(key);
         size_t n = obj.kind == JV_LIST ? obj.u.l->n : ingot_jinja_utf8_len(obj.u.s->s, obj.u.s->len);
         if (i < 0)
@@ -360,8 +364,11 @@ int ingot_jinja_slice(ingot_jctx *c, ingot_jv obj, const ingot_jv *start, const 
 {
     if (obj.kind == JV_UNDEF)
         return ingot_jinja_undefined_error(c, obj);
+    if (ingot_jv_is_gen(obj))
+        return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_FORMAT,
+                                "'generator' object is not subscriptable (add '| list')");
     if (obj.kind != JV_LIST && obj.kind != JV_STR)
-        return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_FORMAT, "'%s' object cannot be sliced",
+        return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_FORMAT, "'%s' object is not subscriptable",
                                 ingot_jv_type_name(obj));
     ingot_jv chars = {0};
     if (obj.kind == JV_STR && ingot_jinja_iterate(c, obj, &chars) < 0)

@@ -722,13 +722,15 @@ static ingot_jexpr *parse_expr(parser *P)
 
 static void node_free(ingot_jnode *n);
 
+static void free_names(char **v, int n);
+
 void ingot_jinja_body_free(ingot_jbody *b)
 {
     for (int i = 0; i < b->n; i++)
         node_free(b->v[i]);
     free(b->v);
-    b->v = NULL;
-    b->n = b->cap = 0;
+    free_names(b->undef, b->nundef);
+    memset(b, 0, sizeof *b);
 }
 
 static void free_names(char **v, int n)
@@ -1116,7 +1118,7 @@ int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, ingot_jbody *root, ingo
     parser P = {.t = toks, .n = ntoks, .err = err};
     int which = -1;
     memset(root, 0, sizeof *root);
-    if (parse_body(&P, root, NULL, &which) < 0) {
+    if (parse_body(&P, root, NULL, &which) < 0 || ingot_jinja_scope(root, err) < 0) {
         ingot_jinja_body_free(root);
         return -1;
     }

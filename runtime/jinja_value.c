@@ -136,6 +136,14 @@ void ingot_jv_list_mark_tuple(ingot_jv l)
         l.u.l->tuple = 1;
 }
 
+void ingot_jv_list_mark_gen(ingot_jv l)
+{
+    if (l.kind == JV_LIST)
+        l.u.l->gen = 1;
+}
+
+int ingot_jv_is_gen(ingot_jv v) { return v.kind == JV_LIST && v.u.l->gen; }
+
 void ingot_jv_list_push(ingot_jv lv, ingot_jv v)
 {
     if (lv.kind != JV_LIST) { /* the list could not be made */
@@ -298,7 +306,7 @@ int ingot_jv_truthy(ingot_jv v)
     case JV_INT: return v.u.i != 0;
     case JV_FLOAT: return v.u.f != 0;
     case JV_STR: return v.u.s->len != 0;
-    case JV_LIST: return v.u.l->n != 0;
+    case JV_LIST: return v.u.l->gen || v.u.l->n != 0; /* a generator object is true */
     case JV_DICT: return v.u.d->n != 0;
     case JV_NS:
     case JV_FUNC:
@@ -333,6 +341,8 @@ int ingot_jv_equal(ingot_jv a, ingot_jv b)
     case JV_NONE: return 1;
     case JV_STR: return a.u.s->len == b.u.s->len && memcmp(a.u.s->s, b.u.s->s, a.u.s->len) == 0;
     case JV_LIST:
+        if (a.u.l->gen || b.u.l->gen)
+            return a.u.l == b.u.l; /* generators compare by identity */
         if (a.u.l->n != b.u.l->n || a.u.l->tuple != b.u.l->tuple) /* [1] != (1,) */
             return 0;
         for (size_t i = 0; i < a.u.l->n; i++)
@@ -353,6 +363,8 @@ const char *ingot_jv_type_name(ingot_jv v)
         "Undefined", "NoneType", "bool", "int", "float", "str", "list", "dict",
         "Namespace", "function", "Macro",
     };
+    if (ingot_jv_is_gen(v))
+        return "generator";
     return (unsigned)v.kind < sizeof names / sizeof names[0] ? names[v.kind] : "?";
 }
 
@@ -456,6 +468,10 @@ void ingot_jv_write_repr(ingot_jbuf *b, ingot_jv v)
     switch (v.kind) {
     case JV_STR: write_str_repr(b, v.u.s); break;
     case JV_LIST:
+        if (v.u.l->gen) {
+            ingot_jbuf_puts(b, "<generator object>");
+            break;
+        }
         ingot_jbuf_putc(b, v.u.l->tuple ? '(' : '[');
         for (size_t i = 0; i < v.u.l->n; i++) {
             if (i)
@@ -472,6 +488,7 @@ void ingot_jv_write_repr(ingot_jbuf *b, ingot_jv v)
         write_dict_repr(b, v.u.d);
         ingot_jbuf_putc(b, '>');
         break;
+    case JV_UNDEF: ingot_jbuf_puts(b, "Undefined"); break; /* {{ [x] }} with x undefined */
     default: ingot_jv_write_str(b, v); break;
     }
 }
@@ -607,7 +624,12 @@ static int json_value(ingot_jbuf *b, ingot_jv v, int indent, int sort, int level
             ingot_jv_write_float(b, v.u.f);
         return 0;
     case JV_STR: json_string(b, v.u.s->s, v.u.s->len); return 0;
-    case JV_LIST: return json_array(b, v.u.l, indent, sort, level, why);
+    case JV_LIST:
+        if (v.u.l->gen) {
+            *why = "generator";
+            return -1;
+        }
+        return json_array(b, v.u.l, indent, sort, level, why);
     case JV_DICT: return json_object(b, v, indent, sort, level, why);
     default: *why = ingot_jv_type_name(v); return -1;
     }

@@ -152,19 +152,38 @@ VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, 
 
 /*
  * wp[k][r] (kc, NR) = W[o + r][k0 + k] as f32, rows past nr zero so the
- * micro-kernel never branches on them.  w: (n_out, n_in)
+ * micro-kernel never branches on them.  Whole VL x VL blocks go through
+ * registers and a transpose, so each store fills a line; the ragged edges
+ * go element by element.  w: (n_out, n_in)
  */
 VI void pack_panel(int type, const void *w, size_t n_in, int o, int nr, size_t k0, int kc,
                    float *wp)
 {
-    for (int r = 0; r < nr; r++) {
+    int kv = kc / VL * VL, rv = nr / VL * VL;
+    for (int g = 0; g < rv; g += VL) {
+        const size_t src = (size_t)(o + g) * n_in + k0;
+        for (int k = 0; k < kv; k += VL) {
+            vf t[VL];
+            UNROLL
+            for (int r = 0; r < VL; r++)
+                t[r] = w_load(type, w, src + (size_t)r * n_in + (size_t)k);
+            v_transpose(t);
+            UNROLL
+            for (int j = 0; j < VL; j++)
+                v_store(wp + (size_t)(k + j) * NR + g, t[j]);
+        }
+        for (int r = 0; r < VL; r++)
+            for (int k = kv; k < kc; k++)
+                wp[(size_t)k * NR + g + r] = w_scalar(type, w, src + (size_t)r * n_in + (size_t)k);
+    }
+    for (int r = rv; r < nr; r++) {
         size_t src = (size_t)(o + r) * n_in + k0;
         for (int k = 0; k < kc; k++)
-            wp[k * NR + r] = w_scalar(type, w, src + (size_t)k);
+            wp[(size_t)k * NR + r] = w_scalar(type, w, src + (size_t)k);
     }
     for (int r = nr; r < NR; r++)
         for (int k = 0; k < kc; k++)
-            wp[k * NR + r] = 0.0f;
+            wp[(size_t)k * NR + r] = 0.0f;
 }
 
 typedef void (*pack_fn)(const void *w, size_t n_in, int o, int nr, size_t k0, int kc, float *wp);

@@ -48,6 +48,14 @@ void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, flo
 #define NR 32  /* panel rows: two vectors of outputs */
 #define MR 12  /* tokens per micro-tile */
 #define DEC_R 4
+/* Decode prefetch distance in bytes.  The rows of a decode call are one
+ * contiguous stream, but read as DEC_R interleaved streams of only a few
+ * cache lines each: too short for the hardware prefetchers to lock on, so
+ * each step also prefetches, PF_DIST bytes ahead of the group's start, as
+ * many lines as the step consumes. */
+#ifndef PF_DIST
+#define PF_DIST 8192
+#endif
 
 enum { FMT_Q8, FMT_NF4, FMT_Q4 };
 
@@ -209,7 +217,9 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
         rs[r] = row_scales(c, o + r, sc + (size_t)r * (size_t)(2 * nb + 2));
     }
     int nch = (c->n_in + 127) / 128;
-    for (int ch = 0; ch < nch; ch++) {
+    /* int4 fast path: group gi of chunk ch, kept without a division */
+    const int cpg = fast_q4 ? g / 128 : 1;
+    for (int ch = 0, gi = 0, left = cpg; ch < nch; ch++, left = left > 1 ? left - 1 : (gi++, cpg)) {
         __m512i v[DEC_R];
         __m512 t0[DEC_R], t1[DEC_R], lut[DEC_R];
         #pragma GCC unroll 16
@@ -218,8 +228,13 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             t0[r] = t1[r] = _mm512_setzero_ps();
             /* int4 with whole-chunk groups: the zero folds into the table,
              * lut[i] = i - z, so t sums (q - z) x exactly like the reference */
-            lut[r] = fast_q4 ? _mm512_sub_ps(ident, _mm512_set1_ps(rs[r].z[ch * 128 / g])) : c->lut;
+            lut[r] = fast_q4 ? _mm512_sub_ps(ident, _mm512_set1_ps(rs[r].z[gi])) : c->lut;
         }
+        const char *pf = (const char *)base + (size_t)o * (size_t)c->rowbytes + PF_DIST +
+                         (size_t)ch * 64 * R;
+        #pragma GCC unroll 16
+        for (int r = 0; r < R; r++)
+            _mm_prefetch(pf + 64 * r, _MM_HINT_T0);
         const float *xc = xp + ch * 128;
         #pragma GCC unroll 16
         for (int m = 0; m < 8; m += 2) {
@@ -239,7 +254,7 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
                 sv = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(rs[r].am[2 * ch]),
                                           _mm512_set1_ps(a1));
             } else if (fast_q4) {
-                sv = _mm512_set1_ps(rs[r].s[ch * 128 / g]);
+                sv = _mm512_set1_ps(rs[r].s[gi]);
             } else {
                 chunk_scales(c, o + r, ch, &sv, &zv);
                 t = _mm512_fnmadd_ps(zv, _mm512_loadu_ps(xs + ch * 16), t);
@@ -284,7 +299,12 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     for (int r = 0; r < R; r++)
         a0[r] = a1[r] = _mm512_setzero_ps();
     int k = 0;
+    const char *pf = (const char *)q + (size_t)o * (size_t)n + PF_DIST;
     for (; k + 32 <= n; k += 32) {
+        /* 32 bytes of each of R rows per step: R/2 lines of the group ahead */
+        #pragma GCC unroll 16
+        for (int r = 0; r < R; r += 2)
+            _mm_prefetch(pf + (size_t)k * R + 64 * (r / 2), _MM_HINT_T0);
         __m512 xa = _mm512_loadu_ps(x + k), xb = _mm512_loadu_ps(x + k + 16);
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {

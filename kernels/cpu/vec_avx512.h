@@ -66,6 +66,33 @@ VI vf v_zero_below(vf r, vf x, float lo)
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_GE_OQ), r);
 }
 
+/* In-place transpose of a VL x VL block: t[i] lane j <-> t[j] lane i. */
+VI void v_transpose(vf t[VL])
+{
+    __m512 a[16], b[16];
+    for (int i = 0; i < 16; i += 2) {
+        a[i] = _mm512_unpacklo_ps(t[i], t[i + 1]);
+        a[i + 1] = _mm512_unpackhi_ps(t[i], t[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        b[i] = _mm512_shuffle_ps(a[i], a[i + 2], 0x44);
+        b[i + 1] = _mm512_shuffle_ps(a[i], a[i + 2], 0xee);
+        b[i + 2] = _mm512_shuffle_ps(a[i + 1], a[i + 3], 0x44);
+        b[i + 3] = _mm512_shuffle_ps(a[i + 1], a[i + 3], 0xee);
+    }
+    /* b[4q + r] holds, per 128-bit lane l, column 4l + r of rows 4q..4q+3 */
+    for (int r = 0; r < 4; r++) {
+        __m512 c0 = _mm512_shuffle_f32x4(b[r], b[4 + r], 0x88);
+        __m512 c1 = _mm512_shuffle_f32x4(b[r], b[4 + r], 0xdd);
+        __m512 c2 = _mm512_shuffle_f32x4(b[8 + r], b[12 + r], 0x88);
+        __m512 c3 = _mm512_shuffle_f32x4(b[8 + r], b[12 + r], 0xdd);
+        t[r] = _mm512_shuffle_f32x4(c0, c2, 0x88);
+        t[4 + r] = _mm512_shuffle_f32x4(c1, c3, 0x88);
+        t[8 + r] = _mm512_shuffle_f32x4(c0, c2, 0xdd);
+        t[12 + r] = _mm512_shuffle_f32x4(c1, c3, 0xdd);
+    }
+}
+
 #define v_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 
 #endif /* INGOT_VEC_AVX512_H */

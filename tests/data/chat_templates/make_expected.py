@@ -226,6 +226,26 @@ def feature_cases():
         ("unicode content", "{{ s | upper }}|{{ s[0] }}|{{ s | length }}", {"s": "ünï"}),
         ("none attribute", "[{{ n.x }}]", {"n": None}),
         ("messages", "{% for m in messages %}{{ m.role }}:{{ m['content'] }};{% endfor %}", {"messages": msgs}),
+        # Jinja decides scopes at compile time: a frame assigning a name first starts it out undefined.
+        ("set after a loop", "{% for i in [1] %}[{{ x }}]{% endfor %}{% set x = 5 %}[{{ x }}]", {"x": 2}),
+        ("set after a nested loop", "{% for i in [1] %}{% for j in [1] %}[{{ x }}]{% endfor %}{% set x = 5 %}"
+         "{% endfor %}|{% for i in [1] %}{% for j in [1] %}[{{ y }}]{% endfor %}{% set y = 5 %}{% endfor %}"
+         "{{ y }}", {"x": 2, "y": 3}),
+        ("set in a branch resolves", "{% for i in [1] %}[{{ x }}]{% endfor %}{% if true %}{% set x = 5 %}{% endif %}"
+         "[{{ x }}][{{ z }}]{% set z = 1 %}", {"x": 2, "z": 3}),
+        ("for-else, set and generation blocks have their own scope",
+         "{% for i in [] %}{% else %}{% set a = 1 %}{% endfor %}{% set b %}{% set c = 1 %}{% endset %}"
+         "{% generation %}{% set d = 1 %}{% endgeneration %}[{{ a }}{{ c }}{{ d }}]", {}),
+        ("macro and loop filter scopes", "{% macro m() %}{% for j in [1] %}[{{ x }}]{% endfor %}{% set x = 5 %}"
+         "{% endmacro %}{{ m() }}{% for j in [1] if y %}[{{ j }}]{% endfor %}{% set y = 0 %}", {"x": 2, "y": 1}),
+        ("generators", "{% if [] | select('odd') %}true{% endif %}|{{ [1, 2, 3] | select('odd') | list }}|"
+         "{{ [1, 2] | map('string') | join }}|{{ [3, 1] | reverse | list }}|{{ {'a': 1} | items | list }}|"
+         "{{ [1, 2, 3] | select('odd') | first }}|{{ 3 in [1, 3] | select('odd') }}", {}),
+        ("list methods", "{{ [1, 2, 1].count(1) }}{{ ('a', 'b').index('b') }}", {}),
+        ("odd and round", "{{ 1.5 is odd }}{{ 3 is odd }}{{ 10 | round }}{{ 2.5 | round }}{{ 10 | round(1) }}"
+         "{{ 3 is lower }}{{ 'aB' is lower }}{{ not 'x' | safe }}", {}),
+        ("tuples", "{{ (1, 'a') }}{{ ('x',) }}{{ () }}{{ (1, 2) == [1, 2] }}{{ (1, 2)[1:] }}{{ (1,) + (2,) }}", {}),
+        ("repr", "{{ ['it\\'s', 'say \"hi\"', 'both \\' \"', 'tab\\t', nothing] }}", {}),
     ]
 
 
