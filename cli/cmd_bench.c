@@ -133,11 +133,11 @@ static int time_tg(ingot_context *c, const int32_t *toks, long n, float *logits,
     return 0;
 }
 
-/* Attention FLOPs of n tokens from position 0: q·k and p·v over each prefix
-   (q_dim = heads x head_dim, which is hidden_size for every supported model). */
-static double attn_flops(const ingot_model_info *info, long n, int q_dim)
+/* Attention FLOPs of n tokens from position 0: q·k and p·v over each prefix. */
+static double attn_flops(const ingot_model_info *info, long n)
 {
-    return 4.0 * info->n_layers * (double)q_dim * (double)n * (double)(n + 1) / 2.0;
+    double q_dim = (double)info->n_heads * info->head_dim;
+    return 4.0 * info->n_layers * q_dim * (double)n * (double)(n + 1) / 2.0;
 }
 
 static long peak_rss_mb(void)
@@ -181,11 +181,12 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
     ingot_context_free(c);
     if (rc != 0)
         return rc;
+    long rss = peak_rss_mb(); /* before the bandwidth test allocates its buffer */
     double bw = ingot_machine_read_bandwidth((int)o->threads);
     double peak = ingot_machine_fma_peak((int)o->threads);
     double pp_gflops = 0;
     if (o->n_prompt) {
-        double flops = (double)info.flops_per_token * o->n_prompt + attn_flops(&info, o->n_prompt, info.hidden_size);
+        double flops = (double)info.flops_per_token * o->n_prompt + attn_flops(&info, o->n_prompt);
         pp_gflops = flops / ((double)o->n_prompt / acc_mean(&pp)) / 1e9;
     }
     double tg_gbs = (double)info.bytes_per_token * acc_mean(&tg) / 1e9;
@@ -199,7 +200,7 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
     json_object_set_new(out, "pp_gflops", json_real(pp_gflops));
     json_object_set_new(out, "fma_peak_gflops", json_real(peak));
     json_object_set_new(out, "pp_flops_pct", json_real(peak > 0 ? 100 * pp_gflops / peak : 0));
-    json_object_set_new(out, "peak_rss_mb", json_integer(peak_rss_mb()));
+    json_object_set_new(out, "peak_rss_mb", json_integer(rss));
     json_object_set_new(out, "bytes_per_token", json_integer((json_int_t)info.bytes_per_token));
     json_object_set_new(out, "weight_bytes", json_integer((json_int_t)info.weight_bytes));
     json_object_set_new(out, "params", json_integer((json_int_t)info.n_params));
@@ -213,19 +214,19 @@ static double num(json_t *j, const char *k)
 
 static void print_human(const struct bench_opts *o, json_t *j)
 {
-    printf("| %-24s | %9s | %8s | %-6s | %7s | %-6s | %18s |\n", "model", "size", "params", "isa",
+    printf("| %-24s | %9s | %8s | %-6s | %7s | %-6s | %19s |\n", "model", "size", "params", "isa",
            "threads", "test", "t/s");
-    printf("|%.*s|\n", 105, "---------------------------------------------------------------------------------------------------------------");
+    printf("|%.*s|\n", 106, "---------------------------------------------------------------------------------------------------------------");
     const char *name = strrchr(o->model, '/') ? strrchr(o->model, '/') + 1 : o->model;
     char size[32], params[32];
     snprintf(size, sizeof size, "%.2f GiB", num(j, "weight_bytes") / (1 << 30));
     snprintf(params, sizeof params, "%.2f M", num(j, "params") / 1e6);
     long thr = (long)num(j, "threads");
     if (o->n_prompt)
-        printf("| %-24.24s | %9s | %8s | %-6s | %7ld | pp%-4ld | %9.2f +- %6.2f |\n", name, size, params,
+        printf("| %-24.24s | %9s | %8s | %-6s | %7ld | pp%-4ld | %9.2f +- %7.2f |\n", name, size, params,
                json_string_value(json_object_get(j, "isa")), thr, o->n_prompt, num(j, "pp_tps"), num(j, "pp_tps_sd"));
     if (o->n_gen)
-        printf("| %-24.24s | %9s | %8s | %-6s | %7ld | tg%-4ld | %9.2f +- %6.2f |\n", name, size, params,
+        printf("| %-24.24s | %9s | %8s | %-6s | %7ld | tg%-4ld | %9.2f +- %7.2f |\n", name, size, params,
                json_string_value(json_object_get(j, "isa")), thr, o->n_gen, num(j, "tg_tps"), num(j, "tg_tps_sd"));
     printf("\nmachine: read bandwidth %.1f GB/s, FMA peak %.1f GFLOP/s\n", num(j, "read_bw_gbs"),
            num(j, "fma_peak_gflops"));

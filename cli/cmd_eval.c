@@ -349,9 +349,11 @@ static int run_eval(const struct eval_opts *o, struct side *m, struct side *r)
         } else {
             print_human(o, j);
         }
-        if (!finite)
-            rc = cli_errorf("%s: NaN/Inf in layer %lld", o->model,
-                            json_integer_value(json_object_get(j, "nonfinite_layer")));
+        json_t *bad = json_object_get(j, "nonfinite_layer");
+        if (!finite && bad)
+            rc = cli_errorf("%s: NaN/Inf in layer %lld", o->model, json_integer_value(bad));
+        else if (!finite)
+            rc = cli_errorf("%s: perplexity is not finite", o->model);
         json_decref(j);
     }
     free(t.stats);

@@ -150,8 +150,12 @@ static int generate(ingot_model *m, const struct run_opts *o, int32_t *ids, size
         if (!o->truncate)
             return cli_errorf("prompt: %zu tokens do not fit the context of %ld (use --truncate or a larger --ctx)",
                               n_prompt, max_ctx);
-        start = n_prompt - (size_t)max_ctx + 1;
-        n_prompt -= start;
+        /* keep the end of the prompt, leaving room for -n tokens (at most half the context) */
+        long room = o->n_predict < max_ctx / 2 ? o->n_predict : max_ctx / 2;
+        size_t keep = (size_t)(max_ctx - (room > 0 ? room : 1));
+        start = n_prompt - keep;
+        n_prompt = keep;
+        fprintf(stderr, "ingot: prompt truncated to its last %zu tokens\n", keep);
     }
     long n_gen = o->n_predict;
     if ((long)n_prompt + n_gen > max_ctx)
@@ -190,6 +194,8 @@ static int generate(ingot_model *m, const struct run_opts *o, int32_t *ids, size
     putchar('\n');
     if (rc != 0)
         cli_error(&err);
+    else if (cli_interrupted)
+        rc = cli_errorf("interrupted");
     else
         fprintf(stderr,
                 "ingot: prompt %zu tokens, %.1f tok/s; time to first token %.1f ms; "

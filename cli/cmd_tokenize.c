@@ -33,7 +33,8 @@ static int parse_ids(const char *s, int32_t **ids, size_t *n)
     *n = 0;
     *ids = malloc(cap * sizeof **ids);
     while (*ids && *s) {
-        while (*s && (isspace((unsigned char)*s) || *s == ',' || *s == '[' || *s == ']'))
+        /* skip separators and JSON syntax: accepts "1 2", "[1, 2]" and {"ids": [1, 2]} */
+        while (*s && !isdigit((unsigned char)*s) && *s != '-')
             s++;
         if (!*s)
             break;

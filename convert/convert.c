@@ -79,21 +79,26 @@ static int convert_chunk(const ingot_plan_tensor *pt, const uint8_t *src, size_t
     for (size_t i = 0; i < n; i++) {
         float f = load_elem(st, src, i);
         if (!isfinite(f)) {
-            bool src_finite = st == INGOT_DT_F64 ? isfinite(((const double *)(const void *)src)[i]) &&
-                                                       fabs(((const double *)(const void *)src)[i]) <= 3.4e38
-                                                 : false;
-            if (!src_finite && !allow_nonfinite)
+            double d;
+            if (st == INGOT_DT_F64)
+                memcpy(&d, src + 8 * i, 8);
+            bool src_finite = st == INGOT_DT_F64 && isfinite(d);
+            if (src_finite)
+                return ingot_fail(err, INGOT_ERR_NONFINITE,
+                                  "tensor %s: value %g at element %llu overflows f32", pt->src->name, d,
+                                  (unsigned long long)(index0 + i));
+            if (!allow_nonfinite)
                 return ingot_fail(err, INGOT_ERR_NONFINITE,
                                   "tensor %s: %s at element %llu (use --allow-nonfinite to keep it)",
                                   pt->src->name, isnan(f) ? "NaN" : "Inf",
                                   (unsigned long long)(index0 + i));
         }
         store_elem(dt, dst, i, f);
-        if (dt == INGOT_DT_F16 && isfinite(f) && fabsf(f) > 65504.0f &&
-            ingot_f16_to_f32(ingot_f32_to_f16(f)) != f)
+        if (isfinite(f) && !isfinite(load_elem(dt, dst, i)))
             return ingot_fail(err, INGOT_ERR_NONFINITE,
-                              "tensor %s: value %g at element %llu overflows f16 (use --dtype bf16 or f32)",
-                              pt->src->name, (double)f, (unsigned long long)(index0 + i));
+                              "tensor %s: value %g at element %llu overflows %s (use a wider --dtype)",
+                              pt->src->name, (double)f, (unsigned long long)(index0 + i),
+                              ingot_dtype_name(dt));
     }
     return 0;
 }
@@ -197,13 +202,19 @@ static json_t *tensor_json(const ingot_plan_tensor *pt, bool with_checksum)
 static json_t *manifest_json(const ingot_plan *plan, const ingot_convert_options *o,
                              bool with_checksums)
 {
+    /* the config records what is stored, not what the checkpoint declared */
+    ingot_config cfg = plan->cfg;
+    if (with_checksums && plan->n > 0)
+        cfg.dtype = plan->tensors[0].out_dtype;
     json_t *tensors = json_array(), *files = json_object(), *sources = json_array();
     for (int i = 0; i < plan->n; i++)
         json_array_append_new(tensors, tensor_json(&plan->tensors[i], with_checksums));
     for (int i = 0; i < plan->n_files; i++) {
-        char member[128];
+        char member[128], hex[17];
         snprintf(member, sizeof member, "hf/%s", plan->files[i].name);
-        json_object_set_new(files, plan->files[i].name, json_string(member));
+        ingot_xxh3_hex(XXH3_64bits(plan->files[i].data, plan->files[i].len), hex);
+        json_object_set_new(files, plan->files[i].name,
+                            json_pack("{s:s,s:s}", "member", member, "xxh3", hex));
     }
     for (int i = 0; i < plan->n_sources; i++)
         json_array_append_new(sources, json_pack("{s:s,s:s,s:I}", "file", plan->sources[i].name,
@@ -218,7 +229,7 @@ static json_t *manifest_json(const ingot_plan *plan, const ingot_convert_options
                              opts, "sources", sources);
     return json_pack("{s:s,s:[i,i],s:o,s:o,s:o,s:o}", "format", "ingot", "format_version",
                      INGOT_FORMAT_MAJOR, INGOT_FORMAT_MINOR, "config",
-                     ingot_config_to_json(&plan->cfg), "files", files, "tensors", tensors,
+                     ingot_config_to_json(&cfg), "files", files, "tensors", tensors,
                      "provenance", prov);
 }
 
@@ -320,6 +331,7 @@ int ingot_describe_hf(const char *hf_dir, char **manifest_json_out, ingot_error 
         json_object_del(t, "parts");
     }
     json_object_del(m, "provenance");
+    json_object_del(m, "format_version"); /* a checkpoint directory is not an artifact */
     *manifest_json_out = json_dumps(m, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     json_decref(m);
     ingot_plan_free(plan);

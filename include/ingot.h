@@ -161,6 +161,7 @@ typedef struct ingot_model_info {
     int vocab_size;
     int hidden_size;
     int n_layers;
+    int n_heads, n_kv_heads, head_dim;
     int max_pos;                /* max_position_embeddings */
     int bos_id;                 /* -1 when none */
     int n_eos;

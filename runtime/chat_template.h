@@ -3,22 +3,48 @@
  *
  * A chat template is Jinja2 text (tokenizer_config.json "chat_template", or a
  * chat_template.jinja file) that turns a conversation into the model's prompt.
- * ingot renders it as transformers' apply_chat_template does: trim_blocks and
- * lstrip_blocks on, the loopcontrols extension, tojson without ASCII escaping,
- * the raise_exception() and strftime_now() globals, and these variables:
+ * ingot renders it as transformers' apply_chat_template does - an
+ * ImmutableSandboxedEnvironment with trim_blocks and lstrip_blocks, the
+ * loopcontrols extension, {% generation %}, tojson without ASCII escaping and
+ * the raise_exception() and strftime_now() globals - with these variables:
  *   messages               list of {"role": ..., "content": ...}
  *   add_generation_prompt  bool
- *   bos_token, eos_token   strings, undefined when NULL is passed
+ *   bos_token, eos_token   strings; not defined when NULL is passed
  *   tools, documents       none (transformers passes None when there are none)
  *
- * The engine covers the Jinja subset real templates use (Llama 2/3/3.1/3.2,
- * Mistral, Qwen2/2.5, DeepSeek, ...): see docs in runtime/jinja.h.  Anything
- * outside it fails with a one-line message naming the construct and the line
- * ("chat template: line 3: unsupported filter 'wordwrap'"), never with
- * made-up output.  Error codes: INGOT_ERR_FORMAT for malformed templates and
- * runtime type errors, INGOT_ERR_UNSUPPORTED for valid Jinja the engine does
- * not handle and for raise_exception() (the template refusing the
- * conversation: the message carries the template's own words).
+ * The Jinja subset (what the Llama 2/3/3.1/3.2, Mistral, Qwen2/2.5 and
+ * DeepSeek templates use, and more):
+ *   - {{ }}, {% %}, {# #}, whitespace control (-, +), trim_blocks, lstrip_blocks;
+ *   - if/elif/else, for (else, `if` filter, unpacking, loop.index/index0/
+ *     revindex/revindex0/first/last/length/previtem/nextitem), break, continue,
+ *     set (also ns.attr = ..., a, b = ..., and {% set x %}...{% endset %}),
+ *     macro with defaults and keyword arguments, generation; Jinja's scoping
+ *     (loop bodies are scopes; hence namespace());
+ *   - literals (strings with Python escapes, ints, floats, true/false/none,
+ *     lists, tuples, dicts), . and [] access, slices [a:b:c], calls;
+ *     + - * / // % ** ~, comparisons, in / not in, and / or / not, a if c else b;
+ *   - filters: abs attr capitalize count d default dictsort first float int
+ *     items join last length list lower map max min reject rejectattr replace
+ *     reverse round safe select selectattr sort string sum title tojson trim
+ *     unique upper;
+ *   - tests: defined undefined none string number integer float boolean true
+ *     false mapping iterable sequence callable eq/equalto/== ne/!= lt/< le/<=
+ *     gt/> ge/>= in sameas odd even divisibleby lower upper filter test escaped;
+ *   - methods: str strip lstrip rstrip split rsplit startswith endswith upper
+ *     lower title capitalize replace find rfind count join splitlines isdigit
+ *     isalpha isalnum isspace islower isupper; dict get items keys values;
+ *     list count index;
+ *   - functions: range namespace dict raise_exception strftime_now.
+ * Values print as Python prints them (None, True, 1.0, ['a'], {'k': 1}).
+ *
+ * Anything outside the subset fails with a one-line message naming the
+ * construct and its line ("chat template: line 3: unsupported filter
+ * 'wordwrap'"), never with made-up output.  Codes: INGOT_ERR_FORMAT for
+ * malformed templates and errors Jinja raises while rendering (undefined
+ * values used, type errors), INGOT_ERR_UNSUPPORTED for valid Jinja outside
+ * the subset (include, call blocks, %-formatting, ...) and for
+ * raise_exception(): the template refusing the conversation, whose message
+ * ("raise_exception: <the template's words>") is meant for the user.
  */
 #ifndef INGOT_CHAT_TEMPLATE_H
 #define INGOT_CHAT_TEMPLATE_H

@@ -6,9 +6,10 @@
  *
  * Pipeline: jinja_lex.c turns the source into tokens (applying all whitespace
  * control there, as Jinja's lexer does), jinja_parse.c builds the tree below,
- * jinja_eval.c walks it, jinja_builtins.c holds filters, tests, methods and
- * global functions, jinja_value.c the values.  Only chat_template.h is meant
- * for the rest of libingot.
+ * jinja_scope.c works out Jinja's compile-time scoping, jinja_eval.c walks the
+ * tree, with jinja_ops.c for operators and access and jinja_builtins.c for
+ * filters, tests, methods and global functions; jinja_value.c holds the values.
+ * Only chat_template.h is meant for the rest of libingot.
  */
 #ifndef INGOT_JINJA_H
 #define INGOT_JINJA_H
@@ -337,7 +338,8 @@ int ingot_jinja_getitem(ingot_jctx *c, ingot_jv obj, ingot_jv key, ingot_jv *out
 /** x[start:stop:step] with Python's rules. */
 int ingot_jinja_slice(ingot_jctx *c, ingot_jv obj, const ingot_jv *start, const ingot_jv *stop,
                       const ingot_jv *step, ingot_jv *out);
-/** x.name: a dict key or namespace attribute; Undefined otherwise. */
+/** x.name: a dict key or namespace attribute; Undefined otherwise, which keeps
+ *  name for messages: name must outlive the render (a template string). */
 int ingot_jinja_getattr(ingot_jctx *c, ingot_jv obj, const char *name, ingot_jv *out);
 /** Makes a list of what `for` iterates over: list items, dict keys, string characters. */
 int ingot_jinja_iterate(ingot_jctx *c, ingot_jv v, ingot_jv *list);

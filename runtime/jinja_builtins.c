@@ -151,10 +151,25 @@ static int is_cased(uint32_t cp)
 
 enum { CASE_UPPER, CASE_LOWER, CASE_CAPITALIZE, CASE_TITLE, CASE_JINJA_TITLE };
 
-/* Case mappings of str(v), per code point (utf8proc's simple mappings).
- * CASE_TITLE is str.title (a cased letter after an uncased character starts a
- * word), CASE_JINJA_TITLE the title filter (words start after "-", whitespace
- * or one of "([{<"). */
+/* The one-to-many mappings of Python's str.upper() / .title() (Unicode
+ * SpecialCasing) that matter for Latin text: ß and the ligatures ﬀ-ﬆ.
+ * @return the replacement, or NULL when the simple mapping applies. */
+static const char *special_case(uint32_t cp, int title)
+{
+    static const char *const upper[] = {"FF", "FI", "FL", "FFI", "FFL", "ST", "ST"};
+    static const char *const titles[] = {"Ff", "Fi", "Fl", "Ffi", "Ffl", "St", "St"};
+    if (cp == 0xdf)
+        return title ? "Ss" : "SS";
+    if (cp >= 0xfb00 && cp <= 0xfb06)
+        return (title ? titles : upper)[cp - 0xfb00];
+    return NULL;
+}
+
+/* Case mappings of str(v), per code point (utf8proc's simple mappings plus
+ * special_case).  CASE_TITLE is str.title (a cased letter after an uncased
+ * character starts a word, and gets title case), CASE_JINJA_TITLE the title
+ * filter (words start after "-", whitespace or one of "([{<", and their first
+ * character is upper-cased). */
 static ingot_jv recase(ingot_jv v, int mode)
 {
     ingot_jv s = to_str(v);
@@ -162,23 +177,20 @@ static ingot_jv recase(ingot_jv v, int mode)
     int start = 1;
     for (size_t i = 0; i < s.u.s->len;) {
         size_t at = i;
-        utf8proc_int32_t cp = (utf8proc_int32_t)ingot_jinja_utf8_next(s.u.s->s, s.u.s->len, &i), o;
-        switch (mode) {
-        case CASE_UPPER: o = utf8proc_toupper(cp); break;
-        case CASE_LOWER: o = utf8proc_tolower(cp); break;
-        case CASE_CAPITALIZE: o = at == 0 ? utf8proc_totitle(cp) : utf8proc_tolower(cp); break;
-        case CASE_TITLE:
-            o = start ? utf8proc_totitle(cp) : utf8proc_tolower(cp);
+        utf8proc_int32_t cp = (utf8proc_int32_t)ingot_jinja_utf8_next(s.u.s->s, s.u.s->len, &i);
+        int upper = mode == CASE_UPPER || (mode == CASE_JINJA_TITLE && start);
+        int title = (mode == CASE_TITLE && start) || (mode == CASE_CAPITALIZE && at == 0);
+        utf8proc_int32_t o = upper ? utf8proc_toupper(cp) : title ? utf8proc_totitle(cp) : utf8proc_tolower(cp);
+        if (mode == CASE_TITLE)
             start = !is_cased((uint32_t)cp);
-            break;
-        default:
-            o = start ? utf8proc_totitle(cp) : utf8proc_tolower(cp);
-            start = is_py_space((uint32_t)cp) || (cp < 0x80 && strchr("-({[<", (int)cp) && cp);
-            break;
-        }
+        else if (mode == CASE_JINJA_TITLE)
+            start = is_py_space((uint32_t)cp) || (cp < 0x80 && cp && strchr("-({[<", (int)cp));
+        const char *special = upper || title ? special_case((uint32_t)cp, title) : NULL;
         utf8proc_uint8_t enc[4];
-        utf8proc_ssize_t n = i - at == 1 && cp >= 0x80 ? 0 : utf8proc_encode_char(o, enc);
-        if (n > 0)
+        utf8proc_ssize_t n = special || (i - at == 1 && cp >= 0x80) ? 0 : utf8proc_encode_char(o, enc);
+        if (special)
+            ingot_jbuf_puts(&b, special);
+        else if (n > 0)
             ingot_jbuf_put(&b, (const char *)enc, (size_t)n);
         else /* a stray byte: kept as it was */
             ingot_jbuf_put(&b, s.u.s->s + at, i - at);
@@ -219,7 +231,58 @@ static ingot_jv str_replace(const ingot_jstr *s, const ingot_jstr *old, const in
     return ingot_jv_str_buf(&b);
 }
 
-/* str.split / str.rsplit; sep NULL splits on runs of whitespace. */
+/* Finds the next piece at or after *pos: [*a, *e).  sep NULL: a run of
+ * non-whitespace.  @return 0 when there is none. */
+static int next_piece(const ingot_jstr *s, const ingot_jstr *sep, size_t *pos, size_t *a, size_t *e)
+{
+    if (*pos > s->len)
+        return 0;
+    if (sep) {
+        const char *hit = memmem(s->s + *pos, s->len - *pos, sep->s, sep->len);
+        *a = *pos;
+        *e = hit ? (size_t)(hit - s->s) : s->len;
+        *pos = hit ? *e + sep->len : s->len + 1;
+        return 1;
+    }
+    size_t i = *pos, k;
+    for (k = i; i < s->len && is_py_space(ingot_jinja_utf8_next(s->s, s->len, &k)); k = i)
+        i = k; /* skip whitespace */
+    if (i >= s->len)
+        return 0;
+    *a = i;
+    for (k = i; i < s->len && !is_py_space(ingot_jinja_utf8_next(s->s, s->len, &k)); k = i)
+        i = k;
+    *e = *pos = i;
+    return 1;
+}
+
+/* All pieces of s as [start, end) pairs (malloc'ed). */
+static int split_pieces(ingot_jctx *c, const ingot_jstr *s, const ingot_jstr *sep, size_t **pieces, size_t *np)
+{
+    size_t cap = 0, pos = 0, a, e;
+    *pieces = NULL;
+    *np = 0;
+    while (next_piece(s, sep, &pos, &a, &e)) {
+        if (*np == cap) {
+            cap = cap ? cap * 2 : 16;
+            size_t *q = realloc(*pieces, cap * 2 * sizeof *q);
+            if (!q) {
+                free(*pieces);
+                ingot_jv_oom_set();
+                return bfail(c, INGOT_ERR_NOMEM, "out of memory");
+            }
+            *pieces = q;
+        }
+        (*pieces)[2 * *np] = a;
+        (*pieces)[2 * *np + 1] = e;
+        (*np)++;
+    }
+    return 0;
+}
+
+/* str.split / str.rsplit; sep NULL (or none) splits on runs of whitespace.
+ * With maxsplit, the unsplit rest runs to the end (split) or from the start
+ * (rsplit) of the string, whitespace included, as in Python. */
 static int str_split(ingot_jctx *c, const ingot_jstr *s, const ingot_jv *sepv, int64_t maxsplit, int right,
                      ingot_jv *out)
 {
@@ -228,58 +291,17 @@ static int str_split(ingot_jctx *c, const ingot_jstr *s, const ingot_jv *sepv, i
         return -1;
     if (sep && sep->len == 0)
         return bfail(c, INGOT_ERR_FORMAT, "split(): empty separator");
-    /* Collect [start, end) pieces left to right, then apply maxsplit from the chosen side. */
-    size_t cap = 16, np = 0, *pc = malloc(cap * 2 * sizeof *pc);
-    if (!pc) {
-        ingot_jv_oom_set();
-        return bfail(c, INGOT_ERR_NOMEM, "out of memory");
-    }
-    size_t i = 0;
-    while (i <= s->len) {
-        size_t a = i, e;
-        if (!sep) {
-            while (a < s->len) { /* skip leading whitespace */
-                size_t k = a;
-                if (!is_py_space(ingot_jinja_utf8_next(s->s, s->len, &k)))
-                    break;
-                a = k;
-            }
-            if (a >= s->len)
-                break;
-            e = a;
-            while (e < s->len) {
-                size_t k = e;
-                if (is_py_space(ingot_jinja_utf8_next(s->s, s->len, &k)))
-                    break;
-                e = k;
-            }
-            i = e;
-        } else {
-            const char *hit = memmem(s->s + a, s->len - a, sep->s, sep->len);
-            e = hit ? (size_t)(hit - s->s) : s->len;
-            i = hit ? e + sep->len : s->len + 1;
-        }
-        if (np == cap) {
-            size_t *q = realloc(pc, cap * 4 * sizeof *q);
-            if (!q) {
-                free(pc);
-                ingot_jv_oom_set();
-                return bfail(c, INGOT_ERR_NOMEM, "out of memory");
-            }
-            pc = q;
-            cap *= 2;
-        }
-        pc[2 * np] = a;
-        pc[2 * np + 1] = e;
-        np++;
-    }
+    size_t *pc, np;
+    if (split_pieces(c, s, sep, &pc, &np) < 0)
+        return -1;
     *out = ingot_jv_list_new();
-    size_t keep = maxsplit >= 0 && (size_t)maxsplit + 1 < np ? (size_t)maxsplit + 1 : np;
+    int limited = maxsplit >= 0 && (uint64_t)maxsplit < np;
+    size_t keep = limited ? (size_t)maxsplit + 1 : np;
     for (size_t k = 0; k < keep; k++) {
         size_t first = right ? np - keep + k : k, a = pc[2 * first], e = pc[2 * first + 1];
-        if (keep < np && !right && k == keep - 1) /* the unsplit rest runs to the end ... */
+        if (limited && !right && k == keep - 1)
             e = s->len;
-        if (keep < np && right && k == 0) /* ... or, for rsplit, from the start */
+        if (limited && right && k == 0)
             a = 0;
         ingot_jv_list_push(*out, ingot_jv_str(s->s + a, e - a));
     }
@@ -460,9 +482,11 @@ static int f_abs(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out
 static int f_attr(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
 {
     const ingot_jv *name = arg(a, PARAMS("name"), 0);
-    if (want_str(c, name, "the attribute name") < 0)
+    if (want_str(c, name, "the attribute name") < 0 || ingot_jinja_getattr(c, in, name->u.s->s, out) < 0)
         return -1;
-    return ingot_jinja_getattr(c, in, name->u.s->s, out);
+    if (out->kind == JV_UNDEF)
+        out->u.name = NULL; /* the argument's text goes away after the call */
+    return 0;
 }
 
 static int f_capitalize(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
@@ -548,6 +572,8 @@ static int f_float(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *o
     (void)c;
     const ingot_jv *d = arg(a, PARAMS("default"), 0);
     double v;
+    if (in.kind == JV_UNDEF) /* float(Undefined) raises in Jinja */
+        return ingot_jinja_undefined_error(c, in);
     if (ingot_jv_is_number(in))
         *out = ingot_jv_float(ingot_jv_number(in));
     else if (in.kind == JV_STR && parse_float(in.u.s->s, &v) == 0)
@@ -566,6 +592,8 @@ static int f_int(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out
         return -1;
     double v;
     char *end;
+    if (in.kind == JV_UNDEF) /* int(Undefined) raises in Jinja */
+        return ingot_jinja_undefined_error(c, in);
     if (in.kind == JV_INT || in.kind == JV_BOOL) {
         *out = ingot_jv_int(in.kind == JV_INT ? in.u.i : in.u.b);
         return 0;
@@ -1019,7 +1047,7 @@ static int t_kind(ingot_jv v, const char *name)
     case 'b': return v.kind == JV_BOOL;                                  /* boolean */
     case 'f': return v.kind == JV_FLOAT;                                 /* float */
     case 'i': return v.kind == JV_INT;                                   /* integer */
-    case 'c': return v.kind == JV_FUNC || v.kind == JV_MACRO;            /* callable */
+    case 'c': return v.kind == JV_FUNC || v.kind == JV_MACRO || v.kind == JV_UNDEF; /* callable */
     default: return 0;
     }
 }

@@ -210,7 +210,7 @@ int ingot_jinja_compare(ingot_jctx *c, ingot_jv a, ingot_jv b, int *res)
         *res = r ? (r > 0) - (r < 0) : (a.u.s->len > b.u.s->len) - (a.u.s->len < b.u.s->len);
         return 0;
     }
-    if (a.kind == JV_LIST && b.kind == JV_LIST && !a.u.l->gen && !b.u.l->gen) {
+    if (a.kind == JV_LIST && b.kind == JV_LIST && !a.u.l->gen && !b.u.l->gen && a.u.l->tuple == b.u.l->tuple) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (ingot_jv_equal(a.u.l->v[i], b.u.l->v[i]))
                 continue;
@@ -314,9 +314,7 @@ int ingot_jinja_getitem(ingot_jctx *c, ingot_jv obj, ingot_jv key, ingot_jv *out
         *out = obj.kind == JV_LIST ? ingot_jv_ref(obj.u.l->v[i]) : str_slice_cp(obj, (size_t)i, (size_t)i + 1);
         return 0;
     }
-    if (key.kind == JV_STR)
-        return ingot_jinja_getattr(c, obj, key.u.s->s, out);
-    *out = ingot_jv_undef(NULL);
+    *out = ingot_jv_undef(NULL); /* no name: the key string may not outlive the value */
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "runtime/jinja.h"
 
@@ -425,13 +426,42 @@ void ingot_jv_write_float(ingot_jbuf *b, double f)
     }
 }
 
+/* Python's str.isprintable() for one non-ASCII code point: not a separator
+ * (Zs, Zl, Zp) and not "other" (Cc, Cf, Cs, Co, Cn). */
+static int printable(uint32_t cp)
+{
+    switch (utf8proc_category((utf8proc_int32_t)cp)) {
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN: return 0;
+    default: return 1;
+    }
+}
+
+static void write_escaped_cp(ingot_jbuf *b, uint32_t cp)
+{
+    if (cp < 0x100)
+        ingot_jbuf_printf(b, "\\x%02x", cp);
+    else if (cp < 0x10000)
+        ingot_jbuf_printf(b, "\\u%04x", cp);
+    else
+        ingot_jbuf_printf(b, "\\U%08x", cp);
+}
+
+/* Python's repr of a string. */
 static void write_str_repr(ingot_jbuf *b, const ingot_jstr *s)
 {
     /* Python prefers single quotes, and double ones for text holding only ' */
     char q = memchr(s->s, '\'', s->len) && !memchr(s->s, '"', s->len) ? '"' : '\'';
     ingot_jbuf_putc(b, q);
-    for (size_t i = 0; i < s->len; i++) {
-        unsigned char c = (unsigned char)s->s[i];
+    for (size_t i = 0; i < s->len;) {
+        size_t at = i;
+        uint32_t c = ingot_jinja_utf8_next(s->s, s->len, &i);
         if (c == '\\' || c == (unsigned char)q) {
             ingot_jbuf_putc(b, '\\');
             ingot_jbuf_putc(b, (char)c);
@@ -441,10 +471,10 @@ static void write_str_repr(ingot_jbuf *b, const ingot_jstr *s)
             ingot_jbuf_puts(b, "\\r");
         } else if (c == '\t') {
             ingot_jbuf_puts(b, "\\t");
-        } else if (c < 0x20 || c == 0x7f) {
-            ingot_jbuf_printf(b, "\\x%02x", c);
+        } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && i - at > 1 && !printable(c))) {
+            write_escaped_cp(b, c);
         } else {
-            ingot_jbuf_putc(b, (char)c);
+            ingot_jbuf_put(b, s->s + at, i - at); /* stray bytes pass as they are */
         }
     }
     ingot_jbuf_putc(b, q);

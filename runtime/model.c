@@ -286,6 +286,9 @@ void ingot_model_get_info(const ingot_model *m, ingot_model_info *info)
     info->vocab_size = m->cfg.vocab_size;
     info->hidden_size = m->cfg.hidden_size;
     info->n_layers = m->cfg.n_layers;
+    info->n_heads = m->cfg.n_heads;
+    info->n_kv_heads = m->cfg.n_kv_heads;
+    info->head_dim = m->cfg.head_dim;
     info->max_pos = m->cfg.max_pos;
     info->bos_id = m->cfg.bos_id;
     info->n_eos = m->cfg.n_eos;

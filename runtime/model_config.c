@@ -145,6 +145,11 @@ static int check_rope(const ingot_config *c, const char *what, ingot_error *err)
     if (r->partial_rotary_factor > 1)
         return ingot_fail(err, INGOT_ERR_FORMAT, "%s: rope.partial_rotary_factor: %g exceeds 1",
                           what, r->partial_rotary_factor);
+    /* the runtime rotates whole heads: refuse what it would compute wrongly */
+    if (r->partial_rotary_factor != 1)
+        return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+                          "%s: rope.partial_rotary_factor: %g is not supported (only 1)", what,
+                          r->partial_rotary_factor);
     if (r->type == INGOT_ROPE_DEFAULT)
         return 0;
     if (check_real(what, "rope.scaling.factor", r->factor, 1, true, err))

@@ -143,12 +143,17 @@ START_TEST(matmul_respects_row_range)
 }
 END_TEST
 
-/* Deep rows (several prefill depth blocks) at real model widths. */
+/*
+ * Long rows: decode switches to several rows at once past ~1.5k elements,
+ * prefill runs several depth blocks; real model widths and a ragged one.
+ */
 START_TEST(matmul_matches_ref_long_rows)
 {
     ingot_dtype type = wtypes[_i];
     matmul_case(type, 40, 896, 1, 0, 40);
     matmul_case(type, 40, 896, 19, 0, 40);
+    for (int n_tok = 1; n_tok <= 5; n_tok++)
+        matmul_case(type, 21, 1601, n_tok, 0, 21);
     matmul_case(type, 9, 4864, 2, 0, 9);
     matmul_case(type, 9, 4864, 13, 0, 9);
 }

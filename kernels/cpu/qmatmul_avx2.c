@@ -36,12 +36,21 @@ void ingot_qmatmul_q4_avx2(const ingot_wmat *w, const float *x, int n_tok, float
 #define NR 16  /* panel rows: two vectors of outputs */
 #define MR 6   /* tokens per micro-tile */
 #define DEC_R 4
+/* Decode prefetch distance in bytes (see qmatmul_avx512.c): each step
+ * prefetches as many lines as it consumes, PF_DIST bytes ahead. */
+#define PF_DIST 8192
 
 enum { FMT_Q8, FMT_NF4, FMT_Q4 };
 
 static size_t round_up(size_t n, size_t a)
 {
     return (n + a - 1) / a * a;
+}
+
+/* Scratch of n floats, 64-byte aligned (C11 wants the size a multiple too). */
+static float *alloc_f32(size_t n)
+{
+    return aligned_alloc(64, round_up(n * sizeof(float), 64));
 }
 
 static float hsum(__m256 v)
@@ -159,6 +168,11 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             v[r] = load_chunk(base + (size_t)(o + r) * (size_t)c->rowbytes, c->n_in, ch);
             t0[r] = t1[r] = _mm256_setzero_ps();
         }
+        const char *pf = (const char *)base + (size_t)o * (size_t)c->rowbytes + PF_DIST +
+                         (size_t)ch * 32 * R;
+        #pragma GCC unroll 16
+        for (int r = 0; r < R; r += 2)
+            _mm_prefetch(pf + 32 * r, _MM_HINT_T0);
         const float *xc = xp + ch * 64;
         #pragma GCC unroll 16
         for (int m = 0; m < 8; m += 2) {
@@ -219,7 +233,13 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     for (int r = 0; r < R; r++)
         a0[r] = a1[r] = _mm256_setzero_ps();
     int k = 0;
+    const char *pf = (const char *)q + (size_t)o * (size_t)n + PF_DIST;
     for (; k + 16 <= n; k += 16) {
+        if ((k & 63) == 0) { /* every 4 steps of 16 bytes: R lines */
+            #pragma GCC unroll 16
+            for (int r = 0; r < R; r++)
+                _mm_prefetch(pf + (size_t)k * R + 64 * r, _MM_HINT_T0);
+        }
         __m256 xa = _mm256_loadu_ps(x + k), xb = _mm256_loadu_ps(x + k + 8);
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
@@ -429,14 +449,14 @@ static void qmatmul(int fmt, const ingot_wmat *w, const float *x, int n_tok, flo
     int ok;
     if (n_tok < PREFILL_MIN_TOK) {
         size_t np = round_up((size_t)w->n_in, 64);
-        float *xp = aligned_alloc(64, (np + np / 8) * sizeof(float));
+        float *xp = alloc_f32(np + np / 8);
         if ((ok = xp != NULL))
             decode4(&c, x, n_tok, y, w->n_out, o0, o1, xp, xp + np);
         free(xp);
     } else {
-        float *wp = aligned_alloc(64, (size_t)KC * NR * sizeof(float));
-        float *tmp = aligned_alloc(64, (size_t)8 * KC * sizeof(float));
-        float *xpk = aligned_alloc(64, (size_t)n_tok * KC * sizeof(float));
+        float *wp = alloc_f32((size_t)KC * NR);
+        float *tmp = alloc_f32((size_t)8 * KC);
+        float *xpk = alloc_f32((size_t)n_tok * KC);
         if ((ok = wp && tmp && xpk))
             prefill(w, &c, fmt, x, n_tok, y, o0, o1, wp, tmp, xpk);
         free(wp);

@@ -64,6 +64,12 @@ static size_t round_up(size_t n, size_t a)
     return (n + a - 1) / a * a;
 }
 
+/* Scratch of n floats, 64-byte aligned (C11 wants the size a multiple too). */
+static float *alloc_f32(size_t n)
+{
+    return aligned_alloc(64, round_up(n * sizeof(float), 64));
+}
+
 /* ---------------------------------------------------------------- scales */
 
 /* Per-call constants of a 4-bit weight. */
@@ -534,14 +540,14 @@ static void qmatmul(int fmt, const ingot_wmat *w, const float *x, int n_tok, flo
     int ok;
     if (n_tok < PREFILL_MIN_TOK) {
         size_t np = round_up((size_t)w->n_in, 128), nsc = DEC_R * (2 * (size_t)w->n_in / 64 + 2);
-        float *xp = aligned_alloc(64, (np + np / 8 + nsc) * sizeof(float));
+        float *xp = alloc_f32(np + np / 8 + nsc);
         if ((ok = xp != NULL))
             decode4(&c, x, n_tok, y, w->n_out, o0, o1, xp, xp + np, xp + np + np / 8);
         free(xp);
     } else {
-        float *wp = aligned_alloc(64, (size_t)KC * NR * sizeof(float));
-        float *tmp = aligned_alloc(64, (size_t)16 * KC * sizeof(float));
-        float *xpk = aligned_alloc(64, (size_t)n_tok * KC * sizeof(float));
+        float *wp = alloc_f32((size_t)KC * NR);
+        float *tmp = alloc_f32((size_t)16 * KC);
+        float *xpk = alloc_f32((size_t)n_tok * KC);
         if ((ok = wp && tmp && xpk))
             prefill(w, &c, fmt, x, n_tok, y, o0, o1, wp, tmp, xpk);
         free(wp);

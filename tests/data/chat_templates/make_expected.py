@@ -245,6 +245,10 @@ def feature_cases():
         ("odd and round", "{{ 1.5 is odd }}{{ 3 is odd }}{{ 10 | round }}{{ 2.5 | round }}{{ 10 | round(1) }}"
          "{{ 3 is lower }}{{ 'aB' is lower }}{{ not 'x' | safe }}", {}),
         ("tuples", "{{ (1, 'a') }}{{ ('x',) }}{{ () }}{{ (1, 2) == [1, 2] }}{{ (1, 2)[1:] }}{{ (1,) + (2,) }}", {}),
+        ("unicode case", "{{ 'ß'.upper() }} {{ 'ß' | title }} {{ 'ßa'.capitalize() }} {{ 'ﬁne'.upper() }}"
+         " {{ 'straße' | upper }} {{ 'ÉTÉ' | lower }} {{ 'éte'.title() }} {{ 'ǆ'.title() }} {{ 'ǆ' | title }}"
+         " {{ 'Ünï' is upper }} {{ 'ünï'.islower() }} {{ '٣'.isdigit() }}", {}),
+        ("repr of unicode", "{{ ['a\u3000b', 'é', 'x\u200by', '\x7f'] }}", {}),
         ("repr", "{{ ['it\\'s', 'say \"hi\"', 'both \\' \"', 'tab\\t', nothing] }}", {}),
     ]
 
