@@ -19,7 +19,7 @@
 /* Bounds on what a template may make us do: macro recursion (the C stack)
  * and total work (loop iterations plus macro calls). */
 #define MAX_CALL_DEPTH 64
-#define MAX_STEPS 10000000L
+#define MAX_STEPS 1000000L
 
 typedef struct frame {
     struct frame *parent;

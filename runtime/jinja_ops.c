@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/jinja.h"
+#include "util/util.h"
 
 static int type_error(ingot_jctx *c, const char *op, ingot_jv a, ingot_jv b)
 {
@@ -126,9 +127,16 @@ static const char *op_name(int op)
     return names[op];
 }
 
+/* Larger results of str * int or list * int are refused: no prompt needs them. */
+#define MAX_REPEAT ((uint64_t)1 << 26)
+
 /* str * int and list * int */
-static int repeat(ingot_jv seq, int64_t k, ingot_jv *out)
+static int repeat(ingot_jctx *c, ingot_jv seq, int64_t k, ingot_jv *out)
 {
+    uint64_t n = seq.kind == JV_STR ? seq.u.s->len : seq.u.l->n, total;
+    if (k > 0 && (!ingot_mul_u64(n, (uint64_t)k, &total) || total > MAX_REPEAT))
+        return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_UNSUPPORTED,
+                                "repetition result too large (over %llu items)", (unsigned long long)MAX_REPEAT);
     if (seq.kind == JV_STR) {
         ingot_jbuf b = {0};
         for (int64_t i = 0; i < k && !ingot_jv_oom(); i++)
@@ -183,9 +191,9 @@ static int arith(ingot_jctx *c, int op, ingot_jv a, ingot_jv b, ingot_jv *out)
     int seq_a = a.kind == JV_STR || (a.kind == JV_LIST && !a.u.l->gen);
     int seq_b = b.kind == JV_STR || (b.kind == JV_LIST && !b.u.l->gen);
     if (op == JOP_MUL && seq_a && (b.kind == JV_INT || b.kind == JV_BOOL))
-        return repeat(a, as_int(b), out);
+        return repeat(c, a, as_int(b), out);
     if (op == JOP_MUL && seq_b && (a.kind == JV_INT || a.kind == JV_BOOL))
-        return repeat(b, as_int(a), out);
+        return repeat(c, b, as_int(a), out);
     if (op == JOP_MOD && a.kind == JV_STR)
         return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_UNSUPPORTED,
                                 "unsupported printf-style string formatting ('...' %% value)");

@@ -391,6 +391,9 @@ START_TEST(runtime_errors_fail)
     expect_error("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", NULL, 0, INGOT_ERR_UNSUPPORTED,
                  "nested too deeply", NULL);
     expect_error("{{ 9223372036854775807 + 1 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "integer overflow", NULL);
+    expect_error("{{ 'xx' * 100000000 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "too large", NULL);
+    expect_error("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", NULL, 0,
+                 INGOT_ERR_UNSUPPORTED, "too much work", NULL);
 }
 END_TEST
 

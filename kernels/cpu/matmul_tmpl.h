@@ -160,19 +160,13 @@ VI void pack_panel(int type, const void *w, size_t n_in, int o, int nr, size_t k
                    float *wp)
 {
     int kv = kc / VL * VL, rv = nr / VL * VL;
-    const size_t es = type == INGOT_DT_F32 ? 4 : 2;
     for (int g = 0; g < rv; g += VL) {
         const size_t src = (size_t)(o + g) * n_in + k0;
         for (int k = 0; k < kv; k += VL) {
             vf t[VL];
             UNROLL
-            for (int r = 0; r < VL; r++) {
-#ifdef PACK_PF
-                if ((k * es) % 64 == 0)
-                    _mm_prefetch((const char *)w + (src + (size_t)r * n_in + (size_t)k + MM_KC) * es, _MM_HINT_T0);
-#endif
+            for (int r = 0; r < VL; r++)
                 t[r] = w_load(type, w, src + (size_t)r * n_in + (size_t)k);
-            }
             v_transpose(t);
             UNROLL
             for (int j = 0; j < VL; j++)

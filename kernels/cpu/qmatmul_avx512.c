@@ -165,6 +165,38 @@ static void permute_x(const float *x, int n_in, int flip, float *xp)
 
 /* ---------------------------------------------------------------- decode */
 
+/* map[q] for 16 indices: 8 two-table permutes over the 256 entries, then a
+ * blend tree on index bits 5, 6 and 7 (AVX-512 gathers are slower on Zen 4). */
+static inline __m512 map256(const float *map, __m512i qi)
+{
+    __m512 p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = _mm512_permutex2var_ps(_mm512_loadu_ps(map + 32 * i), qi,
+                                      _mm512_loadu_ps(map + 32 * i + 16));
+    for (int bit = 32, n = 8; bit <= 128; bit *= 2, n /= 2) {
+        __mmask16 sel = _mm512_test_epi32_mask(qi, _mm512_set1_epi32(bit));
+        for (int i = 0; i < n / 2; i++)
+            p[i] = _mm512_mask_blend_ps(sel, p[2 * i], p[2 * i + 1]);
+    }
+    return p[0];
+}
+
+/* nf4 double quant: absmax of blocks [b, b+16) (lanes in m), computed as
+ * nf4_am does: map[q] * absmax2, rounded, + offset, rounded. */
+static inline __m512 dq_absmax16(const q4ctx *c, int64_t b, __mmask16 m)
+{
+    const ingot_wmat *w = c->w;
+    const uint8_t *q = (const uint8_t *)w->scales; // (nb)
+    const float *aa = (const float *)w->aux;       // (ceil(nb/256))
+    __m512 mv = map256(c->dmap, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, q + b)));
+    /* the 16 blocks span at most two absmax2 entries */
+    int first = 256 - (int)(b & 255);
+    __m512 av = _mm512_set1_ps(aa[b >> 8]);
+    if (first < 16 && (m >> first))
+        av = _mm512_mask_blend_ps((__mmask16)(0xffffu << first), av, _mm512_set1_ps(aa[(b >> 8) + 1]));
+    return _mm512_add_ps(_mm512_mul_ps(mv, av), _mm512_set1_ps(*(const float *)w->zeros));
+}
+
 /*
  * Per-row scales for decode, converted once per row instead of once per
  * chunk: nf4 absmax (double quant undone) and, for int4 groups that are
@@ -185,9 +217,11 @@ static rowsc row_scales(const q4ctx *c, int o, float *sc)
             r.am = (const float *)w->scales + (int64_t)o * nb; // (n_out*n_in/64)
             return r;
         }
-        /* scalar: AVX-512 gathers are slower than this on Zen 4 */
-        for (int b = 0; b < nb; b++)
-            sc[b] = nf4_am(c, (int64_t)o * nb + b);
+        int64_t b0 = (int64_t)o * nb;
+        for (int b = 0; b < nb; b += 16) {
+            __mmask16 m = nb - b >= 16 ? 0xffff : (__mmask16)((1u << (nb - b)) - 1);
+            _mm512_mask_storeu_ps(sc + b, m, dq_absmax16(c, b0 + b, m));
+        }
         r.am = sc;
         return r;
     }
@@ -196,9 +230,12 @@ static rowsc row_scales(const q4ctx *c, int o, float *sc)
         return r; /* groups inside a chunk: chunk_scales per chunk */
     const uint16_t *s16 = (const uint16_t *)w->scales + (int64_t)o * ng; // (n_out, n_in/G)
     const uint8_t *zp = (const uint8_t *)w->zeros + (int64_t)o * ng;    // (n_out, n_in/G)
-    for (int j = 0; j < ng; j++) {
-        sc[j] = _cvtsh_ss(s16[j]);
-        sc[ng + j] = (float)zp[j];
+    for (int j = 0; j < ng; j += 16) {
+        __mmask16 m = ng - j >= 16 ? 0xffff : (__mmask16)((1u << (ng - j)) - 1);
+        __m512 sv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, s16 + j));
+        __m512 zv = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, zp + j)));
+        _mm512_mask_storeu_ps(sc + j, m, sv);
+        _mm512_mask_storeu_ps(sc + ng + j, m, zv);
     }
     r.s = sc;
     r.z = sc + ng;
@@ -227,11 +264,11 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
     const int cpg = fast_q4 ? g / 128 : 1;
     for (int ch = 0, gi = 0, left = cpg; ch < nch; ch++, left = left > 1 ? left - 1 : (gi++, cpg)) {
         __m512i v[DEC_R];
-        __m512 t0[DEC_R], t1[DEC_R], lut[DEC_R];
+        __m512 t[DEC_R], lut[DEC_R];
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
             v[r] = load_chunk(base + (size_t)(o + r) * (size_t)c->rowbytes, c->n_in, ch);
-            t0[r] = t1[r] = _mm512_setzero_ps();
+            t[r] = _mm512_setzero_ps();
             /* int4 with whole-chunk groups: the zero folds into the table,
              * lut[i] = i - z, so t sums (q - z) x exactly like the reference */
             lut[r] = fast_q4 ? _mm512_sub_ps(ident, _mm512_set1_ps(rs[r].z[gi])) : c->lut;
@@ -247,25 +284,29 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             __m512 xa = _mm512_loadu_ps(xc + m * 16), xb = _mm512_loadu_ps(xc + m * 16 + 16);
             #pragma GCC unroll 16
             for (int r = 0; r < R; r++) {
-                t0[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m), lut[r]), xa, t0[r]);
-                t1[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m + 1), lut[r]), xb,
-                                        t1[r]);
+                /* one chain per row: DEC_R chains already hide the FMA
+                 * latency, and a second would cost an add per chunk */
+                t[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m), lut[r]), xa, t[r]);
+                t[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(nib(v[r], m + 1), lut[r]), xb, t[r]);
             }
         }
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
-            __m512 sv, zv = _mm512_setzero_ps(), t = _mm512_add_ps(t0[r], t1[r]);
+            __m512 sv, zv = _mm512_setzero_ps(), tr = t[r];
             if (c->fmt == FMT_NF4) {
-                float a1 = 2 * ch + 1 < nb ? rs[r].am[2 * ch + 1] : 0.0f;
-                sv = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(rs[r].am[2 * ch]),
-                                          _mm512_set1_ps(a1));
+                /* absmax of the chunk's two blocks into lanes 0-7 and 8-15 */
+                const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+                const float *a = rs[r].am + 2 * ch;
+                __m128 pair = 2 * ch + 1 < nb ? _mm_castpd_ps(_mm_load_sd((const double *)a))
+                                              : _mm_load_ss(a);
+                sv = _mm512_permutexvar_ps(half, _mm512_castps128_ps512(pair));
             } else if (fast_q4) {
                 sv = _mm512_set1_ps(rs[r].s[gi]);
             } else {
                 chunk_scales(c, o + r, ch, &sv, &zv);
-                t = _mm512_fnmadd_ps(zv, _mm512_loadu_ps(xs + ch * 16), t);
+                tr = _mm512_fnmadd_ps(zv, _mm512_loadu_ps(xs + ch * 16), tr);
             }
-            acc[r] = _mm512_fmadd_ps(t, sv, acc[r]);
+            acc[r] = _mm512_fmadd_ps(tr, sv, acc[r]);
         }
     }
     #pragma GCC unroll 16

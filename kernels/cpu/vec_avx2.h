@@ -99,16 +99,19 @@ VI vf v_zero_below(vf r, vf x, float lo)
 VI void v_transpose(vf t[VL])
 {
     __m256 a[8], b[8];
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 8; i += 2) {
         a[i] = _mm256_unpacklo_ps(t[i], t[i + 1]);
         a[i + 1] = _mm256_unpackhi_ps(t[i], t[i + 1]);
     }
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 8; i += 4) {
         b[i] = _mm256_shuffle_ps(a[i], a[i + 2], 0x44);
         b[i + 1] = _mm256_shuffle_ps(a[i], a[i + 2], 0xee);
         b[i + 2] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0x44);
         b[i + 3] = _mm256_shuffle_ps(a[i + 1], a[i + 3], 0xee);
     }
+    _Pragma("GCC unroll 16")
     for (int r = 0; r < 4; r++) {
         t[r] = _mm256_permute2f128_ps(b[r], b[4 + r], 0x20);
         t[4 + r] = _mm256_permute2f128_ps(b[r], b[4 + r], 0x31);

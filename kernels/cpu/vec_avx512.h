@@ -70,10 +70,12 @@ VI vf v_zero_below(vf r, vf x, float lo)
 VI void v_transpose(vf t[VL])
 {
     __m512 a[16], b[16];
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 16; i += 2) {
         a[i] = _mm512_unpacklo_ps(t[i], t[i + 1]);
         a[i + 1] = _mm512_unpackhi_ps(t[i], t[i + 1]);
     }
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 16; i += 4) {
         b[i] = _mm512_shuffle_ps(a[i], a[i + 2], 0x44);
         b[i + 1] = _mm512_shuffle_ps(a[i], a[i + 2], 0xee);
@@ -81,6 +83,7 @@ VI void v_transpose(vf t[VL])
         b[i + 3] = _mm512_shuffle_ps(a[i + 1], a[i + 3], 0xee);
     }
     /* b[4q + r] holds, per 128-bit lane l, column 4l + r of rows 4q..4q+3 */
+    _Pragma("GCC unroll 16")
     for (int r = 0; r < 4; r++) {
         __m512 c0 = _mm512_shuffle_f32x4(b[r], b[4 + r], 0x88);
         __m512 c1 = _mm512_shuffle_f32x4(b[r], b[4 + r], 0xdd);
