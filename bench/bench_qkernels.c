@@ -148,10 +148,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < (size_t)PREFILL_TOK * (size_t)n_in; i++)
             x[i] = rnd();
         double bf16_gf = 0;
-        /* bf16 first, so that the quantized rows can be compared with it */
-        for (int fi = (int)INGOT_ARRAY_LEN(fmts) - 1, it = 0; it < (int)INGOT_ARRAY_LEN(fmts);
-             it++, fi = it - 1) {
-            const fmt *f = &fmts[fi];
+        /* bf16 (the last entry) first, so the quantized rows compare with it */
+        for (size_t it = 0; it < INGOT_ARRAY_LEN(fmts); it++) {
+            const fmt *f = &fmts[(it + INGOT_ARRAY_LEN(fmts) - 1) % INGOT_ARRAY_LEN(fmts)];
             if (!k->matmul[f->type])
                 continue;
             copy proto;

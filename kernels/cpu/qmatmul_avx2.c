@@ -87,6 +87,9 @@ static q4ctx q4ctx_make(const ingot_wmat *w, int fmt)
     return c;
 }
 
+/* nf4 absmax of block b, as ingot_nf4_absmax (mul, round, add, round):
+ * scales is absmax f32 (nb) or, with double quant, absmax_q u8 (nb), aux
+ * absmax_absmax f32 (ceil(nb/256)) and zeros absmax_offset f32 (1). */
 AI float nf4_am(const q4ctx *c, int64_t b)
 {
     const ingot_wmat *w = c->w;
@@ -307,7 +310,7 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
             dst[k] = k < kc ? (float)q[k0 + k] * s : 0.0f;
         return;
     }
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes;
+    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes; // (n_out, n_in/2): row o
     for (int kk = 0; kk < kcp; kk += 64) {
         int ch = (k0 + kk) / 64;
         __m256i v = load_chunk(row, c->n_in, ch);

@@ -15,7 +15,10 @@
  * Decode (n_tok < PREFILL_MIN_TOK) streams 4 rows at a time, one f32
  * accumulator chain per row, and scales per block (nf4) / per group (int4):
  *   nf4:  sum_b absmax_b * sum_k code_k x_k
- *   int4: sum_g s_g * (sum_k q_k x_k - z_g sum_k x_k)
+ *   int4: sum_g s_g * sum_k (q_k - z_g) x_k      (table entries i - z_g)
+ * (int4 groups smaller than a 128-chunk use sum_k q_k x_k - z_g sum_k x_k.)
+ * The rows' scales are converted to f32 once per row, and the stream of rows
+ * is software-prefetched (see PF_DIST).
  * Prefill dequantizes a panel of 32 rows x KC inputs (exactly the reference
  * values) into a transposed f32 panel and runs a 12-token x 32-row
  * register-blocked FMA micro-kernel over all tokens.  Each output's
@@ -93,7 +96,9 @@ static q4ctx q4ctx_make(const ingot_wmat *w, int fmt)
     return c;
 }
 
-/* nf4 absmax of block b, as ingot_nf4_absmax (mul, round, add, round). */
+/* nf4 absmax of block b, as ingot_nf4_absmax (mul, round, add, round):
+ * scales is absmax f32 (nb) or, with double quant, absmax_q u8 (nb), aux
+ * absmax_absmax f32 (ceil(nb/256)) and zeros absmax_offset f32 (1). */
 AI float nf4_am(const q4ctx *c, int64_t b)
 {
     const ingot_wmat *w = c->w;
@@ -167,14 +172,17 @@ static void permute_x(const float *x, int n_in, int flip, float *xp)
 
 /* map[q] for 16 indices: 8 two-table permutes over the 256 entries, then a
  * blend tree on index bits 5, 6 and 7 (AVX-512 gathers are slower on Zen 4). */
-static inline __m512 map256(const float *map, __m512i qi)
+AI __m512 map256(const float *map, __m512i qi)
 {
     __m512 p[8];
+    #pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
         p[i] = _mm512_permutex2var_ps(_mm512_loadu_ps(map + 32 * i), qi,
                                       _mm512_loadu_ps(map + 32 * i + 16));
+    #pragma GCC unroll 3
     for (int bit = 32, n = 8; bit <= 128; bit *= 2, n /= 2) {
         __mmask16 sel = _mm512_test_epi32_mask(qi, _mm512_set1_epi32(bit));
+        #pragma GCC unroll 4
         for (int i = 0; i < n / 2; i++)
             p[i] = _mm512_mask_blend_ps(sel, p[2 * i], p[2 * i + 1]);
     }
@@ -439,7 +447,7 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
         }
         return;
     }
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes;
+    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes; // (n_out, n_in/2): row o
     for (int kk = 0; kk < kcp; kk += 128) {
         int ch = (k0 + kk) / 128;
         __m512i v = load_chunk(row, c->n_in, ch);
