@@ -12,9 +12,10 @@ libingot_la_SOURCES += runtime/chat_template.h runtime/chat_template.c runtime/j
 	runtime/jinja_lex.c runtime/jinja_parse.c runtime/jinja_scope.c runtime/jinja_eval.c \
 	runtime/jinja_ops.c runtime/jinja_builtins.c runtime/jinja_value.c
 
+if HAVE_CHECK
 check_PROGRAMS += tests/test_chat_template
 tests_test_chat_template_SOURCES = tests/test_chat_template.c
 tests_test_chat_template_CFLAGS = $(TEST_CFLAGS)
 tests_test_chat_template_LDADD = $(TEST_LDADD)
 TESTS += tests/test_chat_template
-EXTRA_DIST += tests/data/chat_templates
+endif
