@@ -235,7 +235,8 @@ static void print_human(const struct bench_opts *o, json_t *j)
                num(j, "bytes_per_token") / 1e6, num(j, "tg_gbs"), num(j, "tg_bw_pct"));
     if (o->n_prompt)
         printf("pp: %.1f GFLOP/s = %.1f %% of FMA peak\n", num(j, "pp_gflops"), num(j, "pp_flops_pct"));
-    printf("peak RSS: %lld MB\n", json_integer_value(json_object_get(j, "peak_rss_mb")));
+    printf("model open: %.1f ms; peak RSS: %lld MB\n", num(j, "open_ms"),
+           json_integer_value(json_object_get(j, "peak_rss_mb")));
 }
 
 int cmd_bench(int argc, char **argv)
@@ -245,11 +246,14 @@ int cmd_bench(int argc, char **argv)
     if (p != 0)
         return p > 0 ? EXIT_OK : EXIT_USAGE;
     ingot_error err = {0};
+    double t0 = cli_now();
     ingot_model *m = ingot_model_open(o.model, &err);
+    double open_ms = (cli_now() - t0) * 1e3;
     if (!m)
         return cli_error(&err);
-    json_t *j = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i}", "model", o.model, "isa", ingot_cpu_isa(), "threads",
-                          (int)o.threads, "n_prompt", (int)o.n_prompt, "n_gen", (int)o.n_gen, "reps", (int)o.reps);
+    json_t *j = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:f}", "model", o.model, "isa", ingot_cpu_isa(), "threads",
+                          (int)o.threads, "n_prompt", (int)o.n_prompt, "n_gen", (int)o.n_gen, "reps", (int)o.reps,
+                          "open_ms", open_ms);
     int rc = measure(&o, m, j);
     if (rc == 0 && o.threads == 0) {
         /* report the thread count actually used */

@@ -37,10 +37,24 @@ uint16_t ingot_q4_scale_f16(float s)
     return ingot_f32_to_f16(s);
 }
 
-/* torch.round: half to even (the default rounding mode of nearbyintf). */
 static float clamp15(float v)
 {
     return fminf(fmaxf(v, 0.0f), 15.0f);
+}
+
+/*
+ * torch.round (half to even) of v, for results that are then clamped into
+ * 0..15 after adding a zero of 0..15: v is first clamped to [-64, 64]
+ * (integer bounds commute with rounding), where adding and subtracting
+ * 1.5 * 2^23 rounds to an integer, ties to even, in the default rounding
+ * mode -- the same as nearbyintf, without a libm call (baseline x86-64 has
+ * no roundss).  Inf and huge ratios clamp first, so they are safe.
+ */
+static float round_even(float v)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    v = fminf(fmaxf(v, -64.0f), 64.0f);
+    return (v + magic) - magic;
 }
 
 static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint16_t *scale,
@@ -54,13 +68,13 @@ static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint1
     float s32 = fmaxf(mx - mn, 1e-5f) / 15.0f;
     uint16_t h = ingot_q4_scale_f16(s32);
     float s = ingot_f16_to_f32(h);
-    /* min/s may overflow to -Inf for huge inputs: clamp15 maps it to 15 */
-    float z = clamp15(-nearbyintf(mn / s));
+    /* min/s may overflow to -Inf for huge inputs: round_even clamps it */
+    float z = clamp15(-round_even(mn / s));
     *scale = h;
     *zero = (uint8_t)z;
     for (int i = 0; i < g; i += 2) {
-        uint8_t lo = (uint8_t)clamp15(nearbyintf(w[i] / s) + z);
-        uint8_t hi = (uint8_t)clamp15(nearbyintf(w[i + 1] / s) + z);
+        uint8_t lo = (uint8_t)clamp15(round_even(w[i] / s) + z);
+        uint8_t hi = (uint8_t)clamp15(round_even(w[i + 1] / s) + z);
         qs[i / 2] = (uint8_t)(lo | hi << 4); /* low nibble = even element */
     }
 }

@@ -33,11 +33,13 @@ void ingot_q8_quantize_row(const float *w, int64_t n_in, int8_t *qs /* (n_in) */
         return;
     }
     for (int64_t i = 0; i < n_in; i++) {
-        /* with a subnormal scale w/s may round past 127 or overflow to Inf:
-         * the clamp takes care of both before the conversion to int */
-        float r = roundf(w[i] / s);
-        r = fminf(fmaxf(r, -127.0f), 127.0f);
-        qs[i] = (int8_t)r;
+        /* round half away from zero = roundf, but inline: |r| is clamped to
+         * 127 first (a subnormal scale can make w/s huge or Inf; integer
+         * bounds commute with rounding), then |r| + 0.5 is exact in double
+         * and truncation is floor */
+        float r = w[i] / s;
+        int m = (int)((double)fminf(fabsf(r), 127.0f) + 0.5);
+        qs[i] = (int8_t)(r < 0.0f ? -m : m);
     }
 }
 

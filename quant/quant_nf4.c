@@ -71,6 +71,25 @@ uint8_t ingot_nf4_quantize(float x)
     return x > -0.8480964004993439f ? 1 : 0;
 }
 
+/* The decision tree's thresholds in increasing order.  For sorted
+ * thresholds and "x > t" tests, the tree's code is the number of thresholds
+ * below x (NaN: none), which compiles to branch-free SIMD; the tree itself
+ * mispredicts on every other value.  tests/test_quant.c checks both agree. */
+static const float nf4_thr[15] = {
+    -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
+    -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
+    0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
+    0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f,
+};
+
+static inline uint8_t nf4_count(float x)
+{
+    int c = 0;
+    for (int t = 0; t < 15; t++)
+        c += x > nf4_thr[t];
+    return (uint8_t)c;
+}
+
 void ingot_nf4_quantize_row(const float *w, int64_t n_in, uint8_t *qs /* (n_in/2) */,
                             float *absmax /* (n_in/64) */)
 {
@@ -83,8 +102,7 @@ void ingot_nf4_quantize_row(const float *w, int64_t n_in, uint8_t *qs /* (n_in/2
         float inv = 1.0f / amax; /* as bitsandbytes: Inf for a zero block */
         uint8_t *q = qs + b * (INGOT_NF4_BLOCK / 2);
         for (int i = 0; i < INGOT_NF4_BLOCK / 2; i++)
-            q[i] = (uint8_t)(ingot_nf4_quantize(v[2 * i] * inv) << 4 |
-                             ingot_nf4_quantize(v[2 * i + 1] * inv));
+            q[i] = (uint8_t)(nf4_count(v[2 * i] * inv) << 4 | nf4_count(v[2 * i + 1] * inv));
     }
 }
 
@@ -92,8 +110,10 @@ void ingot_nf4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float 
 {
     int64_t n_in = w->n_in, b0 = (int64_t)o * (n_in / INGOT_NF4_BLOCK);
     const uint8_t *q = (const uint8_t *)w->data + (int64_t)o * (n_in / 2); // (n_out*n_in/2)
+    float amax = 0.0f;
     for (int k = k0; k < k1; k += 2) {
-        float amax = ingot_nf4_absmax(w, b0 + k / INGOT_NF4_BLOCK);
+        if (k == k0 || k % INGOT_NF4_BLOCK == 0)
+            amax = ingot_nf4_absmax(w, b0 + k / INGOT_NF4_BLOCK);
         uint8_t byte = q[k / 2];
         out[k - k0] = ingot_nf4_code[byte >> 4] * amax; /* first element: high nibble */
         out[k - k0 + 1] = ingot_nf4_code[byte & 15] * amax;

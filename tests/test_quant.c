@@ -355,6 +355,59 @@ START_TEST(test_q4_edges)
 }
 END_TEST
 
+/* The row quantizers use inline/branch-free arithmetic; recompute the spec
+ * with libm rounding and bitsandbytes' tree on data full of exact ties. */
+static float tie_value(int i, float unit)
+{
+    return (float)((i * 37) % 61 - 30) * 0.5f * unit; /* k/2 * unit: many .5 ties */
+}
+
+START_TEST(test_row_quantizers_match_spec)
+{
+    enum { G = 32, N = 256 };
+    float w[N];
+    /* int8: absmax 127 -> scale 1, every odd multiple of 0.5 is a tie */
+    for (int i = 0; i < N; i++)
+        w[i] = i == 0 ? 127.0f : tie_value(i, 1.0f) + (i % 7 == 0 ? 0.37f : 0.0f);
+    qt q;
+    qt_ok(&q, INGOT_DT_Q8, w, 1, N, 0, 0);
+    for (int i = 0; i < N; i++) {
+        float r = fminf(fmaxf(roundf(w[i] / 1.0f), -127.0f), 127.0f);
+        ck_assert_int_eq(((int8_t *)q.parts[0])[i], (int)r);
+    }
+    qt_free(&q);
+    /* int4: groups with range 3.75 -> scale 0.25, w = k/8 so w/0.25 = k/2 */
+    for (int i = 0; i < N; i++)
+        w[i] = i % G == 0 ? -1.0f : i % G == 1 ? 2.75f : (float)((i * 37) % 9 - 4) * 0.125f;
+    qt_ok(&q, INGOT_DT_Q4, w, 1, N, G, 0);
+    for (int i = 0; i < N; i++) {
+        float s = ingot_f16_to_f32(((uint16_t *)q.parts[1])[i / G]);
+        float z = ((uint8_t *)q.parts[2])[i / G];
+        float want = fminf(fmaxf(nearbyintf(w[i] / s) + z, 0.0f), 15.0f);
+        uint8_t b = ((uint8_t *)q.parts[0])[i / 2];
+        ck_assert_int_eq(i % 2 ? b >> 4 : b & 15, (int)want);
+    }
+    qt_free(&q);
+    /* nf4: absmax 1, values on and next to every threshold and code */
+    float v[64 * 4];
+    for (int i = 0; i < 64 * 4; i++) {
+        int t = i % 15;
+        v[i] = i % 64 == 0 ? 1.0f
+               : i % 4 == 0 ? nf4_thresholds[t]
+               : i % 4 == 1 ? nextafterf(nf4_thresholds[t], 2.0f)
+               : i % 4 == 2 ? nextafterf(nf4_thresholds[t], -2.0f)
+                            : ingot_nf4_code[i % 16];
+    }
+    qt_ok(&q, INGOT_DT_NF4, v, 1, 64 * 4, 0, 0);
+    for (int i = 0; i < 64 * 4; i++) {
+        uint8_t b = ((uint8_t *)q.parts[0])[i / 2];
+        float am = ((float *)q.parts[1])[i / 64];
+        ck_assert_int_eq(i % 2 ? b & 15 : b >> 4, ingot_nf4_quantize(v[i] * (1.0f / am)));
+    }
+    qt_free(&q);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ all formats */
 
 START_TEST(test_nonfinite)
@@ -618,6 +671,7 @@ static Suite *quant_suite(void)
     tcase_add_test(tc, test_nf4_double_quant);
     tcase_add_test(tc, test_q4_known);
     tcase_add_test(tc, test_q4_edges);
+    tcase_add_test(tc, test_row_quantizers_match_spec);
     tcase_add_test(tc, test_nonfinite);
     tcase_add_test(tc, test_layout);
     tcase_add_test(tc, test_round_trip_bounds);

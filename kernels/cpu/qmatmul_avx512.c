@@ -270,7 +270,7 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
     int nch = (c->n_in + 127) / 128;
     /* int4 fast path: group gi of chunk ch, kept without a division */
     const int cpg = fast_q4 ? g / 128 : 1;
-    for (int ch = 0, gi = 0, left = cpg; ch < nch; ch++, left = left > 1 ? left - 1 : (gi++, cpg)) {
+    for (int ch = 0, gi = 0, left = cpg; ch < nch; ch++) {
         __m512i v[DEC_R];
         __m512 t[DEC_R], lut[DEC_R];
         #pragma GCC unroll 16
@@ -305,7 +305,7 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
                 /* absmax of the chunk's two blocks into lanes 0-7 and 8-15 */
                 const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
                 const float *a = rs[r].am + 2 * ch;
-                __m128 pair = 2 * ch + 1 < nb ? _mm_castpd_ps(_mm_load_sd((const double *)a))
+                __m128 pair = 2 * ch + 1 < nb ? _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)a))
                                               : _mm_load_ss(a);
                 sv = _mm512_permutexvar_ps(half, _mm512_castps128_ps512(pair));
             } else if (fast_q4) {
@@ -315,6 +315,10 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
                 tr = _mm512_fnmadd_ps(zv, _mm512_loadu_ps(xs + ch * 16), tr);
             }
             acc[r] = _mm512_fmadd_ps(tr, sv, acc[r]);
+        }
+        if (--left == 0) {
+            gi++;
+            left = cpg;
         }
     }
     #pragma GCC unroll 16
@@ -328,7 +332,8 @@ static void decode4(const q4ctx *c, const float *x, int n_tok, float *y, int n_o
     int np = (int)round_up((size_t)c->n_in, 128);
     for (int t = 0; t < n_tok; t++) {
         permute_x(x + (size_t)t * (size_t)c->n_in, c->n_in, c->fmt == FMT_NF4, xp);
-        for (int ch = 0; ch < np; ch += 128)
+        /* lane sums of x: only int4 groups smaller than a chunk use them */
+        for (int ch = 0; c->fmt == FMT_Q4 && c->w->group_size % 128 && ch < np; ch += 128)
             for (int j = 0; j < 16; j++) {
                 float s = 0.0f;
                 for (int m = 0; m < 8; m++)
@@ -448,11 +453,28 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
         return;
     }
     const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes; // (n_out, n_in/2): row o
+    /* int4 groups of whole chunks: group gi of the chunk by a counter (an
+     * integer division per chunk would cost more than the chunk) */
+    const int g = w->group_size, whole = fmt == FMT_Q4 && g % 128 == 0;
+    const int cpg = whole ? g / 128 : 1, ch0 = k0 / 128;
+    const uint16_t *s16 = (const uint16_t *)w->scales; // (n_out, n_in/G)
+    const uint8_t *zp = (const uint8_t *)w->zeros;     // (n_out, n_in/G)
+    int64_t gi = whole ? (int64_t)o * (c->n_in / g) + ch0 / cpg : 0;
+    int left = cpg - ch0 % cpg;
     for (int kk = 0; kk < kcp; kk += 128) {
         int ch = (k0 + kk) / 128;
         __m512i v = load_chunk(row, c->n_in, ch);
         __m512 sv, zv = _mm512_setzero_ps();
-        chunk_scales(c, o, ch, &sv, &zv);
+        if (whole) {
+            sv = _mm512_set1_ps(_cvtsh_ss(s16[gi]));
+            zv = _mm512_set1_ps((float)zp[gi]);
+            if (--left == 0) {
+                gi++;
+                left = cpg;
+            }
+        } else {
+            chunk_scales(c, o, ch, &sv, &zv);
+        }
         for (int m = 0; m < 8; m++) {
             __m512 f = _mm512_permutexvar_ps(nib(v, m), c->lut);
             if (fmt == FMT_Q4)

@@ -9,10 +9,34 @@
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 #include <stdio.h>
 
 #include "kernels/cuda/backend.h"
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define CUBLAS_SONAME_MAJOR STR(CUBLAS_VER_MAJOR)
 #include "util/util.h"
+
+/* cuBLAS is opened on first use (see configure.ac): a handle proves it loads. */
+static bool cublas_works(void)
+{
+    void *lib = dlopen("libcublas.so." CUBLAS_SONAME_MAJOR, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        lib = dlopen("libcublas.so", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return false;
+    typedef cublasStatus_t (*create_fn)(cublasHandle_t *);
+    typedef cublasStatus_t (*destroy_fn)(cublasHandle_t);
+    create_fn create = (create_fn)dlsym(lib, "cublasCreate_v2");
+    destroy_fn destroy = (destroy_fn)dlsym(lib, "cublasDestroy_v2");
+    cublasHandle_t h;
+    bool ok = create && destroy && create(&h) == CUBLAS_STATUS_SUCCESS;
+    if (ok)
+        destroy(h);
+    return ok;
+}
 
 extern "C" int ingot_cuda_probe(char *desc, size_t desc_len)
 {
@@ -26,10 +50,7 @@ extern "C" int ingot_cuda_probe(char *desc, size_t desc_len)
     }
     cudaDeviceProp p;
     cudaGetDeviceProperties(&p, 0);
-    cublasHandle_t h;
-    bool blas = cublasCreate(&h) == CUBLAS_STATUS_SUCCESS;
-    if (blas)
-        cublasDestroy(h);
+    bool blas = cublas_works();
     if (desc && desc_len)
         snprintf(desc, desc_len, "%d device(s); 0: %s, sm_%d%d, %.1f GiB, cuBLAS %s", n, p.name,
                  p.major, p.minor, (double)p.totalGlobalMem / (1 << 30),
