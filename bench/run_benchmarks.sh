@@ -1,0 +1,36 @@
+#!/bin/sh
+# run_benchmarks.sh - produces every number in docs/PERFORMANCE.md.
+#   sh bench/run_benchmarks.sh [BUILD_DIR] [WORK_DIR]
+# BUILD_DIR: a configured and built tree (default ./build); WORK_DIR: where the
+# random checkpoints go (default ./build/bench-models, about 4 GB).  Run it on
+# an otherwise idle machine: the results are set against this machine's
+# measured bandwidth and FMA peak.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+work=${2:-$build/bench-models}
+ingot="$build/ingot"
+mkdir -p "$work"
+
+say() { printf '\n### %s\n' "$*"; }
+timed() { /usr/bin/time -f '%e s, peak RSS %M KB' "$@"; }
+
+say "machine"
+nproc; grep -m1 'model name' /proc/cpuinfo || true
+
+say "tokenizer throughput (eval.txt, $(wc -c < "$top/models/tiny-llama/eval.txt") bytes, open included)"
+"$ingot" convert -q "$top/models/tiny-llama" -o "$work/tiny-llama.ingot"
+for i in 1 2 3; do timed "$ingot" tokenize "$work/tiny-llama.ingot" --file "$top/models/tiny-llama/eval.txt" >/dev/null; done
+
+say "random checkpoints"
+for shape in qwen2-0.5b qwen2-1.5b; do
+  [ -f "$work/$shape/model.safetensors.index.json" ] || "$build/bench/make-random-model" --shape "$shape" -o "$work/$shape"
+  du -sh "$work/$shape"
+  say "convert $shape (peak RSS must stay under 25% of the checkpoint)"
+  timed "$ingot" convert -q "$work/$shape" -o "$work/$shape.ingot"
+done
+
+say "bench qwen2-0.5b bf16"
+"$ingot" bench "$work/qwen2-0.5b.ingot" -p 512 -n 128 -r 3
+say "bench qwen2-1.5b bf16"
+"$ingot" bench "$work/qwen2-1.5b.ingot" -p 512 -n 64 -r 2
