@@ -3,7 +3,9 @@
  * matmul kernels on the Qwen2-0.5B shapes (n_in -> n_out):
  * 896->896, 896->4864, 4864->896, 896->151936.
  *
- *   bench_qkernels [isa [threads]]     isa: ref, avx2, avx512 (default: best)
+ *   bench_qkernels [isa [threads [shapes]]]
+ *     isa: ref, avx2, avx512 (default: best); threads: 0 = OpenMP default;
+ *     shapes: indices into the list above, e.g. "23" (default: all)
  *
  * decode (n_tok = 1): GB/s counts every byte of every stored part of W (the
  *   bytes a decode step must read), with enough copies of W in rotation that
@@ -144,7 +146,10 @@ int main(int argc, char **argv)
            threads > 0 ? threads : 0, bw);
     printf("%-8s %-13s %7s %9s %9s %6s %11s %6s %8s\n", "format", "n_in->n_out", "bits/w",
            "decode_us", "GB/s", "%bw", "prefill_GF", "%bf16", "quant_Mw/s");
+    const char *only = argc > 3 ? argv[3] : NULL;
     for (size_t s = 0; s < INGOT_ARRAY_LEN(shapes); s++) {
+        if (only && !strchr(only, (int)('0' + s)))
+            continue;
         int n_in = shapes[s][0], n_out = shapes[s][1];
         size_t n = (size_t)n_in * (size_t)n_out;
         float *wf = malloc(n * sizeof(float));

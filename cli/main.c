@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"run", "generate text from a prompt", cmd_run},
     {"eval", "perplexity, KL divergence and activation ranges on a text", cmd_eval},
     {"bench", "prompt-processing and generation speed", cmd_bench},
+    {"quantize", "quantize an artifact: int8, nf4, int4 or awq4", cmd_quantize},
 };
 
 static void usage(FILE *f)

@@ -90,6 +90,22 @@ void ingot_dequantize_ref_part(const ingot_wmat *w, int o, int k0, int k1, float
 double ingot_quant_bits_per_weight(ingot_dtype type, int64_t n_out, int64_t n_in,
                                    int group_size, int double_quant);
 
+/* ---- helpers for the quantizers ---- */
+
+/* min/max for values that are never NaN (the quantizers check the input is
+ * finite first; Inf from an overflowing ratio is fine).  Unlike fminf/fmaxf,
+ * which GCC calls in libm without -ffast-math, these compile to minss/maxss
+ * and vectorize. */
+static inline float ingot_qminf(float a, float b)
+{
+    return a < b ? a : b;
+}
+
+static inline float ingot_qmaxf(float a, float b)
+{
+    return a > b ? a : b;
+}
+
 /* ---- format details shared by the reference and the kernels ---- */
 
 /** The 16 NF4 values (bitsandbytes' nf4 code book), code 0 = -1.0, code 15 = 1.0. */

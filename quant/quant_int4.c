@@ -39,7 +39,7 @@ uint16_t ingot_q4_scale_f16(float s)
 
 static float clamp15(float v)
 {
-    return fminf(fmaxf(v, 0.0f), 15.0f);
+    return ingot_qminf(ingot_qmaxf(v, 0.0f), 15.0f);
 }
 
 /*
@@ -53,7 +53,7 @@ static float clamp15(float v)
 static float round_even(float v)
 {
     const float magic = 12582912.0f; /* 1.5 * 2^23 */
-    v = fminf(fmaxf(v, -64.0f), 64.0f);
+    v = ingot_qminf(ingot_qmaxf(v, -64.0f), 64.0f);
     return (v + magic) - magic;
 }
 
@@ -62,10 +62,10 @@ static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint1
 {
     float mx = w[0], mn = w[0];
     for (int i = 1; i < g; i++) {
-        mx = fmaxf(mx, w[i]);
-        mn = fminf(mn, w[i]);
+        mx = ingot_qmaxf(mx, w[i]);
+        mn = ingot_qminf(mn, w[i]);
     }
-    float s32 = fmaxf(mx - mn, 1e-5f) / 15.0f;
+    float s32 = ingot_qmaxf(mx - mn, 1e-5f) / 15.0f;
     uint16_t h = ingot_q4_scale_f16(s32);
     float s = ingot_f16_to_f32(h);
     /* min/s may overflow to -Inf for huge inputs: round_even clamps it */

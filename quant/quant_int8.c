@@ -21,7 +21,7 @@ void ingot_q8_quantize_row(const float *w, int64_t n_in, int8_t *qs /* (n_in) */
 {
     float amax = 0.0f;
     for (int64_t i = 0; i < n_in; i++)
-        amax = fmaxf(amax, fabsf(w[i]));
+        amax = ingot_qmaxf(amax, fabsf(w[i]));
     float s = amax / 127.0f;
     *scale = s;
     /* An all-zero row, or one so small (< 127 * 2^-149) that its scale
@@ -38,7 +38,7 @@ void ingot_q8_quantize_row(const float *w, int64_t n_in, int8_t *qs /* (n_in) */
          * bounds commute with rounding), then |r| + 0.5 is exact in double
          * and truncation is floor */
         float r = w[i] / s;
-        int m = (int)((double)fminf(fabsf(r), 127.0f) + 0.5);
+        int m = (int)((double)ingot_qminf(fabsf(r), 127.0f) + 0.5);
         qs[i] = (int8_t)(r < 0.0f ? -m : m);
     }
 }

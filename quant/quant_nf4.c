@@ -82,12 +82,21 @@ static const float nf4_thr[15] = {
     0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f,
 };
 
-static inline uint8_t nf4_count(float x)
+/* Codes of one block: x[i] = v[i] * inv, code = #thresholds below x[i].
+ * Thresholds outer, elements inner, so the compares vectorize. */
+static void nf4_block_codes(const float *v, float inv, uint8_t *q /* (32) */)
 {
-    int c = 0;
+    float x[INGOT_NF4_BLOCK];
+    int32_t c[INGOT_NF4_BLOCK];
+    for (int i = 0; i < INGOT_NF4_BLOCK; i++) {
+        x[i] = v[i] * inv;
+        c[i] = 0;
+    }
     for (int t = 0; t < 15; t++)
-        c += x > nf4_thr[t];
-    return (uint8_t)c;
+        for (int i = 0; i < INGOT_NF4_BLOCK; i++)
+            c[i] += x[i] > nf4_thr[t];
+    for (int i = 0; i < INGOT_NF4_BLOCK / 2; i++)
+        q[i] = (uint8_t)(c[2 * i] << 4 | c[2 * i + 1]); /* first element: high nibble */
 }
 
 void ingot_nf4_quantize_row(const float *w, int64_t n_in, uint8_t *qs /* (n_in/2) */,
@@ -97,12 +106,10 @@ void ingot_nf4_quantize_row(const float *w, int64_t n_in, uint8_t *qs /* (n_in/2
         const float *v = w + b * INGOT_NF4_BLOCK;
         float amax = 0.0f;
         for (int i = 0; i < INGOT_NF4_BLOCK; i++)
-            amax = fmaxf(amax, fabsf(v[i]));
+            amax = ingot_qmaxf(amax, fabsf(v[i]));
         absmax[b] = amax;
-        float inv = 1.0f / amax; /* as bitsandbytes: Inf for a zero block */
-        uint8_t *q = qs + b * (INGOT_NF4_BLOCK / 2);
-        for (int i = 0; i < INGOT_NF4_BLOCK / 2; i++)
-            q[i] = (uint8_t)(nf4_count(v[2 * i] * inv) << 4 | nf4_count(v[2 * i + 1] * inv));
+        /* as bitsandbytes: multiply by the reciprocal (Inf for a zero block) */
+        nf4_block_codes(v, 1.0f / amax, qs + b * (INGOT_NF4_BLOCK / 2));
     }
 }
 
@@ -227,7 +234,7 @@ void ingot_nf4_double_quant(const float *absmax /* (nb) */, int64_t nb,
         int64_t n = nb - b0 < INGOT_NF4_DQ_BLOCK ? nb - b0 : INGOT_NF4_DQ_BLOCK;
         float amax = 0.0f;
         for (int64_t i = 0; i < n; i++)
-            amax = fmaxf(amax, fabsf(absmax[b0 + i] - off));
+            amax = ingot_qmaxf(amax, fabsf(absmax[b0 + i] - off));
         absmax_absmax[b0 / INGOT_NF4_DQ_BLOCK] = amax;
         float inv = 1.0f / amax;
         for (int64_t i = 0; i < n; i++)

@@ -219,6 +219,13 @@ static int open_checkpoint(qz *q, ingot_error *err)
     co.progress_user = q->o->progress_user;
     co.cancel = q->o->cancel;
     int rc = ingot_convert(q->in_path, tmp, &co, NULL, err);
+    size_t tl = strlen(tmp);
+    if (rc != 0 && err && !strncmp(err->message, tmp, tl) && err->message[tl] == ':') {
+        /* the temporary name means nothing to the user: name the output */
+        char rest[sizeof err->message];
+        snprintf(rest, sizeof rest, "%s", err->message + tl + 2);
+        ingot_fail(err, err->code, "%s: %s", q->out_path, rest);
+    }
     if (rc == 0 && !(q->m = ingot_model_open(tmp, err)))
         rc = -1;
     unlink(tmp); /* the mapping stays valid; nothing is left behind whatever happens next */

@@ -240,7 +240,8 @@ START_TEST(dot_axpy_match_ref)
     for (size_t s = 0; s < INGOT_ARRAY_LEN(op_sizes); s++) {
         int n = op_sizes[s];
         float *a = rand_f32((size_t)n, 1.0f), *b = rand_f32((size_t)n, 1.0f);
-        float *y0 = rand_f32((size_t)n, 1.0f), *y1 = malloc((size_t)n * 4), *y2 = malloc((size_t)n * 4);
+        float *y0 = rand_f32((size_t)n, 1.0f);
+        float *y1 = malloc((size_t)n * 4), *y2 = malloc((size_t)n * 4);
         double mag = 0.0;
         for (int i = 0; i < n; i++)
             mag += fabs((double)a[i] * b[i]);
@@ -390,6 +391,13 @@ END_TEST
 START_TEST(machine_measurements_are_positive)
 {
     ck_assert(ingot_measure_fma_peak(1) > 0.1);
+    size_t bytes = (size_t)4 << 20;
+    char *buf = malloc(bytes);
+    ck_assert_ptr_nonnull(buf);
+    memset(buf, 1, bytes);
+    ck_assert(ingot_read_pass(buf, bytes, 2) > 0.01);
+    ck_assert(ingot_read_pass(buf, 100, 2) == 0.0); /* too small to split: nothing read */
+    free(buf);
 }
 END_TEST
 

@@ -23,7 +23,13 @@ __attribute__((weak)) void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const 
     (void)isa;
 }
 
-static ingot_cpu_kernels tab_ref, tab_avx2, tab_avx512;
+static ingot_cpu_kernels tab_ref;
+#ifdef INGOT_HAVE_AVX2
+static ingot_cpu_kernels tab_avx2;
+#endif
+#ifdef INGOT_HAVE_AVX512
+static ingot_cpu_kernels tab_avx512;
+#endif
 static const ingot_cpu_kernels *tab_avx2_ok, *tab_avx512_ok, *tab_best;
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
@@ -102,6 +108,24 @@ const ingot_cpu_kernels *ingot_cpu_kernels_ref(void)
 
 /* ---- threaded matmul ---- */
 
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* Below this many multiply-adds a parallel region costs more than it saves. */
 #define MATMUL_PAR_MIN ((size_t)1 << 16)
 
@@ -162,11 +186,7 @@ int ingot_matmul_with(const ingot_cpu_kernels *k, const ingot_wmat *w, const flo
         return 0;
     }
 #pragma omp parallel num_threads(nth)
-    {
-#ifdef _OPENMP
-        matmul_part(fn, w, x, n_tok, y, omp_get_thread_num(), omp_get_num_threads());
-#endif
-    }
+    matmul_part(fn, w, x, n_tok, y, thread_id(), thread_count());
     return 0;
 }
 

@@ -53,7 +53,7 @@ typedef struct ingot_cpu_kernels {
 const ingot_cpu_kernels *ingot_cpu_kernels_get(void);
 /** @return the portable reference table. */
 const ingot_cpu_kernels *ingot_cpu_kernels_ref(void);
-/** @return a table for a named ISA ("ref", "avx2", "avx512"), NULL if not built or not supported here. */
+/** @return the table of a named ISA ("ref", "avx2", "avx512"); NULL if not built or not usable. */
 const ingot_cpu_kernels *ingot_cpu_kernels_named(const char *isa);
 
 /**
@@ -64,9 +64,11 @@ int ingot_matmul(const ingot_wmat *w, const float *x, int n_tok, float *y);
 
 /**
  * ingot_matmul with an explicit table (benchmarks, tests) and thread count
- * (n_threads <= 0: the OpenMP default).  Rows are split in blocks of
- * INGOT_MATMUL_ROW_ALIGN; with fewer row blocks than threads the tokens are
- * split instead.
+ * (n_threads <= 0: the OpenMP default, 1 inside a parallel region).  Rows
+ * are split in blocks of INGOT_MATMUL_ROW_ALIGN; with fewer row blocks than
+ * threads the tokens are split instead.  A row's result does not depend on
+ * the row split; a token split may move a part under the prefill threshold,
+ * which sums in another order.
  * @return 0, or -1 when k has no kernel for w->type.
  */
 int ingot_matmul_with(const ingot_cpu_kernels *k, const ingot_wmat *w, const float *x,
@@ -84,7 +86,10 @@ void ingot_swiglu(float *gate, const float *up, int n);
 
 /* ---- machine measurements (ingot bench); these take a fraction of a second ---- */
 
-/** @return the best read bandwidth in GB/s (1e9 B/s) of n_threads streaming a 256 MiB buffer; 0 on allocation failure. */
+/**
+ * @return the best read bandwidth in GB/s (1e9 B/s) of n_threads streaming
+ * a 256 MiB buffer; 0 on allocation failure.
+ */
 double ingot_measure_read_bandwidth(int n_threads);
 /**
  * One pass of n_threads reading bytes at buf with the read-bandwidth loop
@@ -92,8 +97,10 @@ double ingot_measure_read_bandwidth(int n_threads);
  * very same memory.  @return GB/s.
  */
 double ingot_read_pass(const void *buf, size_t bytes, int n_threads);
-/** @return the f32 FMA peak in GFLOP/s of n_threads with the best ISA (an FMA counts 2 flops). */
+/** @return the f32 FMA peak in GFLOP/s of n_threads with the best ISA (an FMA is 2 flops). */
 double ingot_measure_fma_peak(int n_threads);
+/** One ~15 ms repetition of ingot_measure_fma_peak, to interleave with a kernel.  @return GFLOP/s. */
+double ingot_fma_pass(int n_threads);
 
 /* ---- per-ISA table fillers and probes (internal to kernels/cpu) ---- */
 
@@ -106,7 +113,7 @@ void ingot_kernels_fill_avx512(ingot_cpu_kernels *k);
 /* Sum of the n bytes at p read as floats (n a multiple of 256). */
 float ingot_read_sum_avx2(const void *p, size_t n);
 float ingot_read_sum_avx512(const void *p, size_t n);
-/* Runs iters rounds of independent FMA chains; returns the flops done (the result sink is *sink). */
+/* Runs iters rounds of independent FMA chains into *sink; returns the flops done. */
 double ingot_fma_loop_avx2(long iters, float *sink);
 double ingot_fma_loop_avx512(long iters, float *sink);
 

@@ -73,6 +73,7 @@ static float (*best_read_sum(void))(const void *, size_t)
 double ingot_read_pass(const void *buf, size_t bytes, int n_threads)
 {
     float (*sum)(const void *, size_t) = best_read_sum();
+    (void)n_threads; /* without OpenMP */
     float total = 0.0f;
     size_t done = 0;
     double t0 = now_s();
@@ -135,25 +136,30 @@ static double (*best_fma_loop(void))(long, float *)
     return fma_loop_scalar;
 }
 
+double ingot_fma_pass(int n_threads)
+{
+    double (*loop)(long, float *) = best_fma_loop();
+    (void)n_threads; /* without OpenMP */
+    double flops = 0.0, t0 = now_s();
+    float s = 0.0f;
+#pragma omp parallel num_threads(n_threads > 0 ? n_threads : 1) reduction(+ : flops, s)
+    {
+        float one;
+        flops += loop(FMA_ITERS, &one);
+        s += one;
+    }
+    double t = now_s() - t0;
+    volatile float sink = s;
+    (void)sink;
+    return flops / t / 1e9;
+}
+
 double ingot_measure_fma_peak(int n_threads)
 {
-    n_threads = n_threads > 0 ? n_threads : 1;
-    double (*loop)(long, float *) = best_fma_loop();
-    volatile float sink;
     double best = 0.0, start = now_s();
     for (int r = 0; r < FMA_MIN_REPS || now_s() - start < FMA_SECONDS; r++) {
-        double flops = 0.0, t0 = now_s();
-        float s = 0.0f;
-#pragma omp parallel num_threads(n_threads) reduction(+ : flops, s)
-        {
-            float one;
-            flops += loop(FMA_ITERS, &one);
-            s += one;
-        }
-        double rate = flops / (now_s() - t0) / 1e9;
-        sink = s;
+        double rate = ingot_fma_pass(n_threads);
         best = rate > best ? rate : best;
     }
-    (void)sink;
     return best;
 }

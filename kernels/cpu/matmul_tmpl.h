@@ -12,16 +12,15 @@
  *   MM_NV   prefill micro-tile: vectors of outputs (NR = MM_NV * VL rows of W)
  *   MM_KC   prefill: depth of a block (a token tile, MM_MR * MM_KC floats,
  *           stays in L1)
- *   MM_NC   prefill: rows of W packed per block (a multiple of NR; the
- *           block, MM_NC * MM_KC floats, stays in L2)
+ *   MM_NC   prefill: most rows of W packed per block (a multiple of NR)
  *   MM_MIN_TOK  fewest tokens that take the prefill path
  *
- * Decode (few tokens) is bound by reading W: stream MV_R rows at once, convert
- * in registers, one accumulator per (token, row), reduce at the row's end.
+ * Decode (few tokens) is bound by reading W: stream its rows, convert in
+ * registers, accumulate per (token, row) along the row, reduce at its end.
  * Prefill is bound by FMAs: W is converted once into f32 panels of NR rows,
  * transposed so one vector load gives VL outputs; a register-blocked
  * MM_MR x NR micro-kernel runs each tile of MM_MR tokens (in L1) against
- * every panel of a block (in L2), the BLIS loop nest.
+ * every panel of a block, MM_KC deep at a time (in L2): the BLIS loop nest.
  */
 
 #include <pthread.h>
@@ -186,8 +185,6 @@ VI void pack_panel(int type, const void *w, size_t n_in, int o, int nr, size_t k
             wp[(size_t)k * NR + r] = 0.0f;
 }
 
-typedef void (*pack_fn)(const void *w, size_t n_in, int o, int nr, size_t k0, int kc, float *wp);
-
 /*
  * y(mr, nr) (+)= xt(mr, kc) . wp(kc, NR): xt rows MM_KC apart (a copied
  * tile, so every broadcast is one pointer plus a constant), y rows ldy
@@ -232,12 +229,14 @@ VI void ukernel(int mr, int kc, const float *xt, const float *wp, float *y, size
         }
 }
 
+/* Cases past MM_MR - 1 are dead code, folded away. */
 #define UK_CASE(m)                                                                       \
     case m:                                                                              \
-        ukernel((m) < MM_MR ? (m) : MM_MR, kc, xt, wp, y, ldy, nr, first);               \
+        if ((m) < MM_MR)                                                                 \
+            ukernel((m) < MM_MR ? (m) : 1, kc, xt, wp, y, ldy, nr, first);               \
         break;
 
-/* The token tail of a block: one instantiation per remainder. */
+/* The token tail of a block: one instantiation per remainder (MM_MR <= 16). */
 static void ukernel_tail(int mr, int kc, const float *xt, const float *wp, float *y, size_t ldy,
                          int nr, int first)
 {
@@ -250,24 +249,40 @@ static void ukernel_tail(int mr, int kc, const float *xt, const float *wp, float
     }
 }
 
-/* Scratch per thread: a block of W panels and one token tile. */
-#define WP_FLOATS ((size_t)MM_NC * MM_KC)
+/*
+ * Packing reads W one panel of NR rows at a time, all of its depth: those
+ * rows are contiguous, so one memcpy streams them into a staging copy at
+ * full read bandwidth, and the transposes then read from cache.  Packing
+ * depth block by depth block instead would read W as NR short runs per
+ * block, which DRAM serves at a fraction of its bandwidth.
+ * A row block is as many panels as fit WP_BYTES (mostly L3): the more rows
+ * a block has, the fewer times the token tiles are copied.
+ */
+#define WP_BYTES ((size_t)4 << 20)
 #define XT_FLOATS ((size_t)MM_MR * MM_KC)
 
+typedef void (*pack_fn)(const void *w, size_t n_in, int o, int nr, void *stage, float *wp);
+
+static int block_rows(size_t n_in)
+{
+    size_t r = WP_BYTES / (n_in * sizeof(float)) / NR * NR;
+    return r < NR ? NR : r > MM_NC ? MM_NC : (int)r;
+}
+
 /*
- * One depth block of a row block: the panels wp(kc, oe - ob) (L2) against
- * every token tile, each tile copied once (L1) and run against all panels.
- * x: (n_tok, n_in); y: (n_tok, n_out).
+ * One depth block of a row block: panels of (kc, NR) floats, panel_stride
+ * apart from wp on, against every token tile; each tile is copied once (L1)
+ * and run against all panels.  x: (n_tok, n_in); y: (n_tok, n_out).
  */
 static void gemm_block(const float *x, size_t n_in, int n_tok, size_t k0, int kc, const float *wp,
-                       int ob, int oe, float *xt, float *y, size_t n_out)
+                       size_t panel_stride, int ob, int oe, float *xt, float *y, size_t n_out)
 {
     for (int t = 0; t < n_tok; t += MM_MR) {
         int mr = n_tok - t < MM_MR ? n_tok - t : MM_MR;
         for (int i = 0; i < mr; i++)
             memcpy(xt + i * MM_KC, x + (size_t)(t + i) * n_in + k0, (size_t)kc * sizeof(float));
         for (int o = ob; o < oe; o += NR) {
-            const float *wpp = wp + (size_t)(o - ob) * MM_KC;
+            const float *wpp = wp + (size_t)((o - ob) / NR) * panel_stride;
             int nr = oe - o < NR ? oe - o : NR;
             float *yt = y + (size_t)t * n_out + (size_t)o;
             if (mr == MM_MR)
@@ -280,53 +295,78 @@ static void gemm_block(const float *x, size_t n_in, int n_tok, size_t k0, int kc
 
 /*
  * x: (n_tok, n_in); y: (n_tok, n_out), rows [o0, o1).  The BLIS loop nest:
- * row blocks of MM_NC, depth blocks of MM_KC (W converted and packed once
- * per element), then token tiles.  scratch: WP_FLOATS + XT_FLOATS.
+ * row blocks (W converted and packed once per element, at full depth), depth
+ * blocks of MM_KC, token tiles, panels.  scratch: gemm_scratch_floats().
  */
 static void gemm(pack_fn pack, const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                  int o1, float *scratch)
 {
-    size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
-    float *wp = scratch, *xt = scratch + WP_FLOATS;
-    for (int ob = o0; ob < o1; ob += MM_NC) {
-        int oe = o1 - ob < MM_NC ? o1 : ob + MM_NC;
+    size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out, panel = n_in * NR;
+    int nc = block_rows(n_in);
+    float *wp = scratch, *xt = wp + (size_t)nc * n_in, *stage = xt + XT_FLOATS;
+    for (int ob = o0; ob < o1; ob += nc) {
+        int oe = o1 - ob < nc ? o1 : ob + nc;
+        for (int o = ob; o < oe; o += NR)
+            pack(w->data, n_in, o, oe - o < NR ? oe - o : NR, stage,
+                 wp + (size_t)((o - ob) / NR) * panel);
         for (size_t k0 = 0; k0 < n_in; k0 += MM_KC) {
             int kc = n_in - k0 < MM_KC ? (int)(n_in - k0) : MM_KC;
-            for (int o = ob; o < oe; o += NR)
-                pack(w->data, n_in, o, oe - o < NR ? oe - o : NR, k0, kc,
-                     wp + (size_t)(o - ob) * MM_KC);
-            gemm_block(x, n_in, n_tok, k0, kc, wp, ob, oe, xt, y, n_out);
+            gemm_block(x, n_in, n_tok, k0, kc, wp + k0 * NR, panel, ob, oe, xt, y, n_out);
         }
     }
 }
 
+/* packed block + token tile + staging (NR rows of W, f32 at most) */
+static size_t gemm_scratch_floats(size_t n_in)
+{
+    return (size_t)block_rows(n_in) * n_in + XT_FLOATS + NR * n_in;
+}
+
 /*
- * The scratch is allocated once per thread and freed when the thread ends:
- * a fresh 100+ KiB block per call would be mmap'ed and faulted in each time.
+ * The scratch is kept per thread, grown on demand and freed when the thread
+ * ends: a fresh block per call would be mmap'ed and faulted in each time.
  */
+struct scratch {
+    size_t floats;
+    float *p;
+};
+
 static pthread_key_t scratch_key;
 static int scratch_key_ok;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
-static void scratch_key_make(void)
+static void scratch_free(void *v)
 {
-    scratch_key_ok = pthread_key_create(&scratch_key, free) == 0;
+    struct scratch *s = v;
+    free(s->p);
+    free(s);
 }
 
-static float *gemm_scratch(void)
+static void scratch_key_make(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+static float *gemm_scratch(size_t floats)
 {
     pthread_once(&scratch_once, scratch_key_make);
     if (!scratch_key_ok)
         return NULL;
-    float *p = pthread_getspecific(scratch_key);
-    if (!p) {
-        p = aligned_alloc(64, (WP_FLOATS + XT_FLOATS) * sizeof(float));
-        if (p && pthread_setspecific(scratch_key, p) != 0) {
-            free(p);
-            p = NULL;
+    struct scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
         }
     }
-    return p;
+    if (s->floats < floats) {
+        free(s->p);
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        s->p = aligned_alloc(64, bytes);
+        s->floats = s->p ? floats : 0;
+    }
+    return s->p;
 }
 
 /* ---- entry points, one per weight type ---- */
@@ -341,7 +381,7 @@ VI void matmul_any(int type, pack_fn pack, const ingot_wmat *w, const float *x, 
         return;
     }
     if (n_tok >= MM_MIN_TOK) {
-        float *scratch = gemm_scratch();
+        float *scratch = gemm_scratch(gemm_scratch_floats(n_in));
         if (scratch) {
             gemm(pack, w, x, n_tok, y, o0, o1, scratch);
             return;
@@ -360,11 +400,12 @@ VI void matmul_any(int type, pack_fn pack, const ingot_wmat *w, const float *x, 
     }
 }
 
-#define MATMUL_TYPE(name, type)                                                          \
-    static void pack_##name(const void *w, size_t n_in, int o, int nr, size_t k0, int kc,  \
+#define MATMUL_TYPE(name, type, es)                                                      \
+    static void pack_##name(const void *w, size_t n_in, int o, int nr, void *stage,        \
                             float *wp)                                                   \
     {                                                                                    \
-        pack_panel(type, w, n_in, o, nr, k0, kc, wp);                                    \
+        memcpy(stage, (const char *)w + (size_t)o * n_in * (es), (size_t)nr * n_in * (es)); \
+        pack_panel(type, stage, n_in, 0, nr, 0, (int)n_in, wp);                          \
     }                                                                                    \
     static void matmul_##name(const ingot_wmat *w, const float *x, int n_tok, float *y,  \
                               int o0, int o1)                                            \
@@ -372,9 +413,9 @@ VI void matmul_any(int type, pack_fn pack, const ingot_wmat *w, const float *x, 
         matmul_any(type, pack_##name, w, x, n_tok, y, o0, o1);                           \
     }
 
-MATMUL_TYPE(f32, INGOT_DT_F32)
-MATMUL_TYPE(f16, INGOT_DT_F16)
-MATMUL_TYPE(bf16, INGOT_DT_BF16)
+MATMUL_TYPE(f32, INGOT_DT_F32, 4)
+MATMUL_TYPE(f16, INGOT_DT_F16, 2)
+MATMUL_TYPE(bf16, INGOT_DT_BF16, 2)
 
 /* ---- f32 vector helpers ---- */
 

@@ -13,7 +13,8 @@
  * exp(x), Cephes polynomial on x - n*ln2 (|r| <= ln2/2): within 2 ulp of
  * expf.  Inputs above EXP_HI saturate near FLT_MAX instead of Inf (callers
  * divide by 1 + exp, softmax never exceeds 0); below EXP_LO gives 0, as
- * expf does for the -inf of masked scores.
+ * expf does for the -inf of masked scores.  NaN gives 0: callers keep NaN
+ * visible through their other operands (swiglu's g * up).
  */
 #define EXP_HI 88.3f
 #define EXP_LO -87.0f

@@ -171,11 +171,13 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             v[r] = load_chunk(base + (size_t)(o + r) * (size_t)c->rowbytes, c->n_in, ch);
             t0[r] = t1[r] = _mm256_setzero_ps();
         }
-        const char *pf = (const char *)base + (size_t)o * (size_t)c->rowbytes + PF_DIST +
-                         (size_t)ch * 32 * R;
+        /* an address, not a pointer: it may lie past the end of the rows
+         * (prefetches never fault) */
+        uintptr_t pf = (uintptr_t)base + (size_t)o * (size_t)c->rowbytes + PF_DIST +
+                       (size_t)ch * 32 * R;
         #pragma GCC unroll 16
         for (int r = 0; r < R; r += 2)
-            _mm_prefetch(pf + 32 * r, _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + 32 * r), _MM_HINT_T0);
         const float *xc = xp + ch * 64;
         #pragma GCC unroll 16
         for (int m = 0; m < 8; m += 2) {
@@ -236,12 +238,13 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     for (int r = 0; r < R; r++)
         a0[r] = a1[r] = _mm256_setzero_ps();
     int k = 0;
-    const char *pf = (const char *)q + (size_t)o * (size_t)n + PF_DIST;
+    /* an address past the rows is fine: prefetches never fault */
+    uintptr_t pf = (uintptr_t)q + (size_t)o * (size_t)n + PF_DIST;
     for (; k + 16 <= n; k += 16) {
         if ((k & 63) == 0) { /* every 4 steps of 16 bytes: R lines */
             #pragma GCC unroll 16
             for (int r = 0; r < R; r++)
-                _mm_prefetch(pf + (size_t)k * R + 64 * r, _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + (size_t)k * R + 64 * r), _MM_HINT_T0);
         }
         __m256 xa = _mm256_loadu_ps(x + k), xb = _mm256_loadu_ps(x + k + 8);
         #pragma GCC unroll 16
@@ -310,7 +313,8 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
             dst[k] = k < kc ? (float)q[k0 + k] * s : 0.0f;
         return;
     }
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes; // (n_out, n_in/2): row o
+    /* row o of data (n_out, n_in/2) */
+    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes;
     for (int kk = 0; kk < kcp; kk += 64) {
         int ch = (k0 + kk) / 64;
         __m256i v = load_chunk(row, c->n_in, ch);
@@ -382,7 +386,8 @@ AI void micro(int MRc, const float *xb, const float *wp, int kcp, float *y, size
     for (int i = 0; i < MRc; i++)
         a0[i] = a1[i] = _mm256_setzero_ps();
     for (int kk = 0; kk < kcp; kk++) {
-        __m256 w0 = _mm256_load_ps(wp + (size_t)kk * NR), w1 = _mm256_load_ps(wp + (size_t)kk * NR + 8);
+        __m256 w0 = _mm256_load_ps(wp + (size_t)kk * NR);
+        __m256 w1 = _mm256_load_ps(wp + (size_t)kk * NR + 8);
         #pragma GCC unroll 16
         for (int i = 0; i < MRc; i++) {
             __m256 b = _mm256_broadcast_ss(xb + (size_t)kk * MRc + i);

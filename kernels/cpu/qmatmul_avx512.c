@@ -201,7 +201,8 @@ static inline __m512 dq_absmax16(const q4ctx *c, int64_t b, __mmask16 m)
     int first = 256 - (int)(b & 255);
     __m512 av = _mm512_set1_ps(aa[b >> 8]);
     if (first < 16 && (m >> first))
-        av = _mm512_mask_blend_ps((__mmask16)(0xffffu << first), av, _mm512_set1_ps(aa[(b >> 8) + 1]));
+        av = _mm512_mask_blend_ps((__mmask16)(0xffffu << first), av,
+                                  _mm512_set1_ps(aa[(b >> 8) + 1]));
     return _mm512_add_ps(_mm512_mul_ps(mv, av), _mm512_set1_ps(*(const float *)w->zeros));
 }
 
@@ -281,11 +282,13 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
              * lut[i] = i - z, so t sums (q - z) x exactly like the reference */
             lut[r] = fast_q4 ? _mm512_sub_ps(ident, _mm512_set1_ps(rs[r].z[gi])) : c->lut;
         }
-        const char *pf = (const char *)base + (size_t)o * (size_t)c->rowbytes + PF_DIST +
-                         (size_t)ch * 64 * R;
+        /* an address, not a pointer: it may lie past the end of the rows
+         * (prefetches never fault) */
+        uintptr_t pf = (uintptr_t)base + (size_t)o * (size_t)c->rowbytes + PF_DIST +
+                       (size_t)ch * 64 * R;
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++)
-            _mm_prefetch(pf + 64 * r, _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + 64 * r), _MM_HINT_T0);
         const float *xc = xp + ch * 128;
         #pragma GCC unroll 16
         for (int m = 0; m < 8; m += 2) {
@@ -303,10 +306,12 @@ AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs
             __m512 sv, zv = _mm512_setzero_ps(), tr = t[r];
             if (c->fmt == FMT_NF4) {
                 /* absmax of the chunk's two blocks into lanes 0-7 and 8-15 */
-                const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+                const __m512i half =
+                    _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
                 const float *a = rs[r].am + 2 * ch;
-                __m128 pair = 2 * ch + 1 < nb ? _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)a))
-                                              : _mm_load_ss(a);
+                __m128 pair = 2 * ch + 1 < nb
+                                  ? _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)a))
+                                  : _mm_load_ss(a);
                 sv = _mm512_permutexvar_ps(half, _mm512_castps128_ps512(pair));
             } else if (fast_q4) {
                 sv = _mm512_set1_ps(rs[r].s[gi]);
@@ -359,12 +364,13 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     for (int r = 0; r < R; r++)
         a0[r] = a1[r] = _mm512_setzero_ps();
     int k = 0;
-    const char *pf = (const char *)q + (size_t)o * (size_t)n + PF_DIST;
+    /* an address past the rows is fine: prefetches never fault */
+    uintptr_t pf = (uintptr_t)q + (size_t)o * (size_t)n + PF_DIST;
     for (; k + 32 <= n; k += 32) {
         /* 32 bytes of each of R rows per step: R/2 lines of the group ahead */
         #pragma GCC unroll 16
         for (int r = 0; r < R; r += 2)
-            _mm_prefetch(pf + (size_t)k * R + 64 * (r / 2), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + (size_t)k * R + 64 * (r / 2)), _MM_HINT_T0);
         __m512 xa = _mm512_loadu_ps(x + k), xb = _mm512_loadu_ps(x + k + 16);
         #pragma GCC unroll 16
         for (int r = 0; r < R; r++) {
@@ -416,10 +422,12 @@ static inline void transpose16(__m512 r[16])
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
     for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 2]);
+        __m512d c = _mm512_castps_pd(t[i + 1]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
     }
     /* r[4a + b] now holds, in 128-bit lane L, rows 4a..4a+3 of column 4L + b */
     for (int i = 0; i < 4; i++) {
@@ -447,12 +455,14 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
         for (int k = 0; k < kcp; k += 16) {
             int rem = w->n_in - (k0 + k);
             __mmask16 m = rem >= 16 ? 0xffff : rem > 0 ? (__mmask16)((1u << rem) - 1) : 0;
-            __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, q + k0 + k)));
+            __m512i qi = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, q + k0 + k));
+            __m512 f = _mm512_cvtepi32_ps(qi);
             _mm512_storeu_ps(dst + k, _mm512_mul_ps(f, s));
         }
         return;
     }
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes; // (n_out, n_in/2): row o
+    /* row o of data (n_out, n_in/2) */
+    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes;
     /* int4 groups of whole chunks: group gi of the chunk by a counter (an
      * integer division per chunk would cost more than the chunk) */
     const int g = w->group_size, whole = fmt == FMT_Q4 && g % 128 == 0;
@@ -539,7 +549,8 @@ AI void micro(int MRc, const float *xb, const float *wp, int kcp, float *y, size
     for (int i = 0; i < MRc; i++)
         a0[i] = a1[i] = _mm512_setzero_ps();
     for (int kk = 0; kk < kcp; kk++) {
-        __m512 w0 = _mm512_load_ps(wp + (size_t)kk * NR), w1 = _mm512_load_ps(wp + (size_t)kk * NR + 16);
+        __m512 w0 = _mm512_load_ps(wp + (size_t)kk * NR);
+        __m512 w1 = _mm512_load_ps(wp + (size_t)kk * NR + 16);
         #pragma GCC unroll 16
         for (int i = 0; i < MRc; i++) {
             __m512 b = _mm512_set1_ps(xb[(size_t)kk * MRc + i]);

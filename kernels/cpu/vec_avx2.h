@@ -118,6 +118,4 @@ VI void v_transpose(vf t[VL])
     }
 }
 
-#define v_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
-
 #endif /* INGOT_VEC_AVX2_H */

@@ -55,7 +55,10 @@ VI vf v_load_part_f16(const uint16_t *p, int n)
 }
 
 /* Pieces of exp(): round to nearest, p * 2^n for integral n, zero where x < lo. */
-VI vf v_round(vf x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+VI vf v_round(vf x)
+{
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
 VI vf v_ldexp(vf p, vf n)
 {
     __m512i e = _mm512_slli_epi32(_mm512_cvtps_epi32(n), 23);
@@ -95,7 +98,5 @@ VI void v_transpose(vf t[VL])
         t[12 + r] = _mm512_shuffle_f32x4(c1, c3, 0xdd);
     }
 }
-
-#define v_prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 
 #endif /* INGOT_VEC_AVX512_H */

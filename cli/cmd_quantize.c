@@ -1,0 +1,240 @@
+/* cmd_quantize.c - ingot quantize <in.ingot|hf_dir> -o out.ingot --type T */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "quant/quantize.h"
+
+#define MAX_KEEP 256
+
+static void help(void)
+{
+    puts("usage: ingot quantize <in.ingot|hf_dir> -o <out.ingot> --type TYPE [options]\n"
+         "\n"
+         "Quantize the linear layers of an artifact (a HuggingFace checkpoint directory\n"
+         "is converted first).\n"
+         "\n"
+         "  -o, --output FILE       artifact to write (required)\n"
+         "      --type TYPE         int8 (absmax per output channel), nf4 (bitsandbytes,\n"
+         "                          blocks of 64), int4 (asymmetric, per group) or awq4\n"
+         "                          (int4 after AWQ; needs --calib)\n"
+         "      --group-size N      int4/awq4: inputs per scale, a multiple of 32 (default 128)\n"
+         "      --double-quant      nf4: also quantize the block maxima (bitsandbytes)\n"
+         "      --calib FILE        awq4: calibration text\n"
+         "      --calib-samples N   awq4: calibration sequences (default 128)\n"
+         "      --calib-len N       awq4: tokens per sequence (default 512)\n"
+         "      --loss-samples N    awq4: sequences the scale search scores (default 16)\n"
+         "      --keep PATTERN      leave tensors matching the glob as they are, e.g.\n"
+         "                          'blk.0.*' (repeatable)\n"
+         "      --embed-type TYPE   token_embd.weight: bf16, f16, f32, int8, nf4 or int4\n"
+         "                          (default: as stored)\n"
+         "      --head-type TYPE    output.weight, likewise; with tied embeddings, stores a\n"
+         "                          separate output.weight\n"
+         "      --mtime SECONDS     time stamp of the archive members (default:\n"
+         "                          $SOURCE_DATE_EPOCH, else 0)\n"
+         "  -t, --threads N         CPU threads (default: all)\n"
+         "  -q, --quiet             no progress bar\n"
+         "      --json              print a JSON summary on stdout\n"
+         "  -h, --help              this help\n"
+         "  -V, --version           print the version\n"
+         "\n"
+         "The output is written to a temporary file and renamed into place: an error\n"
+         "or an interrupt leaves no partial file.  See ingot-quantize(1).");
+}
+
+struct q_args {
+    ingot_quantize_options o;
+    const char *in, *out, *keep[MAX_KEEP + 1];
+    int n_keep;
+    bool quiet, json, have_mtime, have_type, have_group, have_calib_sizes;
+};
+
+enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD,
+       O_MTIME, O_JSON };
+
+static int weight_type_arg(const char *opt, const char *s, int *out)
+{
+    int t = ingot_dtype_from_name(s);
+    if (t != INGOT_DT_BF16 && t != INGOT_DT_F16 && t != INGOT_DT_F32 && t != INGOT_DT_Q8 &&
+        t != INGOT_DT_NF4 && t != INGOT_DT_Q4)
+        return cli_usage_error("quantize", "%s: '%s' is not bf16, f16, f32, int8, nf4 or int4", opt, s);
+    *out = t;
+    return 0;
+}
+
+static int mtime_arg(const char *s, struct q_args *a)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end || v < 0)
+        return cli_usage_error("quantize", "--mtime: '%s' is not a non-negative integer", s);
+    a->o.mtime = v;
+    a->have_mtime = true;
+    return 0;
+}
+
+/* One option; @return 0, EXIT_USAGE, or -1 for --help/--version (already handled). */
+static int take_option(int c, struct q_args *a)
+{
+    long v;
+    switch (c) {
+    case 'o': a->out = optarg; return 0;
+    case O_TYPE: {
+        int t = ingot_quant_type_from_name(optarg);
+        if (t < 0)
+            return cli_usage_error("quantize", "--type: '%s' is not int8, nf4, int4 or awq4", optarg);
+        a->o.type = (ingot_quant_type)t;
+        a->have_type = true;
+        return 0;
+    }
+    case O_GROUP:
+        if (cli_int_arg("quantize", "--group-size", optarg, 32, 65536, &v) != 0)
+            return EXIT_USAGE;
+        if (v % 32)
+            return cli_usage_error("quantize", "--group-size: %ld is not a multiple of 32", v);
+        a->o.group_size = (int)v;
+        a->have_group = true;
+        return 0;
+    case O_DQ: a->o.double_quant = 1; return 0;
+    case O_CALIB: a->o.calib_path = optarg; return 0;
+    case O_CSAMPLES: case O_CLEN: case O_LOSS: {
+        const char *name = c == O_CSAMPLES ? "--calib-samples" : c == O_CLEN ? "--calib-len" : "--loss-samples";
+        if (cli_int_arg("quantize", name, optarg, c == O_CLEN ? 2 : 1, 1 << 24, &v) != 0)
+            return EXIT_USAGE;
+        *(c == O_CSAMPLES ? &a->o.calib_samples : c == O_CLEN ? &a->o.calib_len : &a->o.loss_samples) = (int)v;
+        a->have_calib_sizes = true;
+        return 0;
+    }
+    case O_KEEP:
+        if (a->n_keep == MAX_KEEP)
+            return cli_usage_error("quantize", "--keep: at most %d patterns", MAX_KEEP);
+        a->keep[a->n_keep++] = optarg;
+        return 0;
+    case O_EMBED: return weight_type_arg("--embed-type", optarg, &a->o.embed_type) ? EXIT_USAGE : 0;
+    case O_HEAD: return weight_type_arg("--head-type", optarg, &a->o.head_type) ? EXIT_USAGE : 0;
+    case O_MTIME: return mtime_arg(optarg, a) ? EXIT_USAGE : 0;
+    case 't':
+        if (cli_int_arg("quantize", "--threads", optarg, 1, 1024, &v) != 0)
+            return EXIT_USAGE;
+        a->o.n_threads = (int)v;
+        return 0;
+    case 'q': a->quiet = true; return 0;
+    case O_JSON: a->json = true; return 0;
+    case 'h': help(); return -1;
+    case 'V': cli_version(); return -1;
+    default: return cli_usage_error("quantize", "invalid option");
+    }
+}
+
+static bool uses(const struct q_args *a, ingot_quant_type qt, ingot_dtype dt)
+{
+    return a->o.type == qt || (qt == INGOT_QUANT_INT4 && a->o.type == INGOT_QUANT_AWQ4) ||
+           a->o.embed_type == (int)dt || a->o.head_type == (int)dt;
+}
+
+/* Options that only some types use are usage errors elsewhere: they would be silently ignored. */
+static int check_combination(const struct q_args *a)
+{
+    bool awq = a->o.type == INGOT_QUANT_AWQ4;
+    if (!a->have_type)
+        return cli_usage_error("quantize", "missing --type (int8, nf4, int4 or awq4)");
+    if (awq && !a->o.calib_path)
+        return cli_usage_error("quantize", "--type awq4 needs --calib FILE");
+    if (!awq && (a->o.calib_path || a->have_calib_sizes))
+        return cli_usage_error("quantize", "--calib and its sizes are only used by --type awq4");
+    if (a->have_group && !uses(a, INGOT_QUANT_INT4, INGOT_DT_Q4))
+        return cli_usage_error("quantize", "--group-size is only used by int4 and awq4");
+    if (a->o.double_quant && !uses(a, INGOT_QUANT_NF4, INGOT_DT_NF4))
+        return cli_usage_error("quantize", "--double-quant is only used by nf4");
+    return 0;
+}
+
+static int parse(int argc, char **argv, struct q_args *a)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},     {"type", required_argument, NULL, O_TYPE},
+        {"group-size", required_argument, NULL, O_GROUP}, {"double-quant", no_argument, NULL, O_DQ},
+        {"calib", required_argument, NULL, O_CALIB},  {"calib-samples", required_argument, NULL, O_CSAMPLES},
+        {"calib-len", required_argument, NULL, O_CLEN}, {"loss-samples", required_argument, NULL, O_LOSS},
+        {"keep", required_argument, NULL, O_KEEP},    {"embed-type", required_argument, NULL, O_EMBED},
+        {"head-type", required_argument, NULL, O_HEAD}, {"mtime", required_argument, NULL, O_MTIME},
+        {"threads", required_argument, NULL, 't'},    {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, O_JSON},          {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    ingot_quantize_options_init(&a->o);
+    int c;
+    while ((c = getopt_long(argc, argv, "o:t:qhV", opts, NULL)) != -1) {
+        int rc = take_option(c, a);
+        if (rc != 0)
+            return rc;
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("quantize", "expected exactly one input (an .ingot file or a checkpoint directory)");
+    if (!a->out)
+        return cli_usage_error("quantize", "missing -o <out.ingot>");
+    a->in = argv[optind];
+    a->keep[a->n_keep] = NULL;
+    a->o.keep = a->keep;
+    if (!a->have_mtime && cli_source_date_epoch(&a->o.mtime) != 0)
+        return cli_usage_error("quantize", "SOURCE_DATE_EPOCH is not a non-negative integer");
+    return check_combination(a);
+}
+
+/* The bar's ETA is per stage: restart its clock when the stage changes. */
+struct stage_bar {
+    cli_progress bar;
+    const char *stage;
+};
+
+static void on_progress(void *user, const char *stage, uint64_t done, uint64_t total)
+{
+    struct stage_bar *s = user;
+    if (!s->stage || strcmp(s->stage, stage) != 0) {
+        s->stage = stage;
+        s->bar.start = cli_now();
+    }
+    cli_progress_cb(&s->bar, stage, done, total);
+}
+
+static void on_note(void *user, const char *msg)
+{
+    struct stage_bar *s = user;
+    if (s->bar.enabled && s->bar.last_draw > 0)
+        fputs("\r\033[K", stderr);
+    fprintf(stderr, "ingot: note: %s\n", msg);
+}
+
+int cmd_quantize(int argc, char **argv)
+{
+    struct q_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc != 0)
+        return rc < 0 ? EXIT_OK : rc;
+    struct stage_bar sb = {0};
+    cli_progress_init(&sb.bar, a.quiet || a.json);
+    a.o.progress = on_progress;
+    a.o.progress_user = &sb;
+    a.o.note = on_note;
+    a.o.note_user = &sb;
+    a.o.cancel = &cli_interrupted;
+    cli_install_signal_handlers();
+
+    ingot_error err = {0};
+    char *summary = NULL;
+    rc = ingot_quantize(a.in, a.out, &a.o, &summary, &err);
+    cli_progress_done(&sb.bar);
+    if (rc != 0)
+        return cli_error(&err);
+    if (a.json)
+        printf("%s\n", summary);
+    else if (!a.quiet)
+        fprintf(stderr, "ingot: wrote %s\n", a.out);
+    free(summary);
+    return EXIT_OK;
+}
