@@ -77,10 +77,38 @@ static int mtime_arg(const char *s, struct q_args *a)
     return 0;
 }
 
+/* The integer options. */
+static int int_option(int c, struct q_args *a)
+{
+    long v;
+    switch (c) {
+    case O_GROUP:
+        if (cli_int_arg("quantize", "--group-size", optarg, 32, 65536, &v) != 0)
+            return EXIT_USAGE;
+        if (v % 32)
+            return cli_usage_error("quantize", "--group-size: %ld is not a multiple of 32", v);
+        a->o.group_size = (int)v;
+        a->have_group = true;
+        return 0;
+    case 't':
+        if (cli_int_arg("quantize", "--threads", optarg, 1, 1024, &v) != 0)
+            return EXIT_USAGE;
+        a->o.n_threads = (int)v;
+        return 0;
+    default: { /* the calibration sizes */
+        const char *name = c == O_CSAMPLES ? "--calib-samples" : c == O_CLEN ? "--calib-len" : "--loss-samples";
+        if (cli_int_arg("quantize", name, optarg, c == O_CLEN ? 2 : 1, 1 << 24, &v) != 0)
+            return EXIT_USAGE;
+        *(c == O_CSAMPLES ? &a->o.calib_samples : c == O_CLEN ? &a->o.calib_len : &a->o.loss_samples) = (int)v;
+        a->have_calib_sizes = true;
+        return 0;
+    }
+    }
+}
+
 /* One option; @return 0, EXIT_USAGE, or -1 for --help/--version (already handled). */
 static int take_option(int c, struct q_args *a)
 {
-    long v;
     switch (c) {
     case 'o': a->out = optarg; return 0;
     case O_TYPE: {
@@ -91,24 +119,9 @@ static int take_option(int c, struct q_args *a)
         a->have_type = true;
         return 0;
     }
-    case O_GROUP:
-        if (cli_int_arg("quantize", "--group-size", optarg, 32, 65536, &v) != 0)
-            return EXIT_USAGE;
-        if (v % 32)
-            return cli_usage_error("quantize", "--group-size: %ld is not a multiple of 32", v);
-        a->o.group_size = (int)v;
-        a->have_group = true;
-        return 0;
+    case O_GROUP: case 't': case O_CSAMPLES: case O_CLEN: case O_LOSS: return int_option(c, a);
     case O_DQ: a->o.double_quant = 1; return 0;
     case O_CALIB: a->o.calib_path = optarg; return 0;
-    case O_CSAMPLES: case O_CLEN: case O_LOSS: {
-        const char *name = c == O_CSAMPLES ? "--calib-samples" : c == O_CLEN ? "--calib-len" : "--loss-samples";
-        if (cli_int_arg("quantize", name, optarg, c == O_CLEN ? 2 : 1, 1 << 24, &v) != 0)
-            return EXIT_USAGE;
-        *(c == O_CSAMPLES ? &a->o.calib_samples : c == O_CLEN ? &a->o.calib_len : &a->o.loss_samples) = (int)v;
-        a->have_calib_sizes = true;
-        return 0;
-    }
     case O_KEEP:
         if (a->n_keep == MAX_KEEP)
             return cli_usage_error("quantize", "--keep: at most %d patterns", MAX_KEEP);
@@ -117,11 +130,6 @@ static int take_option(int c, struct q_args *a)
     case O_EMBED: return weight_type_arg("--embed-type", optarg, &a->o.embed_type) ? EXIT_USAGE : 0;
     case O_HEAD: return weight_type_arg("--head-type", optarg, &a->o.head_type) ? EXIT_USAGE : 0;
     case O_MTIME: return mtime_arg(optarg, a) ? EXIT_USAGE : 0;
-    case 't':
-        if (cli_int_arg("quantize", "--threads", optarg, 1, 1024, &v) != 0)
-            return EXIT_USAGE;
-        a->o.n_threads = (int)v;
-        return 0;
     case 'q': a->quiet = true; return 0;
     case O_JSON: a->json = true; return 0;
     case 'h': help(); return -1;

@@ -517,8 +517,8 @@ static int fake_q4(ingot_awq *a, const float *w, int rows, int cols, float *out,
 static int fake_q4_scaled(ingot_awq *a, int l, int i, const float *s, float *out, ingot_error *err)
 {
     int rows = a->rows[i], cols = a->cols[i];
-    const float *w = a->w[i];
-    float *t = a->tmp;
+    const float *w = a->w[i]; // (rows, cols)
+    float *t = a->tmp;        // (rows, cols)
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++)
@@ -807,41 +807,46 @@ static int clip_group(ingot_awq *a, int i, int g, int j, struct clip_buf *cb, in
     return 0;
 }
 
+static bool clip_buf_alloc(struct clip_buf *cb, int rows, int G, int nc)
+{
+    bool ok = true;
+    cb->xg = xmalloc((size_t)nc * G * sizeof(float), &ok);
+    cb->wg = xmalloc((size_t)rows * G * sizeof(float), &ok);
+    cb->qg = xmalloc((size_t)rows * G * sizeof(float), &ok);
+    cb->org = xmalloc((size_t)nc * rows * sizeof(float), &ok);
+    cb->out = xmalloc((size_t)nc * rows * sizeof(float), &ok);
+    cb->amax = xmalloc((size_t)rows * sizeof(float), &ok);
+    cb->best = xmalloc((size_t)rows * sizeof(double), &ok);
+    cb->step = xmalloc((size_t)rows * sizeof(int), &ok);
+    cb->qs = xmalloc((size_t)rows * (G / 2), &ok);
+    return ok;
+}
+
+static void clip_buf_free(struct clip_buf *cb)
+{
+    void *p[] = {cb->xg, cb->wg, cb->qg, cb->org, cb->out, cb->amax, cb->best, cb->step, cb->qs};
+    for (size_t i = 0; i < INGOT_ARRAY_LEN(p); i++)
+        free(p[i]);
+}
+
+/* Clips linear i (input group g) in place; records how many pairs took each step. */
 static int clip_linear(ingot_awq *a, int l, int i, int g, json_t *rec, ingot_error *err)
 {
-    int rows = a->rows[i], cols = a->cols[i], G = a->p.group_size, nc = a->n_clip;
+    int rows = a->rows[i], cols = a->cols[i], G = a->p.group_size;
     struct clip_buf cb;
-    bool ok = true;
-    cb.xg = xmalloc((size_t)nc * G * sizeof(float), &ok);
-    cb.wg = xmalloc((size_t)rows * G * sizeof(float), &ok);
-    cb.qg = xmalloc((size_t)rows * G * sizeof(float), &ok);
-    cb.org = xmalloc((size_t)nc * rows * sizeof(float), &ok);
-    cb.out = xmalloc((size_t)nc * rows * sizeof(float), &ok);
-    cb.amax = xmalloc((size_t)rows * sizeof(float), &ok);
-    cb.best = xmalloc((size_t)rows * sizeof(double), &ok);
-    cb.step = xmalloc((size_t)rows * sizeof(int), &ok);
-    cb.qs = xmalloc((size_t)rows * (G / 2), &ok);
-    int rc = ok ? 0 : ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+    int rc = clip_buf_alloc(&cb, rows, G, a->n_clip) ? 0 : ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
     json_int_t counts[INGOT_AWQ_CLIP_STEPS] = {0};
     for (int j = 0; rc == 0 && j < cols / G; j++) {
         rc = clip_group(a, i, g, j, &cb, err);
         for (int r = 0; rc == 0 && r < rows; r++) {
             float mx = shrink(cb.amax[r], cb.step[r]);
-            float *w = a->w[i] + (size_t)r * cols + (size_t)j * G;
+            float *w = a->w[i] + (size_t)r * cols + (size_t)j * G; // (G): row r, group j
             for (int k = 0; k < G; k++)
                 w[k] = fminf(fmaxf(w[k], -mx), mx);
             counts[cb.step[r]]++;
         }
     }
-    free(cb.xg);
-    free(cb.wg);
-    free(cb.qg);
-    free(cb.org);
-    free(cb.out);
-    free(cb.amax);
-    free(cb.best);
-    free(cb.step);
-    free(cb.qs);
+    clip_buf_free(&cb);
     if (rc != 0)
         return -1;
     a->lin_changed[i] = true;
