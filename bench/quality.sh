@@ -7,7 +7,8 @@
 # Environment: INGOT_MODELS (default: ../shared/models beside the source
 # tree) for small-qwen2; CHUNKS=N scores only the first N chunks of 512
 # tokens (default: all of eval.txt, as in the docs); MODELS="tiny-llama"
-# restricts the models; FORMATS="int8 awq4" restricts the formats.
+# restricts the models; FORMATS="int8 awq4" restricts the formats (also
+# int4-g64 and awq4-g64, group size 64, not run by default).
 # Results already in WORK_DIR are reused: delete it to start over.
 # The commands it runs are printed (lines starting with '$').
 set -eu
@@ -36,6 +37,9 @@ format_args() {
   int4) echo "--type int4" ;;
   awq4) echo "--type awq4 --calib $2/calib.txt" ;;
   awq4-head8) echo "--type awq4 --calib $2/calib.txt --head-type int8" ;;
+  int4-g64) echo "--type int4 --group-size 64" ;;  # not in the default list:
+  awq4-g64) echo "--type awq4 --calib $2/calib.txt --group-size 64" ;;  # FORMATS="int4-g64 awq4-g64"
+  *) echo "unknown format $1" >&2; exit 2 ;;
   esac
 }
 

@@ -316,8 +316,10 @@ static int run_eval(const struct eval_opts *o, struct side *m, struct side *r)
     int32_t *ids = NULL;
     size_t n = 0;
     int rc = load_tokens(m, o, &ids, &n);
-    if (rc != 0)
+    if (rc != 0) {
+        free(ids);
         return rc;
+    }
     long chunks = (long)(n / (size_t)o->ctx);
     if (o->chunks && o->chunks < chunks)
         chunks = o->chunks;

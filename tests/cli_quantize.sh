@@ -45,7 +45,7 @@ expect_status 0 "$INGOT" inspect --verify "$T/awq.ingot"
 expect_status 0 "$INGOT" eval "$T/awq.ingot" --text "$model/eval.txt" --ctx 64 --chunks 2 --ref "$src" -q
 expect_status 0 "$INGOT" quantize -q "$model" -o "$T/fromdir.ingot" --type int8
 expect_status 0 "$INGOT" inspect --verify "$T/fromdir.ingot"
-[ -z "$(ls -A "$T" | grep '^\.')" ] || fail "temporary files left: $(ls -A "$T")"
+for f in "$T"/.[!.]*; do [ -e "$f" ] && fail "temporary file left: $f"; done
 
 # deterministic, also across thread counts
 expect_status 0 "$INGOT" quantize -q "$src" -o "$T/int4b.ingot" --type int4
@@ -69,7 +69,9 @@ grep -q '^ingot: note: .*short.txt' "$T/stderr" || fail "no note about the short
 # failures: exit 1, one line naming the culprit, nothing left
 mkdir -p "$T/out"
 expect_no_output() {
-  ls -A "$T/out" | grep -qv '^keep.ingot$' && fail "left output: $(ls -A "$T/out")"
+  for f in "$T/out"/* "$T/out"/.[!.]*; do
+    [ -e "$f" ] && [ "$f" != "$T/out/keep.ingot" ] && fail "left output: $f"
+  done
   return 0
 }
 expect_status 1 "$INGOT" quantize /nonexistent.ingot -o "$T/out/x.ingot" --type int8

@@ -48,6 +48,22 @@ VI vf v_load_bf16(const uint16_t *p)
     __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
 }
+/* 2 * VL bf16 at p: *even gets elements 0, 2, ..., *odd elements 1, 3, ... */
+VI void v_load_bf16_pairs(const uint16_t *p, vf *even, vf *odd)
+{
+    __m256i u = _mm256_loadu_si256((const __m256i *)p);
+    *even = _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+    *odd = _mm256_castsi256_ps(_mm256_and_si256(u, _mm256_set1_epi32((int)0xffff0000u)));
+}
+/* The matching split of 2 * VL floats at p into even[] and odd[]. */
+VI void v_deinterleave(const float *p, float *even, float *odd)
+{
+    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    /* per 128-bit lane: a0 a2 b0 b2 | ... then fix the lane order */
+    __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xdd);
+    _mm256_storeu_ps(even, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8)));
+    _mm256_storeu_ps(odd, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8)));
+}
 VI vf v_load_f16(const uint16_t *p)
 {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
