@@ -12,7 +12,6 @@
 #define MV_SHORT 1536
 #define MV_UMAX 4
 #define MV_RMAX 12
-#define MV_PAIRS 0
 #define MV_RL(t) ((t) <= 1 ? 12 : 4)
 /* prefill 6 x 16 micro-tile: 12 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 6

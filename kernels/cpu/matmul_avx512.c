@@ -12,7 +12,6 @@
 #define MV_SHORT 1536
 #define MV_UMAX 4
 #define MV_RMAX 16
-#define MV_PAIRS 1
 #define MV_RL(t) ((t) <= 1 ? 16 : (t) <= 2 ? 8 : 4)
 /* prefill 12 x 32 micro-tile: 24 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 12

@@ -8,7 +8,6 @@
  *   MV_UMAX decode: k-unroll (accumulators per token) for short rows
  *   MV_RL(T) decode: rows read at once for long rows and T tokens
  *   MV_RMAX decode: the largest MV_RL
- *   MV_PAIRS decode: 1 to read bf16 as word pairs (see mv_block)
  *   MM_MR   prefill micro-tile: tokens (broadcast operand)
  *   MM_NV   prefill micro-tile: vectors of outputs (NR = MM_NV * VL rows of W)
  *   MM_KC   prefill: depth of a block (a token tile, MM_MR * MM_KC floats,
@@ -16,8 +15,9 @@
  *   MM_NC   prefill: most rows of W packed per block (a multiple of NR)
  *   MM_MIN_TOK  fewest tokens that take the prefill path
  *
- * Decode (few tokens) is bound by reading W: stream its rows, convert in
- * registers, accumulate per (token, row) along the row, reduce at its end.
+ * Decode (few tokens) is bound by reading W: stream its rows with 256-bit
+ * loads on every ISA (vec_256.h), convert in registers, accumulate per
+ * (token, row) along the row, reduce at its end.
  * Prefill is bound by FMAs: W is converted once into f32 panels of NR rows,
  * transposed so one vector load gives VL outputs; a register-blocked
  * MM_MR x NR micro-kernel runs each tile of MM_MR tokens (in L1) against
@@ -57,6 +57,25 @@ VI vf w_load_part(int type, const void *w, size_t i, int n)
     return v_load_part((const float *)w + i, n);
 }
 
+/* The same at decode width (vec_256.h: 256-bit loads stream fastest). */
+VI hv hw_load(int type, const void *w, size_t i)
+{
+    if (type == INGOT_DT_BF16)
+        return h_load_bf16((const uint16_t *)w + i);
+    if (type == INGOT_DT_F16)
+        return h_load_f16((const uint16_t *)w + i);
+    return h_load((const float *)w + i);
+}
+
+VI hv hw_load_part(int type, const void *w, size_t i, int n)
+{
+    if (type == INGOT_DT_BF16)
+        return h_load_part_bf16((const uint16_t *)w + i, n);
+    if (type == INGOT_DT_F16)
+        return h_load_part_f16((const uint16_t *)w + i, n);
+    return h_load_part((const float *)w + i, n);
+}
+
 VI float w_scalar(int type, const void *w, size_t i)
 {
     if (type == INGOT_DT_BF16) {
@@ -79,77 +98,48 @@ VI float w_scalar(int type, const void *w, size_t i)
  * push x out of L1 and each x reload competes with the W stream: then take
  * R rows at once, so each x load feeds R FMAs; R rows mean R streams, which
  * only pays when each is long.  Short rows unroll along k (U accumulators)
- * to cover the FMA latency; with R rows the R accumulators do.
+ * to cover the FMA latency; with R rows the R accumulators do.  Each row's
+ * sum runs in the same order whatever R, so no row split changes a bit.
  */
 
-/*
- * pairs (bf16 only, MV_PAIRS): a full vector of 32-bit words holds 2 * VL
- * bf16 values; shifting the words up gives the even elements as f32, masking
- * them the odd ones, with no widening shuffle (AVX-512's is slow on some
- * cores).  x must then come permuted to match (mv_pair_x).
- * w: (n_out, n_in); x: (T, n_in); y: (T, n_out)
- */
-VI void mv_block(int type, int pairs, int T, int R, int U, const void *w, size_t n_in,
-                 const float *x, float *y, size_t n_out, int o)
+/* w: (n_out, n_in); x: (T, n_in); y: (T, n_out) */
+VI void mv_block(int type, int T, int R, int U, const void *w, size_t n_in, const float *x,
+                 float *y, size_t n_out, int o)
 {
-    vf acc[MV_TMAX][MV_RMAX][MV_UMAX];
-    const size_t row0 = (size_t)o * n_in, step = pairs ? 2 * VL : VL;
+    hv acc[MV_TMAX][MV_RMAX][MV_UMAX];
+    const size_t row0 = (size_t)o * n_in;
     UNROLL
     for (int t = 0; t < T; t++)
         UNROLL
         for (int r = 0; r < R; r++)
             UNROLL
             for (int u = 0; u < U; u++)
-                acc[t][r][u] = v_zero();
+                acc[t][r][u] = h_zero();
     size_t k = 0;
-    for (; k + U * step <= n_in; k += U * step) {
+    for (; k + (size_t)(U * HVL) <= n_in; k += (size_t)(U * HVL)) {
         UNROLL
         for (int u = 0; u < U; u++) {
-            const size_t ku = k + u * step;
-            vf xv[MV_TMAX], xo[MV_TMAX];
-            UNROLL
-            for (int t = 0; t < T; t++) {
-                xv[t] = v_load(x + (size_t)t * n_in + ku);
-                xo[t] = pairs ? v_load(x + (size_t)t * n_in + ku + VL) : xv[t];
-            }
-            UNROLL
-            for (int r = 0; r < R; r++) {
-                const size_t i = row0 + (size_t)r * n_in + ku;
-                vf we, wo;
-                if (pairs)
-                    v_load_bf16_pairs((const uint16_t *)w + i, &we, &wo);
-                else
-                    we = wo = w_load(type, w, i);
-                UNROLL
-                for (int t = 0; t < T; t++) {
-                    acc[t][r][u] = v_fma(xv[t], we, acc[t][r][u]);
-                    if (pairs)
-                        acc[t][r][u] = v_fma(xo[t], wo, acc[t][r][u]);
-                }
-            }
-        }
-    }
-    /* whole pair blocks left by the unrolled loop, then (unpermuted) vectors */
-    for (; pairs && k + step <= n_in; k += step) {
-        UNROLL
-        for (int r = 0; r < R; r++) {
-            vf we, wo;
-            v_load_bf16_pairs((const uint16_t *)w + row0 + (size_t)r * n_in + k, &we, &wo);
-            UNROLL
-            for (int t = 0; t < T; t++) {
-                acc[t][r][0] = v_fma(v_load(x + (size_t)t * n_in + k), we, acc[t][r][0]);
-                acc[t][r][0] = v_fma(v_load(x + (size_t)t * n_in + k + VL), wo, acc[t][r][0]);
-            }
-        }
-    }
-    for (; k < n_in; k += VL) {
-        int n = n_in - k < VL ? (int)(n_in - k) : VL;
-        UNROLL
-        for (int r = 0; r < R; r++) {
-            vf wv = w_load_part(type, w, row0 + (size_t)r * n_in + k, n);
+            hv xv[MV_TMAX];
             UNROLL
             for (int t = 0; t < T; t++)
-                acc[t][r][0] = v_fma(v_load_part(x + (size_t)t * n_in + k, n), wv, acc[t][r][0]);
+                xv[t] = h_load(x + (size_t)t * n_in + k + (size_t)(u * HVL));
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                hv wv = hw_load(type, w, row0 + (size_t)r * n_in + k + (size_t)(u * HVL));
+                UNROLL
+                for (int t = 0; t < T; t++)
+                    acc[t][r][u] = h_fma(xv[t], wv, acc[t][r][u]);
+            }
+        }
+    }
+    for (; k < n_in; k += HVL) {
+        int n = n_in - k < HVL ? (int)(n_in - k) : HVL;
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            hv wv = hw_load_part(type, w, row0 + (size_t)r * n_in + k, n);
+            UNROLL
+            for (int t = 0; t < T; t++)
+                acc[t][r][0] = h_fma(h_load_part(x + (size_t)t * n_in + k, n), wv, acc[t][r][0]);
         }
     }
     UNROLL
@@ -158,38 +148,24 @@ VI void mv_block(int type, int pairs, int T, int R, int U, const void *w, size_t
         for (int r = 0; r < R; r++) {
             UNROLL
             for (int u = 1; u < U; u++)
-                acc[t][r][0] = v_add(acc[t][r][0], acc[t][r][u]);
-            y[(size_t)t * n_out + (size_t)o + (size_t)r] = v_hsum(acc[t][r][0]);
+                acc[t][r][0] = h_add(acc[t][r][0], acc[t][r][u]);
+            y[(size_t)t * n_out + (size_t)o + (size_t)r] = h_hsum(acc[t][r][0]);
         }
 }
 
-VI void mv_rows(int type, int pairs, int T, const ingot_wmat *w, const float *x, float *y, int o0,
-                int o1)
+VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, int o0, int o1)
 {
     size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
     int o = o0;
     if (n_in <= MV_SHORT) {
         for (; o < o1; o++)
-            mv_block(type, pairs, T, 1, MV_UMAX, w->data, n_in, x, y, n_out, o);
+            mv_block(type, T, 1, MV_UMAX, w->data, n_in, x, y, n_out, o);
         return;
     }
     for (; o + MV_RL(T) <= o1; o += MV_RL(T))
-        mv_block(type, pairs, T, MV_RL(T), 1, w->data, n_in, x, y, n_out, o);
+        mv_block(type, T, MV_RL(T), 1, w->data, n_in, x, y, n_out, o);
     for (; o < o1; o++)
-        mv_block(type, pairs, T, 1, 1, w->data, n_in, x, y, n_out, o);
-}
-
-/* xq (n_tok, n_in): x with each whole 2 * VL block split [even | odd], the rest as is. */
-static void mv_pair_x(const float *x, size_t n_in, int n_tok, float *xq)
-{
-    for (int t = 0; t < n_tok; t++) {
-        const float *src = x + (size_t)t * n_in;
-        float *dst = xq + (size_t)t * n_in;
-        size_t k = 0;
-        for (; k + 2 * VL <= n_in; k += 2 * VL)
-            v_deinterleave(src + k, dst + k, dst + k + VL);
-        memcpy(dst + k, src + k, (n_in - k) * sizeof(float));
-    }
+        mv_block(type, T, 1, 1, w->data, n_in, x, y, n_out, o);
 }
 
 /* ---- prefill: packed operands and the register-blocked micro-kernel ---- */
@@ -433,27 +409,14 @@ VI void matmul_any(int type, pack_fn pack, const ingot_wmat *w, const float *x, 
         }
         /* without scratch memory, fall back on the (slower) decode loop */
     }
-    int pairs = 0;
-    if (MV_PAIRS && type == INGOT_DT_BF16) {
-        float *xq = gemm_scratch((size_t)n_tok * n_in);
-        if (xq) {
-            mv_pair_x(x, n_in, n_tok, xq);
-            x = xq;
-            pairs = 1;
-        }
-    }
     for (int t = 0; t < n_tok; t += MV_TMAX) {
         const float *xt = x + (size_t)t * n_in;
         float *yt = y + (size_t)t * n_out;
-        switch (MV_T(n_tok - t) + 4 * pairs) {
-        case 1: mv_rows(type, 0, 1, w, xt, yt, o0, o1); break;
-        case 2: mv_rows(type, 0, MV_T(2), w, xt, yt, o0, o1); break;
-        case 3: mv_rows(type, 0, MV_T(3), w, xt, yt, o0, o1); break;
-        case 4: mv_rows(type, 0, MV_T(4), w, xt, yt, o0, o1); break;
-        case 5: mv_rows(type, MV_PAIRS, 1, w, xt, yt, o0, o1); break;
-        case 6: mv_rows(type, MV_PAIRS, MV_T(2), w, xt, yt, o0, o1); break;
-        case 7: mv_rows(type, MV_PAIRS, MV_T(3), w, xt, yt, o0, o1); break;
-        default: mv_rows(type, MV_PAIRS, MV_T(4), w, xt, yt, o0, o1); break;
+        switch (MV_T(n_tok - t)) {
+        case 1: mv_rows(type, 1, w, xt, yt, o0, o1); break;
+        case 2: mv_rows(type, MV_T(2), w, xt, yt, o0, o1); break;
+        case 3: mv_rows(type, MV_T(3), w, xt, yt, o0, o1); break;
+        default: mv_rows(type, MV_T(4), w, xt, yt, o0, o1); break;
         }
     }
 }

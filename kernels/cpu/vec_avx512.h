@@ -1,6 +1,7 @@
 /*
  * vec_avx512.h - the vector layer the SIMD templates are written against,
- * for AVX-512 (F, BW, VL) + FMA + F16C: 16 f32 lanes, 32 registers.
+ * for AVX-512 (F, BW, VL) + FMA + F16C: 16 f32 lanes, 32 registers (the
+ * decode loops use vec_256.h's 256-bit vectors instead).
  * Included only by files compiled with those flags.
  */
 #ifndef INGOT_VEC_AVX512_H
@@ -9,11 +10,11 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "kernels/cpu/vec_256.h"
+
 #define VL 16      /* f32 lanes */
 #define VREGS 32   /* architectural vector registers */
 typedef __m512 vf;
-
-#define VI static inline __attribute__((always_inline))
 
 VI vf v_zero(void) { return _mm512_setzero_ps(); }
 VI vf v_set1(float s) { return _mm512_set1_ps(s); }
@@ -34,22 +35,6 @@ VI vf v_load_bf16(const uint16_t *p)
 {
     __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
-}
-/* 2 * VL bf16 at p: *even gets elements 0, 2, ..., *odd elements 1, 3, ... */
-VI void v_load_bf16_pairs(const uint16_t *p, vf *even, vf *odd)
-{
-    __m512i u = _mm512_loadu_si512(p);
-    *even = _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
-    *odd = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32((int)0xffff0000u)));
-}
-/* The matching split of 2 * VL floats at p into even[] and odd[]. */
-VI void v_deinterleave(const float *p, float *even, float *odd)
-{
-    __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
-    __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    _mm512_storeu_ps(even, _mm512_permutex2var_ps(a, ie, b));
-    _mm512_storeu_ps(odd, _mm512_permutex2var_ps(a, io, b));
 }
 VI vf v_load_f16(const uint16_t *p)
 {
