@@ -32,6 +32,8 @@ static void help(void)
          "machine's FMA peak, both measured in the same run. See ingot-bench(1).");
 }
 
+#define MAX_REPS 100
+
 struct bench_opts {
     const char *model;
     long n_prompt, n_gen, reps, threads;
@@ -55,7 +57,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
         switch (c) {
         case 'p': bad = cli_int_arg("bench", "-p", optarg, 0, 1 << 20, &o->n_prompt); break;
         case 'n': bad = cli_int_arg("bench", "-n", optarg, 0, 1 << 20, &o->n_gen); break;
-        case 'r': bad = cli_int_arg("bench", "-r", optarg, 1, 1000, &o->reps); break;
+        case 'r': bad = cli_int_arg("bench", "-r", optarg, 1, MAX_REPS, &o->reps); break;
         case 't': bad = cli_int_arg("bench", "-t", optarg, 1, 1024, &o->threads); break;
         case 'j': o->json = true; break;
         case 'h': help(); return 1;
@@ -100,6 +102,19 @@ static double acc_sd(const struct stat_acc *a)
         return 0;
     double m = acc_mean(a), v = (a->sum2 - a->n * m * m) / (a->n - 1);
     return v > 0 ? sqrt(v) : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* @return the median of v[0..n) (sorted in place) */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* Deterministic pseudo-random prompt tokens, as llama-bench uses random ids. */
@@ -169,26 +184,37 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
         rc = time_pp(c, toks, o->n_prompt < 64 ? o->n_prompt : 64, logits, &dummy);
     if (rc == 0 && o->n_gen)
         rc = time_tg(c, toks, o->n_gen < 4 ? o->n_gen : 4, logits, &dummy);
+    /*
+     * On a shared machine the neighbours' load comes and goes: each
+     * repetition is paired with a measurement of the machine taken right
+     * after it, and the percentages are the median of those paired ratios.
+     */
     struct stat_acc pp = {0}, tg = {0};
+    long rss = 0; /* taken before the first bandwidth test allocates its buffer */
+    double pp_pct[MAX_REPS], tg_pct[MAX_REPS], bw = 0, peak = 0;
+    double pp_flops = (double)info.flops_per_token * o->n_prompt + attn_flops(&info, o->n_prompt);
     for (long r = 0; rc == 0 && o->n_prompt && r < o->reps; r++)
-        if ((rc = time_pp(c, toks, o->n_prompt, logits, &secs)) == 0)
+        if ((rc = time_pp(c, toks, o->n_prompt, logits, &secs)) == 0) {
             acc_add(&pp, (double)o->n_prompt / secs);
+            double p = ingot_machine_fma_peak((int)o->threads);
+            peak = p > peak ? p : peak;
+            pp_pct[r] = p > 0 ? 100 * pp_flops / secs / 1e9 / p : 0;
+        }
     for (long r = 0; rc == 0 && o->n_gen && r < o->reps; r++)
-        if ((rc = time_tg(c, toks, o->n_gen, logits, &secs)) == 0)
+        if ((rc = time_tg(c, toks, o->n_gen, logits, &secs)) == 0) {
             acc_add(&tg, (double)o->n_gen / secs);
+            rss = r == 0 ? peak_rss_mb() : rss;
+            double b = ingot_machine_read_bandwidth((int)o->threads);
+            bw = b > bw ? b : bw;
+            tg_pct[r] = b > 0 ? 100 * (double)info.bytes_per_token * o->n_gen / secs / 1e9 / b : 0;
+        }
+    rss = o->n_gen ? rss : peak_rss_mb();
     free(toks);
     free(logits);
     ingot_context_free(c);
     if (rc != 0)
         return rc;
-    long rss = peak_rss_mb(); /* before the bandwidth test allocates its buffer */
-    double bw = ingot_machine_read_bandwidth((int)o->threads);
-    double peak = ingot_machine_fma_peak((int)o->threads);
-    double pp_gflops = 0;
-    if (o->n_prompt) {
-        double flops = (double)info.flops_per_token * o->n_prompt + attn_flops(&info, o->n_prompt);
-        pp_gflops = flops / ((double)o->n_prompt / acc_mean(&pp)) / 1e9;
-    }
+    double pp_gflops = o->n_prompt ? pp_flops / ((double)o->n_prompt / acc_mean(&pp)) / 1e9 : 0;
     double tg_gbs = (double)info.bytes_per_token * acc_mean(&tg) / 1e9;
     json_object_set_new(out, "pp_tps", json_real(acc_mean(&pp)));
     json_object_set_new(out, "pp_tps_sd", json_real(acc_sd(&pp)));
@@ -196,10 +222,10 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
     json_object_set_new(out, "tg_tps_sd", json_real(acc_sd(&tg)));
     json_object_set_new(out, "tg_gbs", json_real(tg_gbs));
     json_object_set_new(out, "read_bw_gbs", json_real(bw));
-    json_object_set_new(out, "tg_bw_pct", json_real(bw > 0 ? 100 * tg_gbs / bw : 0));
+    json_object_set_new(out, "tg_bw_pct", json_real(o->n_gen ? median(tg_pct, (int)o->reps) : 0));
     json_object_set_new(out, "pp_gflops", json_real(pp_gflops));
     json_object_set_new(out, "fma_peak_gflops", json_real(peak));
-    json_object_set_new(out, "pp_flops_pct", json_real(peak > 0 ? 100 * pp_gflops / peak : 0));
+    json_object_set_new(out, "pp_flops_pct", json_real(o->n_prompt ? median(pp_pct, (int)o->reps) : 0));
     json_object_set_new(out, "peak_rss_mb", json_integer(rss));
     json_object_set_new(out, "bytes_per_token", json_integer((json_int_t)info.bytes_per_token));
     json_object_set_new(out, "weight_bytes", json_integer((json_int_t)info.weight_bytes));

@@ -92,9 +92,9 @@ void ingot_swiglu(float *gate, const float *up, int n);
  */
 double ingot_measure_read_bandwidth(int n_threads);
 /**
- * One pass of n_threads reading bytes at buf with the read-bandwidth loop
+ * One pass of n_threads reading bytes at buf with each read-bandwidth loop
  * (thread i reads slice i), for comparing a kernel against a read of the
- * very same memory.  @return GB/s.
+ * very same memory.  @return the best GB/s.
  */
 double ingot_read_pass(const void *buf, size_t bytes, int n_threads);
 /** @return the f32 FMA peak in GFLOP/s of n_threads with the best ISA (an FMA is 2 flops). */

@@ -12,7 +12,8 @@
  *   MM_NV   prefill micro-tile: vectors of outputs (NR = MM_NV * VL rows of W)
  *   MM_KC   prefill: depth of a block (a token tile, MM_MR * MM_KC floats,
  *           stays in L1)
- *   MM_NC   prefill: most rows of W packed per block (a multiple of NR)
+ *   MM_NC   prefill: at most this many rows of W per packed block (a multiple
+ *           of NR; fewer when the block would pass WP_BYTES)
  *   MM_MIN_TOK  fewest tokens that take the prefill path
  *
  * Decode (few tokens) is bound by reading W: stream its rows with 256-bit

@@ -10,7 +10,6 @@
 #include "kernels/cpu/vec_256.h"
 
 #define VL HVL     /* f32 lanes */
-#define VREGS 16   /* architectural vector registers */
 typedef hv vf;
 
 #define v_zero h_zero

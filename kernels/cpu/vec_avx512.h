@@ -13,7 +13,6 @@
 #include "kernels/cpu/vec_256.h"
 
 #define VL 16      /* f32 lanes */
-#define VREGS 32   /* architectural vector registers */
 typedef __m512 vf;
 
 VI vf v_zero(void) { return _mm512_setzero_ps(); }
