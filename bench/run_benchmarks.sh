@@ -4,7 +4,8 @@
 # BUILD_DIR: a configured and built tree (default ./build); WORK_DIR: where the
 # random checkpoints go (default ./build/bench-models, about 4 GB).  Run it on
 # an otherwise idle machine: the results are set against this machine's
-# measured bandwidth and FMA peak.
+# measured bandwidth and FMA peak.  About an hour on 2 cores, most of it the
+# two awq4 quantizations of the 0.5B model (SKIP_AWQ=1 leaves them out).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -34,3 +35,21 @@ say "bench qwen2-0.5b bf16"
 "$ingot" bench "$work/qwen2-0.5b.ingot" -p 512 -n 128 -r 3
 say "bench qwen2-1.5b bf16"
 "$ingot" bench "$work/qwen2-1.5b.ingot" -p 512 -n 64 -r 2
+
+say "quantize qwen2-0.5b (awq4 with the default calibration: 128 x 512 tokens; ~25 min on 2 cores)"
+calib="$top/models/tiny-llama/calib.txt"
+q="$work/qwen2-0.5b"
+for t in int8 nf4 int4; do
+  timed "$ingot" quantize -q "$q.ingot" -o "$q-$t.ingot" --type "$t"
+done
+if [ "${SKIP_AWQ:-0}" != 1 ]; then
+  timed "$ingot" quantize -q "$q.ingot" -o "$q-awq4.ingot" --type awq4 --calib "$calib"
+  timed "$ingot" quantize -q "$q.ingot" -o "$q-awq4-head8.ingot" --type awq4 --calib "$calib" --head-type int8
+fi
+
+say "bench qwen2-0.5b quantized (tg against bandwidth; pp512 against bf16's pp512 above)"
+for t in int8 nf4 int4 awq4 awq4-head8; do
+  [ -f "$q-$t.ingot" ] || continue
+  say "bench qwen2-0.5b $t"
+  "$ingot" bench "$q-$t.ingot" -p 512 -n 128 -r 3
+done

@@ -52,6 +52,9 @@ void cli_progress_done(cli_progress *p);
 extern volatile int cli_interrupted;
 void cli_install_signal_handlers(void);
 
+/** Makes n (> 0) the process's OpenMP thread count, for the command's own loops. */
+void cli_use_threads(long n);
+
 /** Monotonic seconds. */
 double cli_now(void);
 

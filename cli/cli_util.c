@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "cli/cli.h"
 
@@ -186,4 +189,14 @@ int cli_float_arg(const char *cmd, const char *opt, const char *s, double lo, do
     }
     *out = v;
     return 0;
+}
+
+void cli_use_threads(long n)
+{
+#ifdef _OPENMP
+    if (n > 0)
+        omp_set_num_threads((int)n);
+#else
+    (void)n;
+#endif
 }

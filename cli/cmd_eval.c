@@ -110,6 +110,7 @@ static int open_side(struct side *s, const char *path, const struct eval_opts *o
     s->vocab = info.vocab_size;
     if (o->ctx > info.max_pos)
         return cli_errorf("%s: --ctx %ld is beyond the model's %d positions", path, o->ctx, info.max_pos);
+    cli_use_threads(o->threads);
     s->c = ingot_context_create(s->m, (int)o->ctx, (int)o->threads, &err);
     if (!s->c)
         return cli_error(&err);

@@ -161,6 +161,7 @@ static int generate(ingot_model *m, const struct run_opts *o, int32_t *ids, size
     if ((long)n_prompt + n_gen > max_ctx)
         n_gen = max_ctx - (long)n_prompt;
     ingot_error err = {0};
+    cli_use_threads(o->threads);
     ingot_context *c = ingot_context_create(m, (int)(n_prompt + (size_t)n_gen), (int)o->threads, &err);
     ingot_sampler *s = c ? ingot_sampler_create(&o->sp, info.vocab_size, &err) : NULL;
     float *logits = malloc((size_t)info.vocab_size * sizeof *logits);

@@ -198,7 +198,9 @@ char *ingot_chat_prompt(const ingot_model *m, const char *system, const char *us
 
 /**
  * Creates an inference context with a KV cache for n_ctx positions
- * (0: the model's max_position_embeddings).  n_threads 0: all cores.
+ * (0: the model's max_position_embeddings).  n_threads: the CPU threads
+ * its evaluations use (0: OpenMP's default, all cores unless the process
+ * set fewer); the process-wide OpenMP setting is left alone.
  * @return a context owned by the caller (ingot_context_free), or NULL.
  */
 ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, ingot_error *err);
@@ -257,6 +259,11 @@ int32_t ingot_sampler_sample(ingot_sampler *s, float *logits, const int32_t *his
 
 /** Measures this machine's memory-read bandwidth in GB/s with n_threads (0: all). */
 double ingot_machine_read_bandwidth(int n_threads);
+/**
+ * One streaming read of bytes at buf (the caller's buffer, much larger than
+ * the last-level cache) by n_threads (0: all).  @return its GB/s.
+ */
+double ingot_machine_read_pass(const void *buf, size_t bytes, int n_threads);
 /** Measures this machine's f32 FMA peak in GFLOP/s with n_threads (0: all). */
 double ingot_machine_fma_peak(int n_threads);
 /** @return the number of CPU threads used when a caller passes 0. */

@@ -94,7 +94,7 @@ struct ingot_awq {
     int S;                        // sequences the loss is scored on
     int clip_step, n_clip;        // every clip_step-th token is a clip token
     int dim, qd, kvd, ffn;
-    int prev_threads;
+    int threads; /* matmul threads, capped by deterministic_threads() */
     int layer;                    // the last layer run, -1 before
     float *x;                     // (n*len, dim) hidden states entering the layer
     float *w[N_LIN];              // (rows, cols) working copies of the layer's linears
@@ -175,10 +175,10 @@ static void *xmalloc(size_t n, bool *ok)
 }
 
 /* y(n, w->n_out) = x W^T + bias */
-static int linear(const ingot_wmat *w, const float *bias, const float *x, int n, float *y,
-                  ingot_error *err)
+static int linear(const ingot_awq *a, const ingot_wmat *w, const float *bias, const float *x, int n,
+                  float *y, ingot_error *err)
 {
-    if (ingot_matmul(w, x, n, y) != 0)
+    if (ingot_matmul_with(ingot_cpu_kernels_get(), w, x, n, y, a->threads) != 0)
         return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "no CPU kernel for %s", ingot_dtype_name(w->type));
     for (int t = 0; bias && t < n; t++)
         for (int i = 0; i < w->n_out; i++)
@@ -330,16 +330,14 @@ ingot_awq *ingot_awq_create(ingot_model *m, const ingot_calib *calib, const ingo
     a->n_clip = (int)((nt + (size_t)a->clip_step - 1) / (size_t)a->clip_step);
     set_shapes(a);
     set_costs(a);
-#ifdef _OPENMP
-    a->prev_threads = omp_get_max_threads();
-#endif
     a->report = json_array();
     if (!a->report || !alloc_buffers(a)) {
         ingot_fail(err, INGOT_ERR_NOMEM, "AWQ: out of memory for %d x %d calibration tokens", a->n, a->len);
         ingot_awq_free(a);
         return NULL;
     }
-    a->ctx = ingot_context_create(m, a->len, deterministic_threads(a), err);
+    a->threads = deterministic_threads(a);
+    a->ctx = ingot_context_create(m, a->len, a->threads, err);
     if (!a->ctx) {
         ingot_awq_free(a);
         return NULL;
@@ -353,10 +351,6 @@ void ingot_awq_free(ingot_awq *a)
     if (!a)
         return;
     ingot_context_free(a->ctx);
-#ifdef _OPENMP
-    if (a->prev_threads > 0)
-        omp_set_num_threads(a->prev_threads); /* ingot_context_create changed it */
-#endif
     free(a->x);
     for (int i = 0; i < N_LIN; i++) {
         free(a->w[i]);
@@ -563,9 +557,9 @@ static int scored_output(ingot_awq *a, const ingot_layer *T, int l, int g, size_
     const float *in = a->loss_in[g] + r * a->width[g];
     switch (g) {
     case G_QKV: return ingot_attn_forward(a->ctx, T, l, in, k, p0, out, NULL, err);
-    case G_O: return linear(&T->wo, T->bo, in, k, out, err);
+    case G_O: return linear(a, &T->wo, T->bo, in, k, out, err);
     case G_MLP: return ingot_mlp_forward(a->ctx, T, l, in, k, out, NULL, err);
-    default: return linear(&T->w_down, T->b_down, in, k, out, err);
+    default: return linear(a, &T->w_down, T->b_down, in, k, out, err);
     }
 }
 
@@ -773,7 +767,7 @@ static int clip_group(ingot_awq *a, int i, int g, int j, struct clip_buf *cb, in
     copy_cols(a->clip_in[g], nc, cols, j * G, G, cb->xg);
     copy_cols(a->w[i], rows, cols, j * G, G, cb->wg);
     ingot_wmat wm = f32_wmat(cb->wg, rows, G), qm = f32_wmat(cb->qg, rows, G);
-    if (linear(&wm, NULL, cb->xg, nc, cb->org, err) != 0)
+    if (linear(a, &wm, NULL, cb->xg, nc, cb->org, err) != 0)
         return -1;
     for (int r = 0; r < rows; r++) {
         float m = 0;
@@ -788,7 +782,7 @@ static int clip_group(ingot_awq *a, int i, int g, int j, struct clip_buf *cb, in
         for (int r = 0; r < rows; r++)
             clamp_fake_q4(cb->wg + (size_t)r * G, G, shrink(cb->amax[r], st), cb->qg + (size_t)r * G,
                           cb->qs + (size_t)r * (G / 2));
-        if (linear(&qm, NULL, cb->xg, nc, cb->out, err) != 0)
+        if (linear(a, &qm, NULL, cb->xg, nc, cb->out, err) != 0)
             return -1;
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < rows; r++) {

@@ -103,14 +103,14 @@ ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, in
     c->m = m;
     c->k = ingot_cpu_kernels_get();
     c->n_ctx = n_ctx ? n_ctx : cfg->max_pos;
+    /* the context's own count, passed to each parallel region: the
+       process-wide OpenMP setting belongs to the application */
 #ifdef _OPENMP
-    if (n_threads > 0)
-        omp_set_num_threads(n_threads);
-    c->n_threads = omp_get_max_threads();
+    c->n_threads = n_threads > 0 ? n_threads : omp_get_max_threads();
 #else
     c->n_threads = 1;
-#endif
     (void)n_threads;
+#endif
     if (alloc_cache(c, err) != 0) {
         ingot_context_free(c);
         return NULL;
@@ -207,11 +207,10 @@ static void add_bias(float *y, const float *b, int n, int d)
 static int linear(ingot_context *c, const ingot_wmat *w, const float *bias, const float *x, int n,
                   float *y, ingot_error *err)
 {
-    if (ingot_matmul(w, x, n, y) != 0)
+    if (ingot_matmul_with(c->k, w, x, n, y, c->n_threads) != 0)
         return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "no CPU kernel for weight type %s",
                           ingot_dtype_name(w->type));
     add_bias(y, bias, n, w->n_out);
-    (void)c;
     return 0;
 }
 
@@ -246,7 +245,7 @@ static void attention(ingot_context *c, int layer, int pos, int n)
     const float *vc = c->v_cache + (size_t)layer * c->n_ctx * kvd;
     float scale = 1.0f / sqrtf((float)hd);
     int window = cfg->sliding_window;
-#pragma omp parallel for collapse(2) schedule(dynamic, 1)
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(c->n_threads)
     for (int t = 0; t < n; t++)
         for (int h = 0; h < nh; h++) {
 #ifdef _OPENMP

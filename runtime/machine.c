@@ -22,6 +22,11 @@ double ingot_machine_read_bandwidth(int n_threads)
     return ingot_measure_read_bandwidth(threads(n_threads));
 }
 
+double ingot_machine_read_pass(const void *buf, size_t bytes, int n_threads)
+{
+    return ingot_read_pass(buf, bytes, threads(n_threads));
+}
+
 double ingot_machine_fma_peak(int n_threads)
 {
     return ingot_measure_fma_peak(threads(n_threads));

@@ -541,7 +541,7 @@ static const kcase kcases[] = {
     {INGOT_DT_NF4, 96, 256, 0, 0},  {INGOT_DT_NF4, 33, 320, 0, 0}, {INGOT_DT_NF4, 40, 4864, 0, 0},
     {INGOT_DT_NF4, 70, 192, 0, 1},  {INGOT_DT_NF4, 64, 896, 0, 1}, {INGOT_DT_Q4, 96, 256, 128, 0},
     {INGOT_DT_Q4, 33, 320, 32, 0},  {INGOT_DT_Q4, 70, 192, 64, 0}, {INGOT_DT_Q4, 40, 4864, 128, 0},
-    {INGOT_DT_Q4, 17, 288, 96, 0},
+    {INGOT_DT_Q4, 17, 288, 96, 0},  {INGOT_DT_Q4, 24, 512, 256, 0}, {INGOT_DT_Q8, 20, 896, 0, 0},
 };
 static const int ktoks[] = {1, 3, 17, 64};
 
