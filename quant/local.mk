@@ -29,6 +29,14 @@ libqkern_avx512_la_CFLAGS = $(AM_CFLAGS) -ffp-contract=off -mavx512f -mavx512bw 
 libingot_la_LIBADD += libqkern_avx512.la
 endif
 
+if HAVE_VNNI
+noinst_LTLIBRARIES += libqkern_vnni.la
+libqkern_vnni_la_SOURCES = kernels/cpu/qmatmul_vnni.c
+libqkern_vnni_la_CFLAGS = $(AM_CFLAGS) -ffp-contract=off -mavx512f -mavx512bw -mavx512vl \
+	-mavx512vnni -mfma -mf16c
+libingot_la_LIBADD += libqkern_vnni.la
+endif
+
 if HAVE_CHECK
 check_PROGRAMS += tests/test_quant
 tests_test_quant_SOURCES = tests/test_quant.c

@@ -2,7 +2,7 @@
  * dispatch.c - picks the kernel table for this CPU once, and splits a matmul
  * over OpenMP threads.
  *
- * INGOT_ISA=ref|avx2|avx512 forces a table (tests, benchmarks); a name this
+ * INGOT_ISA=ref|avx2|avx512|avx512vnni forces a table (tests, benchmarks); a name this
  * build or CPU cannot run falls back to the best that it can.
  */
 #include "config.h"
@@ -30,7 +30,10 @@ static ingot_cpu_kernels tab_avx2;
 #ifdef INGOT_HAVE_AVX512
 static ingot_cpu_kernels tab_avx512;
 #endif
-static const ingot_cpu_kernels *tab_avx2_ok, *tab_avx512_ok, *tab_best;
+#ifdef INGOT_HAVE_VNNI
+static ingot_cpu_kernels tab_vnni; /* AVX-512 + VNNI decode of int4 */
+#endif
+static const ingot_cpu_kernels *tab_avx2_ok, *tab_avx512_ok, *tab_vnni_ok, *tab_best;
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
 #if defined(INGOT_HAVE_AVX2) || defined(INGOT_HAVE_AVX512)
@@ -59,6 +62,8 @@ static const ingot_cpu_kernels *table_named(const char *isa)
         return tab_avx2_ok;
     if (strcmp(isa, "avx512") == 0)
         return tab_avx512_ok;
+    if (strcmp(isa, "avx512vnni") == 0)
+        return tab_vnni_ok;
     return NULL;
 }
 
@@ -80,6 +85,14 @@ static void tables_init(void)
         ingot_kernels_fill_avx512(&tab_avx512);
         ingot_quant_kernels_fill(&tab_avx512, "avx512");
         tab_best = tab_avx512_ok = &tab_avx512;
+    }
+#endif
+#ifdef INGOT_HAVE_VNNI
+    if (cpu_has_avx512() && __builtin_cpu_supports("avx512vnni")) {
+        tab_vnni = tab_avx512;
+        tab_vnni.isa = "avx512vnni";
+        ingot_quant_kernels_fill(&tab_vnni, "avx512vnni");
+        tab_best = tab_vnni_ok = &tab_vnni;
     }
 #endif
     const char *want = getenv("INGOT_ISA");

@@ -2,7 +2,10 @@
  * qkernels_fill.c - registers the quantized-format matmuls (int8, nf4, int4)
  * into a kernel table for an ISA.  The SIMD versions are referenced only
  * when configure built them; an ISA that was not built falls back to the
- * best lower one, down to the portable reference.
+ * best lower one, down to the portable reference.  "avx512vnni" is the
+ * AVX-512 set with int4 decode on VNNI dot products over the token rounded
+ * to int8 (qmatmul_vnni.c); the dispatcher takes it when the CPU has
+ * AVX512_VNNI.
  */
 #include "config.h"
 
@@ -27,6 +30,10 @@ void ingot_qmatmul_nf4_avx512(const ingot_wmat *w, const float *x, int n_tok, fl
 void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                              int o1);
 #endif
+#ifdef INGOT_HAVE_VNNI
+void ingot_qmatmul_q4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                           int o1);
+#endif
 
 static void set3(ingot_cpu_kernels *k, ingot_matmul_fn q8, ingot_matmul_fn nf4, ingot_matmul_fn q4)
 {
@@ -37,7 +44,17 @@ static void set3(ingot_cpu_kernels *k, ingot_matmul_fn q8, ingot_matmul_fn nf4, 
 
 void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa)
 {
-    int want = isa && strcmp(isa, "avx512") == 0 ? 2 : isa && strcmp(isa, "avx2") == 0 ? 1 : 0;
+    int want = !isa ? 0
+               : strcmp(isa, "avx512vnni") == 0 ? 3
+               : strcmp(isa, "avx512") == 0     ? 2
+               : strcmp(isa, "avx2") == 0       ? 1
+                                                : 0;
+#ifdef INGOT_HAVE_VNNI
+    if (want >= 3) {
+        set3(k, ingot_qmatmul_q8_avx512, ingot_qmatmul_nf4_avx512, ingot_qmatmul_q4_vnni);
+        return;
+    }
+#endif
 #ifdef INGOT_HAVE_AVX512
     if (want >= 2) {
         set3(k, ingot_qmatmul_q8_avx512, ingot_qmatmul_nf4_avx512, ingot_qmatmul_q4_avx512);
