@@ -269,8 +269,8 @@ double ingot_machine_fma_peak(int n_threads);
 /** @return the number of CPU threads used when a caller passes 0. */
 int ingot_default_threads(void);
 /**
- * @return the CPU kernel set in use: "avx512vnni" (AVX-512, with int4
- * decode on VNNI dot products over the token rounded to int8), "avx512",
+ * @return the CPU kernel set in use: "avx512vnni" (AVX-512, with int8
+ * and int4 decode on VNNI dot products over the token rounded to int8), "avx512",
  * "avx2" or "ref".
  */
 const char *ingot_cpu_isa(void);

@@ -579,7 +579,7 @@ static int kernel_tables(ingot_cpu_kernels tabs[MAX_TABS])
 }
 
 /*
- * The VNNI decode of int4 (1-3 tokens) rounds the token to int8 in blocks
+ * The VNNI decode of int8 and int4 (1-3 tokens) rounds the token to int8 in blocks
  * of 32 (step d = max|x| / 127): each product may move by |w_k| d / 2.
  * @return that bound for output row w (n_in) and token x.
  */
@@ -598,7 +598,7 @@ static double xquant_bound(const float *w, const float *x, int n_in)
 
 static bool quantizes_token(const ingot_cpu_kernels *k, ingot_dtype type, int n_tok)
 {
-    return strcmp(k->isa, "avx512vnni") == 0 && type == INGOT_DT_Q4 && n_tok < 4;
+    return strcmp(k->isa, "avx512vnni") == 0 && type != INGOT_DT_NF4 && n_tok < 4;
 }
 
 static void check_kernel(const ingot_cpu_kernels *k, const kcase *c, const qt *q, const float *x,
