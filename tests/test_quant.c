@@ -579,26 +579,34 @@ static int kernel_tables(ingot_cpu_kernels tabs[MAX_TABS])
 }
 
 /*
- * The VNNI decode of int8 and int4 (1-3 tokens) rounds the token to int8 in blocks
- * of 32 (step d = max|x| / 127): each product may move by |w_k| d / 2.
- * @return that bound for output row w (n_in) and token x.
+ * The VNNI decode (1-3 tokens) rounds the token to int8 in blocks of 32
+ * (step d = max|x| / 127): each product may move by |w_k| d / 2.  nf4 also
+ * rounds its code book to 1/127 (each weight moves by at most absmax / 254).
+ * @return that bound for output row o and token x.
  */
-static double xquant_bound(const float *w, const float *x, int n_in)
+static double vnni_bound(const kcase *c, const qt *q, const float *wrow, const float *x, int o)
 {
     double b = 0;
-    for (int k0 = 0; k0 + 32 <= n_in; k0 += 32) {
+    for (int k0 = 0; k0 + 32 <= c->n_in; k0 += 32) {
         float amax = 0;
         for (int k = k0; k < k0 + 32; k++)
             amax = fmaxf(amax, fabsf(x[k]));
-        for (int k = k0; k < k0 + 32; k++)
-            b += fabs((double)w[k]) * amax / 127.0 * 0.5;
+        double d = amax / 127.0;
+        for (int k = k0; k < k0 + 32; k++) {
+            b += fabs((double)wrow[k]) * d * 0.5;
+            if (c->type == INGOT_DT_NF4) {
+                double am = ((const float *)q->w.scales)[(size_t)o * (c->n_in / 64) + k / 64];
+                b += am / 254.0 * (fabs((double)x[k]) + d * 0.5);
+            }
+        }
     }
     return b * 1.001;
 }
 
-static bool quantizes_token(const ingot_cpu_kernels *k, ingot_dtype type, int n_tok)
+/* @return whether this table's kernel rounds the token (the VNNI decode) */
+static bool quantizes_token(const ingot_cpu_kernels *k, const kcase *c, int n_tok)
 {
-    return strcmp(k->isa, "avx512vnni") == 0 && type != INGOT_DT_NF4 && n_tok < 4;
+    return strcmp(k->isa, "avx512vnni") == 0 && n_tok < 4 && !(c->type == INGOT_DT_NF4 && c->dq);
 }
 
 static void check_kernel(const ingot_cpu_kernels *k, const kcase *c, const qt *q, const float *x,
@@ -619,8 +627,8 @@ static void check_kernel(const ingot_cpu_kernels *k, const kcase *c, const qt *q
             for (int i = 0; i < I; i++)
                 mag += fabs((double)x[(size_t)t * I + i] * d[(size_t)o * I + i]);
             double e = fabs((double)y[(size_t)t * O + o] - ref[(size_t)t * O + o]);
-            double xq = quantizes_token(k, c->type, n_tok)
-                            ? xquant_bound(d + (size_t)o * I, x + (size_t)t * I, I)
+            double xq = quantizes_token(k, c, n_tok)
+                            ? vnni_bound(c, q, d + (size_t)o * I, x + (size_t)t * I, o)
                             : 0;
             ck_assert_msg(e <= KERNEL_TOL * mag + xq + 1e-30,
                           "%s %s %dx%d g%d dq%d n_tok %d [%d,%d]: %g vs %g", k->isa,

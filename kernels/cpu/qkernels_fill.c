@@ -3,7 +3,7 @@
  * into a kernel table for an ISA.  The SIMD versions are referenced only
  * when configure built them; an ISA that was not built falls back to the
  * best lower one, down to the portable reference.  "avx512vnni" is the
- * AVX-512 set with int8 and int4 decode on VNNI dot products over the token rounded
+ * AVX-512 set with int8, nf4 and int4 decode on VNNI dot products over the token rounded
  * to int8 (qmatmul_vnni.c); the dispatcher takes it when the CPU has
  * AVX512_VNNI.
  */
@@ -31,6 +31,8 @@ void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, flo
                              int o1);
 #endif
 #ifdef INGOT_HAVE_VNNI
+void ingot_qmatmul_nf4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                            int o1);
 void ingot_qmatmul_q8_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                            int o1);
 void ingot_qmatmul_q4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
@@ -53,7 +55,7 @@ void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa)
                                                 : 0;
 #ifdef INGOT_HAVE_VNNI
     if (want >= 3) {
-        set3(k, ingot_qmatmul_q8_vnni, ingot_qmatmul_nf4_avx512, ingot_qmatmul_q4_vnni);
+        set3(k, ingot_qmatmul_q8_vnni, ingot_qmatmul_nf4_vnni, ingot_qmatmul_q4_vnni);
         return;
     }
 #endif

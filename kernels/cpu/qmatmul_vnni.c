@@ -39,8 +39,12 @@ void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, flo
                              int o1);
 void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                              int o1);
+void ingot_qmatmul_nf4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                              int o1);
 void ingot_qmatmul_q8_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                            int o1);
+void ingot_qmatmul_nf4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                            int o1);
 void ingot_qmatmul_q4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                            int o1);
 
@@ -282,5 +286,85 @@ void ingot_qmatmul_q8_vnni(const ingot_wmat *w, const float *x, int n_tok, float
         for (; o < o1; o++)
             dec8_rows(w, 1, o, &t, yt + o);
     }
+    free(t.mem);
+}
+
+/* ---------------------------------------------------------------- nf4 */
+
+/*
+ * nf4 codes index the code book through vpshufb (a 16-entry byte table per
+ * 128-bit lane) holding round(127 v) + 128: unsigned, as vpdpbusd wants;
+ * the + 128 comes off as 128 sum xq per lane.  So besides the token, the
+ * code book is rounded: each weight moves by at most absmax / 254.  Byte i
+ * of a chunk holds input 2i in its high nibble and 2i + 1 in its low one.
+ * Without double quantization only (absmax as f32 per block of 64).
+ */
+AI void decnf4_rows(const ingot_wmat *w, int nr, int o, const qtok *t, const __m512i *xqs,
+                    __m512i lut, float *out)
+{
+    const int n = w->n_in, rowbytes = n / 2, nb = n / 64;
+    const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
+    const float *am = (const float *)w->scales;     // (n_out, n_in/64)
+    const __m512i low = _mm512_set1_epi8(0x0f);
+    const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc[R];
+    #pragma GCC unroll 4
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm512_setzero_ps();
+    const char *pf = (const char *)base + (size_t)o * (size_t)rowbytes + PF_DIST;
+    for (int c = 0; c < n / 128; c++) {
+        __m512i xe = _mm512_loadu_si512(t->lo + 64 * c), xo = _mm512_loadu_si512(t->hi + 64 * c);
+        __m512 dv = _mm512_mul_ps(_mm512_loadu_ps(t->dv + 16 * c), _mm512_set1_ps(1.0f / 127.0f));
+        #pragma GCC unroll 4
+        for (int r = 0; r < nr; r++) {
+            _mm_prefetch(pf + ((size_t)c * nr + (size_t)r) * 64, _MM_HINT_T0);
+            __m512i v = _mm512_loadu_si512(base + (size_t)(o + r) * (size_t)rowbytes + 64 * c);
+            __m512i wo = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, low));
+            __m512i we = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), low));
+            __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), we, xe);
+            s = _mm512_sub_epi32(_mm512_dpbusd_epi32(s, wo, xo), xqs[c]);
+            const float *a = am + (size_t)(o + r) * (size_t)nb + 2 * c;
+            __m512 sv = _mm512_permutexvar_ps(
+                half, _mm512_castps128_ps512(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)a))));
+            acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), dv), sv, acc[r]);
+        }
+    }
+    #pragma GCC unroll 4
+    for (int r = 0; r < nr; r++)
+        out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+void ingot_qmatmul_nf4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                            int o1)
+{
+    qtok t;
+    __m512i *xqs = NULL;
+    if (n_tok > DEC_MAX_TOK || w->n_in % 128 || w->aux || o0 >= o1 ||
+        !(xqs = aligned_alloc(64, (size_t)w->n_in / 128 * 64)) || qtok_alloc(&t, w->n_in) != 0) {
+        free(xqs);
+        ingot_qmatmul_nf4_avx512(w, x, n_tok, y, o0, o1);
+        return;
+    }
+    int8_t tab[16];
+    for (int i = 0; i < 16; i++)
+        tab[i] = (int8_t)(uint8_t)(lrintf(127.0f * ingot_nf4_code[i]) + 128);
+    const __m512i lut = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)tab));
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int tk = 0; tk < n_tok; tk++) {
+        for (int c = 0; c < w->n_in / 128; c++) {
+            qtok_chunk(&t, x + (size_t)tk * (size_t)w->n_in, c);
+            /* 128 * (sum of xq over each lane's 8 inputs) */
+            __m512i sxq = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_loadu_si512(t.lo + 64 * c));
+            sxq = _mm512_dpbusd_epi32(sxq, ones, _mm512_loadu_si512(t.hi + 64 * c));
+            xqs[c] = _mm512_slli_epi32(sxq, 7);
+        }
+        float *yt = y + (size_t)tk * (size_t)w->n_out;
+        int o = o0;
+        for (; o + R <= o1; o += R)
+            decnf4_rows(w, R, o, &t, xqs, lut, yt + o);
+        for (; o < o1; o++)
+            decnf4_rows(w, 1, o, &t, xqs, lut, yt + o);
+    }
+    free(xqs);
     free(t.mem);
 }
