@@ -23,6 +23,9 @@ say "tokenizer throughput (eval.txt, $(wc -c < "$top/models/tiny-llama/eval.txt"
 "$ingot" convert -q "$top/models/tiny-llama" -o "$work/tiny-llama.ingot"
 for i in 1 2 3; do timed "$ingot" tokenize "$work/tiny-llama.ingot" --file "$top/models/tiny-llama/eval.txt" >/dev/null; done
 
+say "open the bundled model (open_ms)"
+for i in 1 2 3; do "$ingot" bench "$work/tiny-llama.ingot" -p 16 -n 4 -r 1 --json | grep open_ms; done
+
 say "random checkpoints"
 for shape in qwen2-0.5b qwen2-1.5b; do
   [ -f "$work/$shape/model.safetensors.index.json" ] || "$build/bench/make-random-model" --shape "$shape" -o "$work/$shape"
@@ -31,8 +34,6 @@ for shape in qwen2-0.5b qwen2-1.5b; do
   timed "$ingot" convert -q "$work/$shape" -o "$work/$shape.ingot"
 done
 
-say "bench qwen2-0.5b bf16"
-"$ingot" bench "$work/qwen2-0.5b.ingot" -p 512 -n 128 -r 3
 say "bench qwen2-1.5b bf16"
 "$ingot" bench "$work/qwen2-1.5b.ingot" -p 512 -n 64 -r 2
 
@@ -47,9 +48,22 @@ if [ "${SKIP_AWQ:-0}" != 1 ]; then
   timed "$ingot" quantize -q "$q.ingot" -o "$q-awq4-head8.ingot" --type awq4 --calib "$calib" --head-type int8
 fi
 
-say "bench qwen2-0.5b quantized (tg against bandwidth; pp512 against bf16's pp512 above)"
+say "bench qwen2-0.5b: pp512 (and tg128) of every artifact"
+arts="$q.ingot"
 for t in int8 nf4 int4 awq4 awq4-head8; do
-  [ -f "$q-$t.ingot" ] || continue
-  say "bench qwen2-0.5b $t"
-  "$ingot" bench "$q-$t.ingot" -p 512 -n 128 -r 3
+  if [ -f "$q-$t.ingot" ]; then arts="$arts $q-$t.ingot"; fi
+done
+for a in $arts; do
+  say "bench $(basename "$a")"
+  "$ingot" bench "$a" -p 512 -n 128 -r 3
+done
+
+say "bench qwen2-0.5b: tg128, four rounds of every artifact in turn (the VM's bandwidth drifts)"
+for round in 1 2 3 4; do
+  for a in $arts; do
+    printf '%s round %s: ' "$(basename "$a")" "$round"
+    "$ingot" bench "$a" -p 0 -n 128 -r 1 --json | tr -d '\n ' |
+      sed 's/.*"tg_tps":\([^,]*\).*"read_bw_gbs":\([^,]*\).*"tg_bw_pct":\([^,]*\).*/tg_tps \1 read_bw_gbs \2 tg_bw_pct \3/'
+    echo
+  done
 done
