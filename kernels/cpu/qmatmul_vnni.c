@@ -61,12 +61,15 @@ typedef struct qtok {
     int8_t *lo, *hi; // (n_in/2) each
     float *dv;       // (n_in/128, 16)
     float *xsum;     // (n_in/128)
+    float *xg;       // int4: (n_in/G + 16) sums of x per group, 0-padded
+    float *sc;       // int4: (R, n_in/G + 16) scratch: the rows' f32 scales
     void *mem;
 } qtok;
 
 static int qtok_alloc(qtok *t, int n_in)
 {
-    size_t n = (size_t)n_in, bytes = n + n / 128 * 64 + n / 128 * 4;
+    size_t n = (size_t)n_in, ngp = n / 128 + 16;
+    size_t bytes = n + n / 128 * 64 + n / 128 * 4 + (1 + R) * ngp * 4;
     t->mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!t->mem)
         return -1;
@@ -74,6 +77,8 @@ static int qtok_alloc(qtok *t, int n_in)
     t->hi = t->lo + n / 2;
     t->dv = (float *)(t->hi + n / 2);
     t->xsum = t->dv + n / 128 * 16;
+    t->xg = t->xsum + n / 128;
+    t->sc = t->xg + ngp;
     return 0;
 }
 
@@ -124,48 +129,55 @@ static void qtok_chunk(qtok *t, const float *x, int c)
     t->xsum[c] = _mm512_reduce_add_ps(sum);
 }
 
+/*
+ * Row o's f32 group scales into sc (ng, zero-padded to 16) and
+ * @return sum_g s_g z_g X_g, the zero points' share: vector work once per
+ * row, not scalar work per group in the dot-product loop.
+ */
+AI float row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float *sc)
+{
+    const uint16_t *s16 = (const uint16_t *)w->scales + (size_t)o * (size_t)ng; // (ng)
+    const uint8_t *zp = (const uint8_t *)w->zeros + (size_t)o * (size_t)ng;     // (ng)
+    __m512 corr = _mm512_setzero_ps();
+    for (int g = 0; g < ng; g += 16) {
+        __mmask16 m = ng - g >= 16 ? 0xffff : (__mmask16)((1u << (ng - g)) - 1);
+        __m512 sv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, s16 + g));
+        __m512 zv = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, zp + g)));
+        _mm512_storeu_ps(sc + g, sv);
+        corr = _mm512_fmadd_ps(_mm512_mul_ps(sv, zv), _mm512_maskz_loadu_ps(m, xg + g), corr);
+    }
+    return _mm512_reduce_add_ps(corr);
+}
+
 AI void dec4_rows(const ingot_wmat *w, int nr, int o, const qtok *t, float *out)
 {
-    const int n = w->n_in, rowbytes = n / 2, ng = n / w->group_size;
-    const int cpg = w->group_size / 128;                // 128-chunks per group
-    const uint8_t *base = (const uint8_t *)w->data;     // (n_out, n_in/2)
-    const uint16_t *s16 = (const uint16_t *)w->scales; // (n_out, n_in/G)
-    const uint8_t *zp = (const uint8_t *)w->zeros;      // (n_out, n_in/G)
+    const int n = w->n_in, rowbytes = n / 2, ng = n / w->group_size, ngp = n / 128 + 16;
+    const int cpg = w->group_size / 128;            // 128-chunks per group
+    const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
     const __m512i low = _mm512_set1_epi8(0x0f);
     __m512 acc[R];
     float corr[R];
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++) {
         acc[r] = _mm512_setzero_ps();
-        corr[r] = 0.0f;
+        corr[r] = row_groups(w, o + r, ng, t->xg, t->sc + (size_t)r * (size_t)ngp);
     }
     /* the group of rows is one contiguous stream: prefetch it linearly */
     const char *pf = (const char *)base + (size_t)o * (size_t)rowbytes + PF_DIST;
-    for (int g = 0, c = 0; g < ng; g++) {
-        __m512 sv[R];
-        float xs = 0.0f;
-        for (int cc = g * cpg; cc < (g + 1) * cpg; cc++)
-            xs += t->xsum[cc];
+    for (int c = 0; c < n / 128; c++) {
+        const int g = c / cpg;
+        __m512i xl = _mm512_loadu_si512(t->lo + 64 * c), xh = _mm512_loadu_si512(t->hi + 64 * c);
+        __m512 dv = _mm512_loadu_ps(t->dv + 16 * c);
         #pragma GCC unroll 4
         for (int r = 0; r < nr; r++) {
-            size_t gi = (size_t)(o + r) * (size_t)ng + (size_t)g;
-            float s = _cvtsh_ss(s16[gi]);
-            sv[r] = _mm512_set1_ps(s);
-            corr[r] += s * (float)zp[gi] * xs;
-        }
-        for (int cc = 0; cc < cpg; cc++, c++) {
-            __m512i xl = _mm512_loadu_si512(t->lo + 64 * c), xh = _mm512_loadu_si512(t->hi + 64 * c);
-            __m512 dv = _mm512_loadu_ps(t->dv + 16 * c);
-            #pragma GCC unroll 4
-            for (int r = 0; r < nr; r++) {
-                _mm_prefetch(pf + ((size_t)c * nr + (size_t)r) * 64, _MM_HINT_T0);
-                __m512i v = _mm512_loadu_si512(base + (size_t)(o + r) * (size_t)rowbytes + 64 * c);
-                __m512i ql = _mm512_and_si512(v, low);
-                __m512i qh = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
-                __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ql, xl);
-                s = _mm512_dpbusd_epi32(s, qh, xh);
-                acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), dv), sv[r], acc[r]);
-            }
+            _mm_prefetch(pf + ((size_t)c * nr + (size_t)r) * 64, _MM_HINT_T0);
+            __m512i v = _mm512_loadu_si512(base + (size_t)(o + r) * (size_t)rowbytes + 64 * c);
+            __m512i ql = _mm512_and_si512(v, low);
+            __m512i qh = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+            __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ql, xl);
+            s = _mm512_dpbusd_epi32(s, qh, xh);
+            __m512 sv = _mm512_set1_ps(t->sc[(size_t)r * (size_t)ngp + (size_t)g]);
+            acc[r] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(s), dv), sv, acc[r]);
         }
     }
     #pragma GCC unroll 4
@@ -185,6 +197,13 @@ void ingot_qmatmul_q4_vnni(const ingot_wmat *w, const float *x, int n_tok, float
     for (int tk = 0; tk < n_tok; tk++) {
         for (int c = 0; c < w->n_in / 128; c++)
             qtok_chunk(&t, x + (size_t)tk * (size_t)w->n_in, c);
+        int ng = w->n_in / w->group_size, cpg = w->group_size / 128;
+        for (int g = 0; g < ng + 16; g++) { /* per-group sums, padded for the vector loads */
+            float xs = 0.0f;
+            for (int c = g * cpg; g < ng && c < (g + 1) * cpg; c++)
+                xs += t.xsum[c];
+            t.xg[g] = xs;
+        }
         float *yt = y + (size_t)tk * (size_t)w->n_out;
         int o = o0;
         for (; o + R <= o1; o += R)
