@@ -155,14 +155,15 @@ static int time_tg(ingot_context *c, const int32_t *toks, long n, float *logits,
  * set against it token by token: one more run of n_gen tokens, each followed
  * by one streaming read of a 256 MiB buffer on the same threads.  pct[i] is
  * token i's weight GB/s as a percentage of the read pass right after it;
- * *best the fastest pass.  @return 0 or 1.
+ * *best the fastest pass.  Without memory for the buffer both stay 0.
+ * @return 0 or 1.
  */
 static int tg_vs_bandwidth(const struct bench_opts *o, ingot_context *c, const ingot_model_info *info,
                            const int32_t *toks, float *logits, double *pct, double *best)
 {
     char *buf = malloc(BW_BUF_BYTES);
     if (!buf)
-        return cli_errorf("out of memory for the bandwidth buffer");
+        return 0; /* no yardstick on this machine: the percentages stay 0 */
     memset(buf, 1, BW_BUF_BYTES);
     ingot_error err = {0};
     for (long i = 0; i < o->n_gen; i++) {
