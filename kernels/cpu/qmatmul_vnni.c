@@ -1,7 +1,7 @@
 /*
- * qmatmul_vnni.c - int8 and int4 decode with AVX-512 VNNI integer dot
- * products; everything else (prefill, nf4, odd shapes) goes to
- * qmatmul_avx512.c.
+ * qmatmul_vnni.c - int8, nf4 and int4 decode with AVX-512 VNNI integer
+ * dot products; everything else (prefill, double-quantized nf4, odd
+ * shapes) goes to qmatmul_avx512.c.
  *
  * Why: the f32 kernel spends about 23 vector instructions per 128 weights
  * and row to expand 4-bit codes into floats (shift, table permute, FMA),
@@ -14,13 +14,14 @@
  *   xq_k = round(x_k / d_b) in -127..127;
  *   int4: y_o = sum_g s_og * (sum_b d_b sum_{k in b} q_ok xq_k - z_og X_g),
  *         X_g = sum_{k in g} x_k summed in f32 from the unquantized x;
- *   int8: y_o = s_o * sum_b d_b sum_{k in b} q_ok xq_k.
- * From cache, one Zen 4 core: int4 17-18 GB/s (f32 kernel 10-12), int8
- * 43-49 GB/s (f32 kernel 26-30).
+ *   int8: y_o = s_o * sum_b d_b sum_{k in b} q_ok xq_k;
+ *   nf4:  below (its code book goes through a byte table).
+ * From cache, one Zen 4 core: int4 22-36 GB/s (f32 kernel 10-12), nf4
+ * 20-22 (10-12), int8 43-49 GB/s (26-30).
  *
- * The only difference from the reference is the rounding of x: each output
- * stays within 0.5 * sum_k |w_k| d_b(k) of it (tests/test_quant.c checks
- * that bound).  Prefill keeps the exact f32 path, so perplexity runs
+ * The only difference from the reference is the rounding of x (and nf4's
+ * code book): each output stays within 0.5 * sum_k |w_k| d_b(k) of it
+ * (tests/test_quant.c checks that bound).  Prefill keeps the exact f32 path, so perplexity runs
  * (`ingot eval`) are unaffected.  Each output depends only on its row and
  * the token: row splits over threads give the same bits.
  */
