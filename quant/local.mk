@@ -16,7 +16,7 @@ libingot_la_LIBADD += libquant.la
 
 if HAVE_AVX2
 noinst_LTLIBRARIES += libqkern_avx2.la
-libqkern_avx2_la_SOURCES = kernels/cpu/qmatmul_avx2.c
+libqkern_avx2_la_SOURCES = kernels/cpu/qmatmul_avx2.c kernels/cpu/qmatmul_avx2dot.c
 libqkern_avx2_la_CFLAGS = $(AM_CFLAGS) -ffp-contract=off -mavx2 -mfma -mf16c
 libingot_la_LIBADD += libqkern_avx2.la
 endif

@@ -547,7 +547,7 @@ static const kcase kcases[] = {
 static const int ktoks[] = {1, 3, 17, 64};
 
 /* The kernel tables to test: ref always, SIMD when built and supported. */
-#define MAX_TABS 4
+#define MAX_TABS 5
 static int kernel_tables(ingot_cpu_kernels tabs[MAX_TABS])
 {
     int n = 0;
@@ -559,6 +559,8 @@ static int kernel_tables(ingot_cpu_kernels tabs[MAX_TABS])
         __builtin_cpu_supports("f16c")) {
         tabs[n].isa = "avx2";
         ingot_quant_kernels_fill(&tabs[n++], "avx2");
+        tabs[n].isa = "avx2dot";
+        ingot_quant_kernels_fill(&tabs[n++], "avx2dot");
     }
 #endif
 #ifdef INGOT_HAVE_AVX512
@@ -579,7 +581,7 @@ static int kernel_tables(ingot_cpu_kernels tabs[MAX_TABS])
 }
 
 /*
- * The VNNI decode (1-3 tokens) rounds the token to int8 in blocks of 32
+ * The VNNI and avx2dot decodes (1-3 tokens) round the token to int8 in blocks of 32
  * (step d = max|x| / 127): each product may move by |w_k| d / 2.  nf4 also
  * rounds its code book to 1/127 (each weight moves by at most absmax / 254).
  * @return that bound for output row o and token x.
@@ -603,10 +605,11 @@ static double vnni_bound(const kcase *c, const qt *q, const float *wrow, const f
     return b * 1.001;
 }
 
-/* @return whether this table's kernel rounds the token (the VNNI decode) */
+/* @return whether this table's kernel rounds the token (VNNI or AVX2 integer-dot decode) */
 static bool quantizes_token(const ingot_cpu_kernels *k, const kcase *c, int n_tok)
 {
-    return strcmp(k->isa, "avx512vnni") == 0 && n_tok < 4 && !(c->type == INGOT_DT_NF4 && c->dq);
+    bool dot = strcmp(k->isa, "avx512vnni") == 0 || strcmp(k->isa, "avx2dot") == 0;
+    return dot && n_tok < 4 && !(c->type == INGOT_DT_NF4 && c->dq);
 }
 
 static void check_kernel(const ingot_cpu_kernels *k, const kcase *c, const qt *q, const float *x,

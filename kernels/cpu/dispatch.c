@@ -2,7 +2,7 @@
  * dispatch.c - picks the kernel table for this CPU once, and splits a matmul
  * over OpenMP threads.
  *
- * INGOT_ISA=ref|avx2|avx512|avx512vnni forces a table (tests, benchmarks); a name this
+ * INGOT_ISA=ref|avx2|avx2dot|avx512|avx512vnni forces a table (tests, benchmarks); a name this
  * build or CPU cannot run falls back to the best that it can.
  */
 #include "config.h"
@@ -26,6 +26,7 @@ __attribute__((weak)) void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const 
 static ingot_cpu_kernels tab_ref;
 #ifdef INGOT_HAVE_AVX2
 static ingot_cpu_kernels tab_avx2;
+static ingot_cpu_kernels tab_avx2dot; /* AVX2 + integer-dot decode of int8/nf4/int4 */
 #endif
 #ifdef INGOT_HAVE_AVX512
 static ingot_cpu_kernels tab_avx512;
@@ -33,7 +34,7 @@ static ingot_cpu_kernels tab_avx512;
 #ifdef INGOT_HAVE_VNNI
 static ingot_cpu_kernels tab_vnni; /* AVX-512 + VNNI decode of int4 */
 #endif
-static const ingot_cpu_kernels *tab_avx2_ok, *tab_avx512_ok, *tab_vnni_ok, *tab_best;
+static const ingot_cpu_kernels *tab_avx2_ok, *tab_avx2dot_ok, *tab_avx512_ok, *tab_vnni_ok, *tab_best;
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
 #if defined(INGOT_HAVE_AVX2) || defined(INGOT_HAVE_AVX512)
@@ -60,6 +61,8 @@ static const ingot_cpu_kernels *table_named(const char *isa)
         return &tab_ref;
     if (strcmp(isa, "avx2") == 0)
         return tab_avx2_ok;
+    if (strcmp(isa, "avx2dot") == 0)
+        return tab_avx2dot_ok;
     if (strcmp(isa, "avx512") == 0)
         return tab_avx512_ok;
     if (strcmp(isa, "avx512vnni") == 0)
@@ -77,7 +80,13 @@ static void tables_init(void)
     if (cpu_has_avx2()) {
         ingot_kernels_fill_avx2(&tab_avx2);
         ingot_quant_kernels_fill(&tab_avx2, "avx2");
-        tab_best = tab_avx2_ok = &tab_avx2;
+        tab_avx2_ok = &tab_avx2;
+        /* decode of the quantized formats on integer dot products: the f32
+         * expansion of 4-bit codes is slower than memory on AVX2 cores */
+        tab_avx2dot = tab_avx2;
+        tab_avx2dot.isa = "avx2dot";
+        ingot_quant_kernels_fill(&tab_avx2dot, "avx2dot");
+        tab_best = tab_avx2dot_ok = &tab_avx2dot;
     }
 #endif
 #ifdef INGOT_HAVE_AVX512

@@ -5,7 +5,8 @@
  * best lower one, down to the portable reference.  "avx512vnni" is the
  * AVX-512 set with int8, nf4 and int4 decode on VNNI dot products over the token rounded
  * to int8 (qmatmul_vnni.c); the dispatcher takes it when the CPU has
- * AVX512_VNNI.
+ * AVX512_VNNI.  "avx2dot" is the AVX2 set with the same decode on
+ * vpmaddubsw (qmatmul_avx2dot.c), taken on AVX2 CPUs without AVX-512.
  */
 #include "config.h"
 
@@ -21,6 +22,12 @@ void ingot_qmatmul_nf4_avx2(const ingot_wmat *w, const float *x, int n_tok, floa
                             int o1);
 void ingot_qmatmul_q4_avx2(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
                            int o1);
+void ingot_qmatmul_q8_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                              int o1);
+void ingot_qmatmul_nf4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                               int o1);
+void ingot_qmatmul_q4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
+                              int o1);
 #endif
 #ifdef INGOT_HAVE_AVX512
 void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
@@ -48,8 +55,15 @@ static void set3(ingot_cpu_kernels *k, ingot_matmul_fn q8, ingot_matmul_fn nf4, 
 
 void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa)
 {
+#ifdef INGOT_HAVE_AVX2
+    if (isa && strcmp(isa, "avx2dot") == 0) {
+        set3(k, ingot_qmatmul_q8_avx2dot, ingot_qmatmul_nf4_avx2dot, ingot_qmatmul_q4_avx2dot);
+        return;
+    }
+#endif
     int want = !isa ? 0
                : strcmp(isa, "avx512vnni") == 0 ? 3
+               : strcmp(isa, "avx2dot") == 0    ? 1
                : strcmp(isa, "avx512") == 0     ? 2
                : strcmp(isa, "avx2") == 0       ? 1
                                                 : 0;
