@@ -180,12 +180,28 @@ static void qtok_make(qtok *t, const float *x, int n_in)
                                               _mm_set1_ps(t->d[2 * m + 1]), 1));
 }
 
+/*
+ * Lane sums in one fixed order, ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7)),
+ * whether a row is summed alone or four at once: a row's bits must not
+ * depend on which pass of the thread's range it fell in.
+ */
 AI float hsum(__m256 v)
 {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    __m256 t = _mm256_hadd_ps(v, v);
+    t = _mm256_hadd_ps(t, t);
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+}
+
+/* y[r] = hsum(a[r]) for nr rows; four of them with three vhaddps */
+AI void store_sums(int nr, const __m256 *a, float *y)
+{
+    if (nr == 4) {
+        __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        return;
+    }
+    for (int r = 0; r < nr; r++)
+        y[r] = hsum(a[r]);
 }
 
 /* 16 int16 pair sums into 8 int32 lanes */
@@ -248,10 +264,11 @@ void ingot_qmatmul_q8_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
 
 /*
  * Row o's f32 group scales into sc (ng, zero-padded to 8) and
- * @return sum_g s_g z_g X_g, the zero points' share, with vectors once per
- * row rather than per group inside the dot product.
+ * @return the lanes of sum_g s_g z_g X_g, the zero points' share, taken off
+ * the row's accumulator before its final sum: vector work once per row,
+ * not per group inside the dot product.
  */
-AI float row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float *sc)
+AI __m256 row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float *sc)
 {
     const uint16_t *s16 = (const uint16_t *)w->scales + (size_t)o * (size_t)ng; // (ng)
     const uint8_t *zp = (const uint8_t *)w->zeros + (size_t)o * (size_t)ng;     // (ng)
@@ -263,12 +280,25 @@ AI float row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float *
         _mm256_storeu_ps(sc + g, sv);
         corr = _mm256_fmadd_ps(_mm256_mul_ps(sv, zv), _mm256_loadu_ps(xg + g), corr);
     }
-    float c = hsum(corr);
-    for (; g < ng; g++) {
-        sc[g] = _cvtsh_ss(s16[g]);
-        c += sc[g] * (float)zp[g] * xg[g];
+    if (g == ng)
+        return corr;
+    /* the tail as one more vector where reading 8 past it stays inside the
+     * arrays (every row but the last few): lanes past ng are zeroed, and xg
+     * is 0 there */
+    if ((size_t)o * (size_t)ng + (size_t)g + 8 <= (size_t)w->n_out * (size_t)ng) {
+        __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+            _mm256_set1_epi32(ng - g), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+        __m256 sv = _mm256_and_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s16 + g))), keep);
+        __m256 zv = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(zp + g))));
+        _mm256_storeu_ps(sc + g, sv);
+        return _mm256_fmadd_ps(_mm256_mul_ps(sv, zv), _mm256_loadu_ps(xg + g), corr);
     }
-    return c;
+    float c[8] = {0};
+    for (int i = 0; g + i < ng; i++) {
+        sc[g + i] = _cvtsh_ss(s16[g + i]);
+        c[i] = sc[g + i] * (float)zp[g + i] * xg[g + i];
+    }
+    return _mm256_add_ps(corr, _mm256_loadu_ps(c));
 }
 
 AI void dec4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, float *yt)
@@ -277,8 +307,7 @@ AI void dec4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, float *yt)
     const int lpg = w->group_size / 64;             // 32-byte loads per group
     const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
     const __m256i low = _mm256_set1_epi8(0x0f);
-    __m256 acc[R];
-    float corr[R];
+    __m256 acc[R], corr[R];
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++) {
         acc[r] = _mm256_setzero_ps();
@@ -310,7 +339,8 @@ AI void dec4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, float *yt)
     }
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++)
-        yt[o + r] = hsum(acc[r]) - corr[r];
+        acc[r] = _mm256_sub_ps(acc[r], corr[r]);
+    store_sums(nr, acc, yt + o);
 }
 
 /* f32 sums of x over each group (exact x: the zero points multiply them) */
@@ -382,7 +412,8 @@ AI void decnf4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, __m256i l
     }
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++)
-        yt[o + r] = hsum(acc[r]) * (1.0f / 127.0f);
+        acc[r] = _mm256_mul_ps(acc[r], _mm256_set1_ps(1.0f / 127.0f));
+    store_sums(nr, acc, yt + o);
 }
 
 void ingot_qmatmul_nf4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
