@@ -4,7 +4,7 @@
  * 896->896, 896->4864, 4864->896, 896->151936.
  *
  *   bench_qkernels [isa [threads [shapes]]]
- *     isa: ref, avx2, avx512 (default: best); threads: 0 = OpenMP default;
+ *     isa: ref, avx2, avx2dot, avx512, avx512vnni (default: best); threads: 0 = OpenMP default;
  *     shapes: indices into the list above, e.g. "23" (default: all)
  *
  * decode (n_tok = 1): GB/s counts every byte of every stored part of W (the

@@ -58,12 +58,29 @@ for a in $arts; do
   "$ingot" bench "$a" -p 512 -n 128 -r 3
 done
 
-say "bench qwen2-0.5b: tg128, four rounds of every artifact in turn (the VM's bandwidth drifts)"
-for round in 1 2 3 4; do
+say "bench qwen2-0.5b: tg128, six rounds of every artifact in turn (the VM's bandwidth drifts)"
+rounds="$work/tg-rounds.txt"
+: > "$rounds"
+for round in 1 2 3 4 5 6; do
   for a in $arts; do
     printf '%s round %s: ' "$(basename "$a")" "$round"
     "$ingot" bench "$a" -p 0 -n 128 -r 1 --json | tr -d '\n ' |
-      sed 's/.*"tg_tps":\([^,]*\).*"read_bw_gbs":\([^,]*\).*"tg_bw_pct":\([^,]*\).*/tg_tps \1 read_bw_gbs \2 tg_bw_pct \3/'
+      sed 's/.*"tg_tps":\([^,]*\).*"read_bw_gbs":\([^,]*\).*"tg_bw_pct":\([^,]*\).*/tg_tps \1 read_bw_gbs \2 tg_bw_pct \3/' |
+      tee -a "$rounds"
+    echo " $(basename "$a")" >> "$rounds"
     echo
   done
+done
+
+say "tg128 medians over the rounds (docs/PERFORMANCE.md quotes these)"
+for a in $arts; do
+  b=$(basename "$a")
+  grep " $b\$" "$rounds" | awk '{print $2}' | sort -n | awk -v b="$b" '
+    { t[NR] = $1 }
+    END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+          print b ": tg_tps median " m " (" t[1] "-" t[NR] ")" }'
+  grep " $b\$" "$rounds" | awk '{print $6}' | sort -n | awk -v b="$b" '
+    { p[NR] = $1 }
+    END { m = NR % 2 ? p[(NR + 1) / 2] : (p[NR / 2] + p[NR / 2 + 1]) / 2
+          print b ": tg_bw_pct median " m " (" p[1] "-" p[NR] ")" }'
 done

@@ -597,7 +597,7 @@ static double vnni_bound(const kcase *c, const qt *q, const float *wrow, const f
         for (int k = k0; k < k0 + 32; k++) {
             b += fabs((double)wrow[k]) * d * 0.5;
             if (c->type == INGOT_DT_NF4) {
-                double am = ((const float *)q->w.scales)[(size_t)o * (c->n_in / 64) + k / 64];
+                double am = ingot_nf4_absmax(&q->w, (int64_t)o * (c->n_in / 64) + k / 64);
                 b += am / 254.0 * (fabs((double)x[k]) + d * 0.5);
             }
         }
@@ -608,8 +608,11 @@ static double vnni_bound(const kcase *c, const qt *q, const float *wrow, const f
 /* @return whether this table's kernel rounds the token (VNNI or AVX2 integer-dot decode) */
 static bool quantizes_token(const ingot_cpu_kernels *k, const kcase *c, int n_tok)
 {
-    bool dot = strcmp(k->isa, "avx512vnni") == 0 || strcmp(k->isa, "avx2dot") == 0;
-    return dot && n_tok < 4 && !(c->type == INGOT_DT_NF4 && c->dq);
+    if (n_tok >= 4)
+        return false;
+    if (strcmp(k->isa, "avx2dot") == 0)
+        return true;
+    return strcmp(k->isa, "avx512vnni") == 0 && !(c->type == INGOT_DT_NF4 && c->dq);
 }
 
 static void check_kernel(const ingot_cpu_kernels *k, const kcase *c, const qt *q, const float *x,

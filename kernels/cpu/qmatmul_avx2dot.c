@@ -2,8 +2,8 @@
  * qmatmul_avx2dot.c - int8, nf4 and int4 decode with AVX2 integer dot
  * products (vpmaddubsw + vpmaddwd) over the token rounded to int8: the
  * scheme of qmatmul_vnni.c for CPUs without AVX-512 (Zen 2 and 3, Intel
- * client cores).  Prefill, double-quantized nf4 and shapes these loops do
- * not cover go to the exact f32 kernels of qmatmul_avx2.c.
+ * client cores).  Prefill and shapes these loops do not cover go to the
+ * exact f32 kernels of qmatmul_avx2.c.
  *
  * Why: expanding 4-bit codes into floats costs the f32 kernel more
  * instructions per byte than memory delivers bytes: on a Zen 2 core nf4
@@ -380,18 +380,27 @@ void ingot_qmatmul_q4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
 /*
  * One 32-byte load is one absmax block of 64 weights; byte i holds input
  * 2i in its high nibble and 2i + 1 in its low one (bitsandbytes' order).
- * Without double quantization only (absmax as f32 per block).
+ * With double quantization, each row's absmax values are undone into
+ * scratch first, exactly as the reference does (ingot_nf4_row_absmax).
  */
 AI void decnf4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, __m256i lut, float *yt)
 {
     const int n = w->n_in, rowbytes = n / 2, nb = n / 64;
     const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
-    const float *am = (const float *)w->scales;     // (n_out, n_in/64)
     const __m256i low = _mm256_set1_epi8(0x0f);
     __m256 acc[R];
+    const float *am[R]; // (nb) per row: the stored f32 absmax, or undone double quant
     #pragma GCC unroll 4
-    for (int r = 0; r < nr; r++)
+    for (int r = 0; r < nr; r++) {
         acc[r] = _mm256_setzero_ps();
+        if (w->aux) {
+            float *a = t->sc + (size_t)r * (size_t)(nb + 8);
+            ingot_nf4_row_absmax(w, o + r, a);
+            am[r] = a;
+        } else {
+            am[r] = (const float *)w->scales + (size_t)(o + r) * (size_t)nb;
+        }
+    }
     for (int m = 0; m < nb; m++) {
         __m256i xe = _mm256_loadu_si256((const __m256i *)(t->lo + 32 * m));
         __m256i xo = _mm256_loadu_si256((const __m256i *)(t->hi + 32 * m));
@@ -406,7 +415,7 @@ AI void decnf4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, __m256i l
             __m256i wo = _mm256_shuffle_epi8(lut, _mm256_and_si256(v, low));
             __m256i s = _mm256_add_epi32(pairs(_mm256_maddubs_epi16(ae, _mm256_sign_epi8(we, xe))),
                                          pairs(_mm256_maddubs_epi16(ao, _mm256_sign_epi8(wo, xo))));
-            __m256 a = _mm256_broadcast_ss(am + (size_t)(o + r) * (size_t)nb + m);
+            __m256 a = _mm256_broadcast_ss(am[r] + m);
             acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), dv), a, acc[r]);
         }
     }
@@ -420,7 +429,7 @@ void ingot_qmatmul_nf4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, f
                                int o1)
 {
     qtok t;
-    if (n_tok > DEC_MAX_TOK || w->n_in % 64 || w->aux || o0 >= o1 ||
+    if (n_tok > DEC_MAX_TOK || w->n_in % 64 || o0 >= o1 ||
         qtok_alloc(&t, w->n_in) != 0) {
         ingot_qmatmul_nf4_avx2(w, x, n_tok, y, o0, o1);
         return;
