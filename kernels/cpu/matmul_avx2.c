@@ -13,6 +13,7 @@
 #define MV_UMAX 4
 #define MV_RMAX 12
 #define MV_RL(t) ((t) <= 1 ? 12 : 4)
+#define MV_BF16_SPLIT
 /* prefill 6 x 16 micro-tile: 12 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 6
 #define MM_NV 2

@@ -8,6 +8,8 @@
  *   MV_UMAX decode: k-unroll (accumulators per token) for short rows
  *   MV_RL(T) decode: rows read at once for long rows and T tokens
  *   MV_RMAX decode: the largest MV_RL
+ *   MV_BF16_SPLIT (optional) decode of bf16 short rows for one token by
+ *           splitting 32-bit lanes into even and odd weights (AVX2 only)
  *   MM_MR   prefill micro-tile: tokens (broadcast operand)
  *   MM_NV   prefill micro-tile: vectors of outputs (NR = MM_NV * VL rows of W)
  *   MM_KC   prefill: depth of a block (a token tile, MM_MR * MM_KC floats,
@@ -154,10 +156,63 @@ VI void mv_block(int type, int T, int R, int U, const void *w, size_t n_in, cons
         }
 }
 
+#ifdef MV_BF16_SPLIT
+static float *gemm_scratch(size_t floats);
+/*
+ * bf16, one token, short rows: 32 bytes of W hold 16 weights, the even
+ * ones in the low halves of the 32-bit lanes and the odd ones in the high
+ * halves, so a shift and a mask make two f32 vectors with no widening
+ * shuffle; x is split into its even (xe) and odd (xo) inputs once per call.
+ * Fewer instructions per byte than widening 8 weights at a time: 3-5 %
+ * faster from memory on Zen 2 (0.5B shapes, 2 threads, alternated runs).
+ * The row's sum runs in another order than mv_block's, but the same for
+ * every row split.
+ */
+VI void mv_bf16_split(const ingot_wmat *w, const float *xe, const float *xo, float *y, int o0,
+                      int o1)
+{
+    const size_t n_in = (size_t)w->n_in, h = n_in / 2;
+    const __m256i hi = _mm256_set1_epi32((int)0xffff0000u);
+    for (int o = o0; o < o1; o++) {
+        const uint16_t *wr = (const uint16_t *)w->data + (size_t)o * n_in; // (n_in)
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        size_t j = 0;
+        for (; j + 16 <= h; j += 16) {
+            __m256i v0 = _mm256_loadu_si256((const __m256i *)(wr + 2 * j));
+            __m256i v1 = _mm256_loadu_si256((const __m256i *)(wr + 2 * j + 16));
+            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), _mm256_loadu_ps(xe + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v0, hi)), _mm256_loadu_ps(xo + j), a1);
+            a2 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)), _mm256_loadu_ps(xe + j + 8), a2);
+            a3 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v1, hi)), _mm256_loadu_ps(xo + j + 8), a3);
+        }
+        for (; j < h; j += 8) {
+            __m256i v0 = _mm256_loadu_si256((const __m256i *)(wr + 2 * j));
+            a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), _mm256_loadu_ps(xe + j), a0);
+            a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v0, hi)), _mm256_loadu_ps(xo + j), a1);
+        }
+        y[o] = h_hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    }
+}
+#endif
+
 VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, int o0, int o1)
 {
     size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
     int o = o0;
+#ifdef MV_BF16_SPLIT
+    if (type == INGOT_DT_BF16 && T == 1 && n_in <= MV_SHORT && n_in % 16 == 0) {
+        float *xs = gemm_scratch(n_in);
+        if (xs) {
+            for (size_t i = 0; i < n_in / 2; i++) {
+                xs[i] = x[2 * i];
+                xs[n_in / 2 + i] = x[2 * i + 1];
+            }
+            mv_bf16_split(w, xs, xs + n_in / 2, y, o0, o1);
+            return;
+        }
+    }
+#endif
     if (n_in <= MV_SHORT) {
         for (; o < o1; o++)
             mv_block(type, T, 1, MV_UMAX, w->data, n_in, x, y, n_out, o);
