@@ -10,7 +10,7 @@
 
 noinst_LTLIBRARIES += libquant.la
 libquant_la_SOURCES = quant/quant.h quant/quant.c quant/quant_int8.c quant/quant_nf4.c \
-	quant/quant_int4.c kernels/cpu/qmatmul_ref.c kernels/cpu/qkernels_fill.c
+	quant/quant_int4.c kernels/cpu/qkernels.h kernels/cpu/qmatmul_ref.c kernels/cpu/qkernels_fill.c
 libquant_la_CFLAGS = $(AM_CFLAGS) -ffp-contract=off
 libingot_la_LIBADD += libquant.la
 

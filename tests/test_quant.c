@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/qkernels.h"
 #include "quant/quant.h"
 #include "util/util.h"
 
@@ -25,7 +26,6 @@
  * accumulation in a different order (the reference sums in double). */
 #define KERNEL_TOL 1e-5
 
-void ingot_qmatmul_ref(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1);
 
 static uint64_t rng_state;
 

@@ -13,38 +13,7 @@
 #include <string.h>
 
 #include "kernels/cpu/kernels.h"
-
-void ingot_qmatmul_ref(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1);
-#ifdef INGOT_HAVE_AVX2
-void ingot_qmatmul_q8_avx2(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                           int o1);
-void ingot_qmatmul_nf4_avx2(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                            int o1);
-void ingot_qmatmul_q4_avx2(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                           int o1);
-void ingot_qmatmul_q8_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                              int o1);
-void ingot_qmatmul_nf4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                               int o1);
-void ingot_qmatmul_q4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                              int o1);
-#endif
-#ifdef INGOT_HAVE_AVX512
-void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                             int o1);
-void ingot_qmatmul_nf4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                              int o1);
-void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                             int o1);
-#endif
-#ifdef INGOT_HAVE_VNNI
-void ingot_qmatmul_nf4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                            int o1);
-void ingot_qmatmul_q8_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                           int o1);
-void ingot_qmatmul_q4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                           int o1);
-#endif
+#include "kernels/cpu/qkernels.h"
 
 static void set3(ingot_cpu_kernels *k, ingot_matmul_fn q8, ingot_matmul_fn nf4, ingot_matmul_fn q4)
 {

@@ -32,15 +32,8 @@
 #include <string.h>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/qkernels.h"
 #include "quant/quant.h"
-
-void ingot_qmatmul_ref(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1);
-void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                             int o1);
-void ingot_qmatmul_nf4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                              int o1);
-void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                             int o1);
 
 #define AI static inline __attribute__((always_inline))
 /* The loops over rows, tokens and nibbles inside the hot kernels have small

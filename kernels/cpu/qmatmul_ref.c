@@ -11,9 +11,8 @@
 #include <stdlib.h>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/qkernels.h"
 #include "quant/quant.h"
-
-void ingot_qmatmul_ref(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1);
 
 #define CHUNK 1024 /* even, so 4-bit chunks start on a byte */
 

@@ -34,20 +34,8 @@
 #include <string.h>
 
 #include "kernels/cpu/kernels.h"
+#include "kernels/cpu/qkernels.h"
 #include "quant/quant.h"
-
-void ingot_qmatmul_q8_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                             int o1);
-void ingot_qmatmul_q4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                             int o1);
-void ingot_qmatmul_nf4_avx512(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                              int o1);
-void ingot_qmatmul_q8_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                           int o1);
-void ingot_qmatmul_nf4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                            int o1);
-void ingot_qmatmul_q4_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
-                           int o1);
 
 #define AI static inline __attribute__((always_inline))
 #define DEC_MAX_TOK 3 /* as qmatmul_avx512.c: 4 tokens and more are prefill */
