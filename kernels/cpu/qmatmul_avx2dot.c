@@ -120,7 +120,11 @@ AI __m256i quant8(__m256 v, float d)
 }
 
 /* Block b: 32 inputs into q (natural order) and d. */
-static void qtok_block(qtok *t, const float *x, int b)
+/* What a format's loop reads of the token: int8 the natural order and |xq|;
+ * int4 the even/odd split; nf4 the split and its absolute values. */
+enum tok_parts { TOK_INT8, TOK_SPLIT, TOK_SPLIT_ABS };
+
+static void qtok_block(qtok *t, const float *x, int b, enum tok_parts parts)
 {
     const float *xb = x + 32 * b;
     __m256 v[4], m = _mm256_setzero_ps();
@@ -138,16 +142,18 @@ static void qtok_block(qtok *t, const float *x, int b)
     __m256i q = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23),
                                             _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256((__m256i *)(t->q + 32 * b), q);
-    _mm256_storeu_si256((__m256i *)(t->a + 32 * b), _mm256_abs_epi8(q));
+    if (parts == TOK_INT8)
+        _mm256_storeu_si256((__m256i *)(t->a + 32 * b), _mm256_abs_epi8(q));
     t->d[b] = d;
 }
 
-/* The whole token; lo/hi and dv only when n_in is a multiple of 64. */
-static void qtok_make(qtok *t, const float *x, int n_in)
+/* The whole token, the parts a format reads (the split ones need n_in a
+ * multiple of 64). */
+static void qtok_make(qtok *t, const float *x, int n_in, enum tok_parts parts)
 {
     for (int b = 0; b < n_in / 32; b++)
-        qtok_block(t, x, b);
-    if (n_in % 64)
+        qtok_block(t, x, b, parts);
+    if (parts == TOK_INT8)
         return;
     /* per 128-bit lane: even bytes to the low 8, odd ones to the high 8 */
     const __m256i eo = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2,
@@ -159,6 +165,8 @@ static void qtok_make(qtok *t, const float *x, int n_in)
             __m128i e = _mm256_castsi256_si128(v), o = _mm256_extracti128_si256(v, 1);
             _mm_storeu_si128((__m128i *)(t->lo + 32 * m + 16 * h), e);
             _mm_storeu_si128((__m128i *)(t->hi + 32 * m + 16 * h), o);
+            if (parts != TOK_SPLIT_ABS)
+                continue;
             _mm_storeu_si128((__m128i *)(t->alo + 32 * m + 16 * h), _mm_abs_epi8(e));
             _mm_storeu_si128((__m128i *)(t->ahi + 32 * m + 16 * h), _mm_abs_epi8(o));
         }
@@ -241,7 +249,7 @@ void ingot_qmatmul_q8_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
         return;
     }
     for (int tk = 0; tk < n_tok; tk++) {
-        qtok_make(&t, x + (size_t)tk * (size_t)w->n_in, w->n_in);
+        qtok_make(&t, x + (size_t)tk * (size_t)w->n_in, w->n_in, TOK_INT8);
         for (int o = o0; o < o1; o++)
             dec8_row(o, w, &t, y + (size_t)tk * (size_t)w->n_out);
     }
@@ -356,7 +364,7 @@ void ingot_qmatmul_q4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
     }
     for (int tk = 0; tk < n_tok; tk++) {
         const float *xt = x + (size_t)tk * (size_t)w->n_in;
-        qtok_make(&t, xt, w->n_in);
+        qtok_make(&t, xt, w->n_in, TOK_SPLIT);
         group_sums(xt, w->n_in, w->group_size, t.xg);
         ROW_PASSES(dec4_rows, w, &t, y + (size_t)tk * (size_t)w->n_out);
     }
@@ -427,7 +435,7 @@ void ingot_qmatmul_nf4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, f
         tab[i] = (int8_t)lrintf(127.0f * ingot_nf4_code[i]);
     const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tab));
     for (int tk = 0; tk < n_tok; tk++) {
-        qtok_make(&t, x + (size_t)tk * (size_t)w->n_in, w->n_in);
+        qtok_make(&t, x + (size_t)tk * (size_t)w->n_in, w->n_in, TOK_SPLIT_ABS);
         ROW_PASSES(decnf4_rows, w, &t, lut, y + (size_t)tk * (size_t)w->n_out);
     }
     free(t.mem);
