@@ -73,14 +73,15 @@ for round in 1 2 3 4 5 6; do
 done
 
 say "tg128 medians over the rounds (docs/PERFORMANCE.md quotes these)"
+# median FIELD LABEL: the median (and range) of field FIELD of stdin's lines
+median() {
+  awk -v f="$1" '{print $f}' | sort -n | awk -v b="$2" '
+    { v[NR] = $1 }
+    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+          print b " median " m " (" v[1] "-" v[NR] ")" }'
+}
 for a in $arts; do
   b=$(basename "$a")
-  grep " $b\$" "$rounds" | awk '{print $2}' | sort -n | awk -v b="$b" '
-    { t[NR] = $1 }
-    END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-          print b ": tg_tps median " m " (" t[1] "-" t[NR] ")" }'
-  grep " $b\$" "$rounds" | awk '{print $6}' | sort -n | awk -v b="$b" '
-    { p[NR] = $1 }
-    END { m = NR % 2 ? p[(NR + 1) / 2] : (p[NR / 2] + p[NR / 2 + 1]) / 2
-          print b ": tg_bw_pct median " m " (" p[1] "-" p[NR] ")" }'
+  grep " $b\$" "$rounds" | median 2 "$b: tg_tps"
+  grep " $b\$" "$rounds" | median 6 "$b: tg_bw_pct"
 done
