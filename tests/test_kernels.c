@@ -159,6 +159,49 @@ START_TEST(matmul_matches_ref_long_rows)
 }
 END_TEST
 
+/*
+ * Decode of one token gives every row the same bits whatever range of rows a
+ * call gets: the bf16 kernel reads several parts of its range at once, and a
+ * row must not depend on which part (or remainder) it lands in.
+ */
+START_TEST(matmul_decode_rows_independent_of_range)
+{
+    static const int shapes[][2] = {/* n_out, n_in */ {77, 896}, {1000, 96}, {13, 4864}, {50, 100}};
+    static const int cuts[][2] = {{0, 1}, {5, 6}, {0, 7}, {3, 61}, {1, 13}, {6, 50}, {12, 13}};
+    ingot_dtype type = wtypes[_i];
+    for (size_t s = 0; s < INGOT_ARRAY_LEN(shapes); s++) {
+        int n_out = shapes[s][0], n_in = shapes[s][1];
+        float *wf;
+        void *data = make_weights(type, n_out, n_in, &wf);
+        ingot_wmat w = {.type = type, .n_out = n_out, .n_in = n_in, .data = data};
+        float *x = rand_f32((size_t)n_in, 1.0f);
+        float *y1 = malloc((size_t)n_out * sizeof(float)), *y2 = malloc((size_t)n_out * sizeof(float));
+        ck_assert(y1 && y2);
+        for (size_t i = 0; i < INGOT_ARRAY_LEN(isas); i++) {
+            const ingot_cpu_kernels *k = ingot_cpu_kernels_named(isas[i]);
+            if (!k)
+                continue;
+            k->matmul[type](&w, x, 1, y1, 0, n_out);
+            for (size_t c = 0; c < INGOT_ARRAY_LEN(cuts); c++) {
+                int o0 = cuts[c][0], o1 = cuts[c][1] < n_out ? cuts[c][1] : n_out;
+                for (int o = 0; o < n_out; o++)
+                    y2[o] = -7.0f;
+                k->matmul[type](&w, x, 1, y2, o0, o1);
+                for (int o = o0; o < o1; o++)
+                    ck_assert_msg(memcmp(&y1[o], &y2[o], sizeof(float)) == 0,
+                                  "%s %s %dx%d: row %d of [%d,%d) %.9g, of all rows %.9g", isas[i],
+                                  ingot_dtype_name(type), n_out, n_in, o, o0, o1, y2[o], y1[o]);
+            }
+        }
+        free(data);
+        free(wf);
+        free(x);
+        free(y1);
+        free(y2);
+    }
+}
+END_TEST
+
 START_TEST(matmul_zero_depth_gives_zero)
 {
     for (size_t i = 0; i < INGOT_ARRAY_LEN(isas); i++) {
@@ -411,6 +454,7 @@ int main(void)
     tcase_add_loop_test(tc, matmul_respects_row_range, 0, nt);
     tcase_add_loop_test(tc, matmul_matches_ref_long_rows, 0, nt);
     tcase_add_loop_test(tc, matmul_threaded_equals_single, 0, nt);
+    tcase_add_loop_test(tc, matmul_decode_rows_independent_of_range, 0, nt);
     tcase_add_test(tc, matmul_zero_depth_gives_zero);
     tcase_add_test(tc, matmul_unsupported_type_fails);
     suite_add_tcase(s, tc);

@@ -93,8 +93,9 @@ void ingot_swiglu(float *gate, const float *up, int n);
 double ingot_measure_read_bandwidth(int n_threads);
 /**
  * One pass of n_threads reading bytes at buf with each read-bandwidth loop
- * (thread i reads slice i), for comparing a kernel against a read of the
- * very same memory.  @return the best GB/s.
+ * and each number of streams per thread (thread i reads slice i), for
+ * comparing a kernel against a read of the very same memory.
+ * @return the best GB/s.
  */
 double ingot_read_pass(const void *buf, size_t bytes, int n_threads);
 /** @return the f32 FMA peak in GFLOP/s of n_threads with the best ISA (an FMA is 2 flops). */
@@ -110,9 +111,9 @@ void ingot_softmax_ref(float *x, int n);
 void ingot_swiglu_ref(float *gate, const float *up, int n);
 void ingot_kernels_fill_avx2(ingot_cpu_kernels *k);
 void ingot_kernels_fill_avx512(ingot_cpu_kernels *k);
-/* Sum of the n bytes at p read as floats (n a multiple of 256). */
-float ingot_read_sum_avx2(const void *p, size_t n);
-float ingot_read_sum_avx512(const void *p, size_t n);
+/* Sum of the n bytes at p read as floats in `streams` interleaved parts (n a multiple of 256). */
+float ingot_read_sum_avx2(const void *p, size_t n, int streams);
+float ingot_read_sum_avx512(const void *p, size_t n, int streams);
 /* Runs iters rounds of independent FMA chains into *sink; returns the flops done. */
 double ingot_fma_loop_avx2(long iters, float *sink);
 double ingot_fma_loop_avx512(long iters, float *sink);

@@ -14,6 +14,7 @@
 #define MV_RMAX 12
 #define MV_RL(t) ((t) <= 1 ? 12 : 4)
 #define MV_BF16_SPLIT
+#define MV_STREAMS 6 /* 12 accumulators + 2 x vectors + 1 W vector */
 /* prefill 6 x 16 micro-tile: 12 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 6
 #define MM_NV 2
@@ -37,9 +38,9 @@ void ingot_kernels_fill_avx2(ingot_cpu_kernels *k)
     k->swiglu = swiglu;
 }
 
-float ingot_read_sum_avx2(const void *p, size_t n)
+float ingot_read_sum_avx2(const void *p, size_t n, int streams)
 {
-    return read_sum(p, n);
+    return read_sum(p, n, streams);
 }
 
 double ingot_fma_loop_avx2(long iters, float *sink)

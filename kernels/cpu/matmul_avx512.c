@@ -36,9 +36,9 @@ void ingot_kernels_fill_avx512(ingot_cpu_kernels *k)
     k->swiglu = swiglu;
 }
 
-float ingot_read_sum_avx512(const void *p, size_t n)
+float ingot_read_sum_avx512(const void *p, size_t n, int streams)
 {
-    return read_sum(p, n);
+    return read_sum(p, n, streams);
 }
 
 double ingot_fma_loop_avx512(long iters, float *sink)

@@ -113,18 +113,27 @@ static void swiglu(float *gate, const float *up, int n)
 
 /* ---- machine probes ---- */
 
-/* p: n bytes, 64-byte aligned, n a multiple of 256 */
-static float read_sum(const void *p, size_t n)
+/*
+ * p: n bytes, 64-byte aligned, n a multiple of 256, read as `streams`
+ * interleaved sequential streams (one per equal part of p): one stream per
+ * core leaves bandwidth unused on cores whose prefetchers follow each stream
+ * only so far ahead (Zen 2: 15 GB/s with one, 25 GB/s with six).
+ */
+static float read_sum(const void *p, size_t n, int streams)
 {
-    const float *f = (const float *)p;
-    size_t m = n / sizeof(float);
+    const char *b = (const char *)p;
+    size_t part = n / (size_t)streams & ~(size_t)255;
     vf a0 = v_zero(), a1 = v_zero(), a2 = v_zero(), a3 = v_zero();
-    for (size_t i = 0; i < m; i += 4 * VL) {
-        a0 = v_add(a0, v_load(f + i));
-        a1 = v_add(a1, v_load(f + i + VL));
-        a2 = v_add(a2, v_load(f + i + 2 * VL));
-        a3 = v_add(a3, v_load(f + i + 3 * VL));
-    }
+    for (size_t i = 0; i < part; i += 4 * VL * sizeof(float))
+        for (int s = 0; s < streams; s++) {
+            const float *f = (const float *)(b + (size_t)s * part + i);
+            a0 = v_add(a0, v_load(f));
+            a1 = v_add(a1, v_load(f + VL));
+            a2 = v_add(a2, v_load(f + 2 * VL));
+            a3 = v_add(a3, v_load(f + 3 * VL));
+        }
+    for (size_t i = part * (size_t)streams; i < n; i += VL * sizeof(float)) /* what the parts left */
+        a0 = v_add(a0, v_load((const float *)(b + i)));
     return v_hsum(v_add(v_add(a0, a1), v_add(a2, a3)));
 }
 
