@@ -43,19 +43,25 @@
 
 #define AI static inline __attribute__((always_inline))
 #define DEC_MAX_TOK 3 /* as qmatmul_avx2.c: 4 tokens and more are prefill */
-#define R 4           /* 4-bit rows per pass: each token load serves R rows */
-/* Software prefetch, PF_DIST bytes ahead of the stream of rows (which are
- * contiguous): from memory the hardware prefetcher alone leaves these
- * kernels at about half their in-cache speed. */
+/*
+ * Rows read at once, each from its own part of the thread's range: one
+ * sequential stream per core leaves bandwidth unused on cores whose
+ * prefetchers run only so far ahead of a stream (Zen 2 reads 15 GB/s with
+ * one, 25 with six), and each token load serves every row.  4-bit: as many
+ * as the registers hold; int8's lighter loop takes six.
+ */
+#define R 4
+#define R8 6
+/* Software prefetch, PF_DIST bytes ahead in each row stream: from memory the
+ * hardware prefetcher alone leaves these kernels well short of their
+ * in-cache speed. */
 #define PF_DIST 8192
 
-/* Prefetch the next stretch of a pass over nr rows from row byte p on, as
- * much as one step (32 bytes of each row) consumes. */
-AI void prefetch_step(const void *p, int nr, int step)
+/* Step `step` reads 32 bytes of row p: one prefetch per 64-byte line. */
+AI void prefetch_step(const void *p, int step)
 {
-    const char *c = (const char *)p + PF_DIST + (size_t)step * 32 * (size_t)nr;
-    for (int i = 0; i < 32 * nr; i += 64)
-        _mm_prefetch(c + i, _MM_HINT_T0);
+    if (!(step & 1))
+        _mm_prefetch((const char *)p + PF_DIST + (size_t)step * 32, _MM_HINT_T0);
 }
 
 /*
@@ -188,16 +194,19 @@ AI float hsum(__m256 v)
     return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
 }
 
-/* y[r] = hsum(a[r]) for nr rows; four of them with three vhaddps */
-AI void store_sums(int nr, const __m256 *a, float *y)
+/* y[r * stride] = hsum(a[r]) for nr rows; four of them with three vhaddps */
+AI void store_sums(int nr, const __m256 *a, float *y, int stride)
 {
     if (nr == 4) {
+        float s[4];
         __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
-        _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+        for (int r = 0; r < 4; r++)
+            y[(size_t)r * (size_t)stride] = s[r];
         return;
     }
     for (int r = 0; r < nr; r++)
-        y[r] = hsum(a[r]);
+        y[(size_t)r * (size_t)stride] = hsum(a[r]);
 }
 
 /* 16 int16 pair sums into 8 int32 lanes */
@@ -206,38 +215,49 @@ AI __m256i pairs(__m256i s16)
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
 
-/* Runs rows(nr, o, token, out) over [o0, o1) in passes of R rows. */
-#define ROW_PASSES(fn, ...)                                                                    \
+/*
+ * Runs fn(nr, o, stride, ...) over [o0, o1) cut into n equal parts: rows
+ * o, o + stride, ... (one per part) at once, then the remainder one by one.
+ */
+#define ROW_STREAMS(n, fn, ...)                                                                \
     do {                                                                                       \
-        int o_ = o0;                                                                           \
-        for (; o_ + R <= o1; o_ += R)                                                          \
-            fn(R, o_, __VA_ARGS__);                                                            \
-        for (; o_ < o1; o_++)                                                                  \
-            fn(1, o_, __VA_ARGS__);                                                            \
+        int part_ = (o1 - o0) / (n);                                                           \
+        for (int i_ = 0; i_ < part_; i_++)                                                     \
+            fn(n, o0 + i_, part_, __VA_ARGS__);                                                \
+        for (int o_ = o0 + part_ * (n); o_ < o1; o_++)                                         \
+            fn(1, o_, 0, __VA_ARGS__);                                                         \
     } while (0)
 
 /* ---------------------------------------------------------------- int8 */
 
-/*
- * One row at a time: for int8, whose dot product is light, a single
- * sequential stream per thread reads memory 12-20 % faster here than four
- * rows at once (tried on the 0.5B shapes, 2 threads, Zen 2); the 4-bit
- * kernels below are the other way round.
- */
-AI void dec8_row(int o, const ingot_wmat *w, const qtok *t, float *yt)
+/* rows o + r * stride, r < nr */
+AI void dec8_rows(int nr, int o, int stride, const ingot_wmat *w, const qtok *t, float *yt)
 {
     const int n = w->n_in;
-    const int8_t *q = (const int8_t *)w->data + (size_t)o * (size_t)n; // (n_in)
-    __m256 acc = _mm256_setzero_ps();
+    const int8_t *q[R8]; // (n_in) each
+    __m256 acc[R8];
+    #pragma GCC unroll 6
+    for (int r = 0; r < nr; r++) {
+        q[r] = (const int8_t *)w->data + (size_t)(o + r * stride) * (size_t)n;
+        acc[r] = _mm256_setzero_ps();
+    }
     for (int b = 0; b < n / 32; b++) {
-        prefetch_step(q, 1, b);
         __m256i xa = _mm256_loadu_si256((const __m256i *)(t->a + 32 * b));
         __m256i xs = _mm256_loadu_si256((const __m256i *)(t->q + 32 * b));
-        __m256i wq = _mm256_loadu_si256((const __m256i *)(q + 32 * b));
-        __m256i s = pairs(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(wq, xs)));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcast_ss(t->d + b), acc);
+        __m256 d = _mm256_broadcast_ss(t->d + b);
+        #pragma GCC unroll 6
+        for (int r = 0; r < nr; r++) {
+            prefetch_step(q[r], b);
+            __m256i wq = _mm256_loadu_si256((const __m256i *)(q[r] + 32 * b));
+            __m256i s = pairs(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(wq, xs)));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, acc[r]);
+        }
     }
-    yt[o] = hsum(acc) * ((const float *)w->scales)[o];
+    #pragma GCC unroll 6
+    for (int r = 0; r < nr; r++) {
+        size_t row = (size_t)(o + r * stride);
+        yt[row] = hsum(acc[r]) * ((const float *)w->scales)[row];
+    }
 }
 
 void ingot_qmatmul_q8_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
@@ -250,8 +270,7 @@ void ingot_qmatmul_q8_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
     }
     for (int tk = 0; tk < n_tok; tk++) {
         qtok_make(&t, x + (size_t)tk * (size_t)w->n_in, w->n_in, TOK_INT8);
-        for (int o = o0; o < o1; o++)
-            dec8_row(o, w, &t, y + (size_t)tk * (size_t)w->n_out);
+        ROW_STREAMS(R8, dec8_rows, w, &t, y + (size_t)tk * (size_t)w->n_out);
     }
     free(t.mem);
 }
@@ -297,17 +316,20 @@ AI __m256 row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float 
     return _mm256_add_ps(corr, _mm256_loadu_ps(c));
 }
 
-AI void dec4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, float *yt)
+/* rows o + r * stride, r < nr */
+AI void dec4_rows(int nr, int o, int stride, const ingot_wmat *w, const qtok *t, float *yt)
 {
     const int n = w->n_in, rowbytes = n / 2, ng = n / w->group_size, ngp = n / 64 + 8;
     const int lpg = w->group_size / 64;             // 32-byte loads per group
     const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
     const __m256i low = _mm256_set1_epi8(0x0f);
     __m256 acc[R], corr[R];
+    const uint8_t *rp[R]; // (n_in/2) each
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++) {
+        rp[r] = base + (size_t)(o + r * stride) * (size_t)rowbytes;
         acc[r] = _mm256_setzero_ps();
-        corr[r] = row_groups(w, o + r, ng, t->xg, t->sc + (size_t)r * (size_t)ngp);
+        corr[r] = row_groups(w, o + r * stride, ng, t->xg, t->sc + (size_t)r * (size_t)ngp);
     }
     for (int g = 0, m = 0; g < ng; g++) {
         __m256 ag[R];
@@ -318,10 +340,10 @@ AI void dec4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, float *yt)
             __m256i xl = _mm256_loadu_si256((const __m256i *)(t->lo + 32 * m));
             __m256i xh = _mm256_loadu_si256((const __m256i *)(t->hi + 32 * m));
             __m256 dv = _mm256_loadu_ps(t->dv + 8 * m);
-            prefetch_step(base + (size_t)o * rowbytes, nr, m);
             #pragma GCC unroll 4
             for (int r = 0; r < nr; r++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(base + (size_t)(o + r) * rowbytes + 32 * m));
+                prefetch_step(rp[r], m);
+                __m256i v = _mm256_loadu_si256((const __m256i *)(rp[r] + 32 * m));
                 __m256i ql = _mm256_and_si256(v, low);
                 __m256i qh = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
                 __m256i s = pairs(_mm256_add_epi16(_mm256_maddubs_epi16(ql, xl),
@@ -336,7 +358,7 @@ AI void dec4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, float *yt)
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++)
         acc[r] = _mm256_sub_ps(acc[r], corr[r]);
-    store_sums(nr, acc, yt + o);
+    store_sums(nr, acc, yt + o, stride);
 }
 
 /* f32 sums of x over each group (exact x: the zero points multiply them) */
@@ -366,7 +388,7 @@ void ingot_qmatmul_q4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
         const float *xt = x + (size_t)tk * (size_t)w->n_in;
         qtok_make(&t, xt, w->n_in, TOK_SPLIT);
         group_sums(xt, w->n_in, w->group_size, t.xg);
-        ROW_PASSES(dec4_rows, w, &t, y + (size_t)tk * (size_t)w->n_out);
+        ROW_STREAMS(R, dec4_rows, w, &t, y + (size_t)tk * (size_t)w->n_out);
     }
     free(t.mem);
 }
@@ -379,22 +401,26 @@ void ingot_qmatmul_q4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
  * With double quantization, each row's absmax values are undone into
  * scratch first, exactly as the reference does (ingot_nf4_row_absmax).
  */
-AI void decnf4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, __m256i lut, float *yt)
+AI void decnf4_rows(int nr, int o, int stride, const ingot_wmat *w, const qtok *t, __m256i lut,
+                    float *yt)
 {
     const int n = w->n_in, rowbytes = n / 2, nb = n / 64;
     const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
     const __m256i low = _mm256_set1_epi8(0x0f);
     __m256 acc[R];
     const float *am[R]; // (nb) per row: the stored f32 absmax, or undone double quant
+    const uint8_t *rp[R]; // (n_in/2) each
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++) {
+        int row = o + r * stride;
+        rp[r] = base + (size_t)row * (size_t)rowbytes;
         acc[r] = _mm256_setzero_ps();
         if (w->aux) {
             float *a = t->sc + (size_t)r * (size_t)(nb + 8);
-            ingot_nf4_row_absmax(w, o + r, a);
+            ingot_nf4_row_absmax(w, row, a);
             am[r] = a;
         } else {
-            am[r] = (const float *)w->scales + (size_t)(o + r) * (size_t)nb;
+            am[r] = (const float *)w->scales + (size_t)row * (size_t)nb;
         }
     }
     for (int m = 0; m < nb; m++) {
@@ -403,10 +429,10 @@ AI void decnf4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, __m256i l
         __m256i ae = _mm256_loadu_si256((const __m256i *)(t->alo + 32 * m));
         __m256i ao = _mm256_loadu_si256((const __m256i *)(t->ahi + 32 * m));
         __m256 dv = _mm256_loadu_ps(t->dv + 8 * m);
-        prefetch_step(base + (size_t)o * rowbytes, nr, m);
         #pragma GCC unroll 4
         for (int r = 0; r < nr; r++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(base + (size_t)(o + r) * rowbytes + 32 * m));
+            prefetch_step(rp[r], m);
+            __m256i v = _mm256_loadu_si256((const __m256i *)(rp[r] + 32 * m));
             __m256i we = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
             __m256i wo = _mm256_shuffle_epi8(lut, _mm256_and_si256(v, low));
             __m256i s = _mm256_add_epi32(pairs(_mm256_maddubs_epi16(ae, _mm256_sign_epi8(we, xe))),
@@ -418,7 +444,7 @@ AI void decnf4_rows(int nr, int o, const ingot_wmat *w, const qtok *t, __m256i l
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++)
         acc[r] = _mm256_mul_ps(acc[r], _mm256_set1_ps(1.0f / 127.0f));
-    store_sums(nr, acc, yt + o);
+    store_sums(nr, acc, yt + o, stride);
 }
 
 void ingot_qmatmul_nf4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
@@ -436,7 +462,7 @@ void ingot_qmatmul_nf4_avx2dot(const ingot_wmat *w, const float *x, int n_tok, f
     const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tab));
     for (int tk = 0; tk < n_tok; tk++) {
         qtok_make(&t, x + (size_t)tk * (size_t)w->n_in, w->n_in, TOK_SPLIT_ABS);
-        ROW_PASSES(decnf4_rows, w, &t, lut, y + (size_t)tk * (size_t)w->n_out);
+        ROW_STREAMS(R, decnf4_rows, w, &t, lut, y + (size_t)tk * (size_t)w->n_out);
     }
     free(t.mem);
 }
