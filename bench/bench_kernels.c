@@ -163,6 +163,31 @@ static void bench_table(const char *isa, ingot_dtype type, int threads, int n_to
     }
 }
 
+/*
+ * The read pass with each number of streams per thread on its own (best of
+ * 5): how much a kernel gains by reading several rows far apart at once.
+ */
+static void read_streams_report(int threads)
+{
+    size_t bytes = (size_t)256 << 20;
+    char *buf = malloc(bytes);
+    if (!buf)
+        return;
+    memset(buf, 1, bytes);
+    printf("read pass, GB/s by streams per thread:");
+    static const int streams[] = {1, 2, 4, 6, 8};
+    for (size_t i = 0; i < INGOT_ARRAY_LEN(streams); i++) {
+        double best = 0.0;
+        for (int r = 0; r < 5; r++) {
+            double g = ingot_read_pass_streams(buf, bytes, threads, streams[i]);
+            best = g > best ? g : best;
+        }
+        printf(" %d: %.1f", streams[i], best);
+    }
+    printf("\n");
+    free(buf);
+}
+
 int main(int argc, char **argv)
 {
     int threads = 2, n_tok = 512, c;
@@ -179,6 +204,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    read_streams_report(threads);
     double bw = ingot_measure_read_bandwidth(threads);
     double peak = ingot_measure_fma_peak(threads);
     printf("threads %d, prefill %d tokens; at start: read bandwidth %.1f GB/s, "

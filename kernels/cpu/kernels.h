@@ -98,6 +98,9 @@ double ingot_measure_read_bandwidth(int n_threads);
  * @return the best GB/s.
  */
 double ingot_read_pass(const void *buf, size_t bytes, int n_threads);
+/** ingot_read_pass with `streams` streams per thread only (1, 2, 4, 6 or 8; 0: all);
+ * @return GB/s, 0 for a count it does not try. */
+double ingot_read_pass_streams(const void *buf, size_t bytes, int n_threads, int streams);
 /** @return the f32 FMA peak in GFLOP/s of n_threads with the best ISA (an FMA is 2 flops). */
 double ingot_measure_fma_peak(int n_threads);
 /** One ~15 ms repetition of ingot_measure_fma_peak, to interleave with a kernel.  @return GFLOP/s. */

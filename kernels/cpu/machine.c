@@ -109,17 +109,24 @@ static double read_pass_with(read_fn sum, int streams, const void *buf, size_t b
     return done ? (double)done / t / 1e9 : 0.0;
 }
 
-double ingot_read_pass(const void *buf, size_t bytes, int n_threads)
+double ingot_read_pass_streams(const void *buf, size_t bytes, int n_threads, int streams)
 {
     read_fn fns[3];
     int n = read_loops(fns);
     double best = 0.0;
     for (int i = 0; i < n; i++)
         for (size_t s = 0; s < sizeof read_streams / sizeof *read_streams; s++) {
+            if (streams > 0 && read_streams[s] != streams)
+                continue;
             double gbs = read_pass_with(fns[i], read_streams[s], buf, bytes, n_threads);
             best = gbs > best ? gbs : best;
         }
     return best;
+}
+
+double ingot_read_pass(const void *buf, size_t bytes, int n_threads)
+{
+    return ingot_read_pass_streams(buf, bytes, n_threads, 0);
 }
 
 double ingot_measure_read_bandwidth(int n_threads)
