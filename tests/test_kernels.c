@@ -161,7 +161,7 @@ END_TEST
 
 /*
  * Decode of one token gives every row the same bits whatever range of rows a
- * call gets: the bf16 kernel reads several parts of its range at once, and a
+ * call gets: the kernels read several parts of their range at once, and a
  * row must not depend on which part (or remainder) it lands in.
  */
 START_TEST(matmul_decode_rows_independent_of_range)

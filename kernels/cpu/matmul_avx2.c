@@ -11,10 +11,9 @@
 #define MV_TMAX 2
 #define MV_SHORT 1536
 #define MV_UMAX 4
-#define MV_RMAX 12
-#define MV_RL(t) ((t) <= 1 ? 12 : 4)
-#define MV_BF16_SPLIT
-#define MV_STREAMS 6 /* 12 accumulators + 2 x vectors + 1 W vector */
+#define MV_RMAX 6
+#define MV_RL(t) 4
+#define MV_STREAMS 6
 /* prefill 6 x 16 micro-tile: 12 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 6
 #define MM_NV 2

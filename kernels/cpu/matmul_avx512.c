@@ -11,8 +11,9 @@
 #define MV_TMAX 4
 #define MV_SHORT 1536
 #define MV_UMAX 4
-#define MV_RMAX 16
-#define MV_RL(t) ((t) <= 1 ? 16 : (t) <= 2 ? 8 : 4)
+#define MV_RMAX 8
+#define MV_RL(t) ((t) <= 2 ? 8 : 4)
+#define MV_STREAMS 6 /* as AVX2: not yet measured on an AVX-512 machine */
 /* prefill 12 x 32 micro-tile: 24 accumulators + 2 W vectors + 1 broadcast */
 #define MM_MR 12
 #define MM_NV 2

@@ -4,13 +4,14 @@
  * defines the blocking parameters:
  *
  *   MV_TMAX decode: tokens per pass over W
- *   MV_SHORT decode: longest row (elements) still read one row at a time
- *   MV_UMAX decode: k-unroll (accumulators per token) for short rows
- *   MV_RL(T) decode: rows read at once for long rows and T tokens
- *   MV_RMAX decode: the largest MV_RL
- *   MV_BF16_SPLIT (optional) decode of bf16 rows for one token by
- *           splitting 32-bit lanes into even and odd weights (AVX2 only),
- *           reading MV_STREAMS rows far apart at once
+ *   MV_STREAMS decode of one token: rows read at once, one from each of
+ *           MV_STREAMS equal parts of the row range
+ *   MV_SHORT decode of 2-3 tokens: longest row (elements) still read one
+ *           row at a time
+ *   MV_UMAX decode of 2-3 tokens: k-unroll (accumulators per token) for
+ *           short rows
+ *   MV_RL(T) decode of T = 2-3 tokens: rows read at once for long rows
+ *   MV_RMAX the largest MV_RL and MV_STREAMS
  *   MM_MR   prefill micro-tile: tokens (broadcast operand)
  *   MM_NV   prefill micro-tile: vectors of outputs (NR = MM_NV * VL rows of W)
  *   MM_KC   prefill: depth of a block (a token tile, MM_MR * MM_KC floats,
@@ -104,14 +105,21 @@ VI float w_scalar(int type, const void *w, size_t i)
  * only pays when each is long.  Short rows unroll along k (U accumulators)
  * to cover the FMA latency; with R rows the R accumulators do.  Each row's
  * sum runs in the same order whatever R, so no row split changes a bit.
+ *
+ * That is for 2 and more tokens.  One token (decode proper) reads
+ * MV_STREAMS rows far apart at once instead (stride: rows between them),
+ * one from each part of the range: one sequential stream per core leaves
+ * bandwidth unused where the prefetchers run only so far ahead of a stream
+ * (Zen 2 reads 15 GB/s with one, 25 with six).  Every row, in a part or in
+ * the remainder, is summed with one accumulator.
  */
 
-/* w: (n_out, n_in); x: (T, n_in); y: (T, n_out) */
+/* w: (n_out, n_in); x: (T, n_in); y: (T, n_out); rows o + r * stride, r < R */
 VI void mv_block(int type, int T, int R, int U, const void *w, size_t n_in, const float *x,
-                 float *y, size_t n_out, int o)
+                 float *y, size_t n_out, int o, int stride)
 {
     hv acc[MV_TMAX][MV_RMAX][MV_UMAX];
-    const size_t row0 = (size_t)o * n_in;
+    const size_t row0 = (size_t)o * n_in, rstep = (size_t)stride * n_in;
     UNROLL
     for (int t = 0; t < T; t++)
         UNROLL
@@ -129,7 +137,7 @@ VI void mv_block(int type, int T, int R, int U, const void *w, size_t n_in, cons
                 xv[t] = h_load(x + (size_t)t * n_in + k + (size_t)(u * HVL));
             UNROLL
             for (int r = 0; r < R; r++) {
-                hv wv = hw_load(type, w, row0 + (size_t)r * n_in + k + (size_t)(u * HVL));
+                hv wv = hw_load(type, w, row0 + (size_t)r * rstep + k + (size_t)(u * HVL));
                 UNROLL
                 for (int t = 0; t < T; t++)
                     acc[t][r][u] = h_fma(xv[t], wv, acc[t][r][u]);
@@ -140,7 +148,7 @@ VI void mv_block(int type, int T, int R, int U, const void *w, size_t n_in, cons
         int n = n_in - k < HVL ? (int)(n_in - k) : HVL;
         UNROLL
         for (int r = 0; r < R; r++) {
-            hv wv = hw_load_part(type, w, row0 + (size_t)r * n_in + k, n);
+            hv wv = hw_load_part(type, w, row0 + (size_t)r * rstep + k, n);
             UNROLL
             for (int t = 0; t < T; t++)
                 acc[t][r][0] = h_fma(h_load_part(x + (size_t)t * n_in + k, n), wv, acc[t][r][0]);
@@ -153,94 +161,31 @@ VI void mv_block(int type, int T, int R, int U, const void *w, size_t n_in, cons
             UNROLL
             for (int u = 1; u < U; u++)
                 acc[t][r][0] = h_add(acc[t][r][0], acc[t][r][u]);
-            y[(size_t)t * n_out + (size_t)o + (size_t)r] = h_hsum(acc[t][r][0]);
+            y[(size_t)t * n_out + (size_t)o + (size_t)r * (size_t)stride] = h_hsum(acc[t][r][0]);
         }
 }
-
-#ifdef MV_BF16_SPLIT
-static float *gemm_scratch(size_t floats);
-/*
- * bf16, one token.  32 bytes of W hold 16 weights, the even ones in the low
- * halves of the 32-bit lanes and the odd ones in the high halves, so a shift
- * and a mask make two f32 vectors with no widening shuffle; x is split into
- * its even (xe) and odd (xo) inputs once per call.
- *
- * One sequential stream per core leaves bandwidth unused on cores whose
- * prefetchers run only so far ahead of each stream (Zen 2: one stream reads
- * 15 GB/s, six 25 GB/s).  So the rows [o0, o1) are cut into MV_STREAMS equal
- * parts and step i reads row i of every part at once; each x load feeds
- * MV_STREAMS rows.  A row's sum (even and odd accumulators, added at the end)
- * is the same whichever part, or remainder, it falls in, so no row split
- * changes a bit.
- */
-#define BF16_EVEN(v) _mm256_castsi256_ps(_mm256_slli_epi32((v), 16))
-#define BF16_ODD(v) _mm256_castsi256_ps(_mm256_and_si256((v), _mm256_set1_epi32((int)0xffff0000u)))
-
-/* rows o, o + stride, ... (S of them), each n_in bf16, into y[o + r * stride] */
-static inline __attribute__((always_inline)) void
-mv_bf16_rows(const uint16_t *w, size_t n_in, const float *xe, const float *xo, float *y, int o,
-             int stride, int S)
-{
-    __m256 ae[MV_STREAMS], ao[MV_STREAMS];
-    const uint16_t *wr = w + (size_t)o * n_in; // (S, n_in) rows stride * n_in apart
-    const size_t step = (size_t)stride * n_in;
-    UNROLL
-    for (int r = 0; r < S; r++)
-        ae[r] = ao[r] = _mm256_setzero_ps();
-    for (size_t j = 0; j < n_in / 2; j += 8) {
-        __m256 e = _mm256_loadu_ps(xe + j), d = _mm256_loadu_ps(xo + j);
-        UNROLL
-        for (int r = 0; r < S; r++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(wr + (size_t)r * step + 2 * j));
-            ae[r] = _mm256_fmadd_ps(BF16_EVEN(v), e, ae[r]);
-            ao[r] = _mm256_fmadd_ps(BF16_ODD(v), d, ao[r]);
-        }
-    }
-    UNROLL
-    for (int r = 0; r < S; r++)
-        y[o + r * stride] = h_hsum(_mm256_add_ps(ae[r], ao[r]));
-}
-
-/* w: (n_out, n_in) bf16, n_in a multiple of 16; xe, xo: (n_in / 2) */
-VI void mv_bf16_split(const ingot_wmat *w, const float *xe, const float *xo, float *y, int o0,
-                      int o1)
-{
-    const uint16_t *wd = (const uint16_t *)w->data;
-    const size_t n_in = (size_t)w->n_in;
-    int part = (o1 - o0) / MV_STREAMS;
-    for (int i = 0; i < part; i++)
-        mv_bf16_rows(wd, n_in, xe, xo, y, o0 + i, part, MV_STREAMS);
-    for (int o = o0 + part * MV_STREAMS; o < o1; o++)
-        mv_bf16_rows(wd, n_in, xe, xo, y, o, 0, 1);
-}
-#endif
 
 VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, int o0, int o1)
 {
     size_t n_in = (size_t)w->n_in, n_out = (size_t)w->n_out;
     int o = o0;
-#ifdef MV_BF16_SPLIT
-    if (type == INGOT_DT_BF16 && T == 1 && n_in % 16 == 0) {
-        float *xs = gemm_scratch(n_in);
-        if (xs) {
-            for (size_t i = 0; i < n_in / 2; i++) {
-                xs[i] = x[2 * i];
-                xs[n_in / 2 + i] = x[2 * i + 1];
-            }
-            mv_bf16_split(w, xs, xs + n_in / 2, y, o0, o1);
-            return;
-        }
+    if (T == 1) { /* MV_STREAMS rows far apart at once */
+        int part = (o1 - o0) / MV_STREAMS;
+        for (int i = 0; i < part; i++)
+            mv_block(type, 1, MV_STREAMS, 1, w->data, n_in, x, y, n_out, o0 + i, part);
+        for (o = o0 + part * MV_STREAMS; o < o1; o++)
+            mv_block(type, 1, 1, 1, w->data, n_in, x, y, n_out, o, 1);
+        return;
     }
-#endif
     if (n_in <= MV_SHORT) {
         for (; o < o1; o++)
-            mv_block(type, T, 1, MV_UMAX, w->data, n_in, x, y, n_out, o);
+            mv_block(type, T, 1, MV_UMAX, w->data, n_in, x, y, n_out, o, 1);
         return;
     }
     for (; o + MV_RL(T) <= o1; o += MV_RL(T))
-        mv_block(type, T, MV_RL(T), 1, w->data, n_in, x, y, n_out, o);
+        mv_block(type, T, MV_RL(T), 1, w->data, n_in, x, y, n_out, o, 1);
     for (; o < o1; o++)
-        mv_block(type, T, 1, 1, w->data, n_in, x, y, n_out, o);
+        mv_block(type, T, 1, 1, w->data, n_in, x, y, n_out, o, 1);
 }
 
 /* ---- prefill: packed operands and the register-blocked micro-kernel ---- */
