@@ -440,7 +440,31 @@ START_TEST(machine_measurements_are_positive)
     memset(buf, 1, bytes);
     ck_assert(ingot_read_pass(buf, bytes, 2) > 0.01);
     ck_assert(ingot_read_pass(buf, 100, 2) == 0.0); /* too small to split: nothing read */
+    ck_assert(ingot_read_pass_streams(buf, bytes, 2, 6) > 0.01);
+    ck_assert(ingot_read_pass_streams(buf, bytes, 2, 3) == 0.0); /* a count it does not try */
     free(buf);
+}
+END_TEST
+
+/* The read loop visits every float once, however many streams cut it (and
+ * whatever the parts leave over). */
+START_TEST(read_sum_reads_every_byte_once)
+{
+#ifdef INGOT_HAVE_AVX2
+    if (!ingot_cpu_kernels_named("avx2"))
+        return;
+    size_t n = ((size_t)1 << 20) + 768, count = n / sizeof(float); /* 1 MiB + 3 x 256 bytes */
+    float *f = aligned_alloc(64, n);
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < count; i++)
+        f[i] = 1.0f;
+    static const int streams[] = {1, 2, 4, 6, 8};
+    for (size_t s = 0; s < INGOT_ARRAY_LEN(streams); s++)
+        ck_assert_msg(ingot_read_sum_avx2(f, n, streams[s]) == (float)count,
+                      "%d streams: sum %.1f of %zu ones", streams[s],
+                      (double)ingot_read_sum_avx2(f, n, streams[s]), count);
+    free(f);
+#endif
 }
 END_TEST
 
@@ -468,6 +492,7 @@ int main(void)
     tcase_add_test(tc, dispatch_tables);
     tcase_add_test(tc, dispatch_env_forces_ref);
     tcase_add_test(tc, machine_measurements_are_positive);
+    tcase_add_test(tc, read_sum_reads_every_byte_once);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
