@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "kernels/cpu/kernels.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 #include "util/util.h"
 
 #define PREFILL_TOK 512

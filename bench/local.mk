@@ -1,7 +1,14 @@
-# bench/: benchmark tools (built by make, not installed)
-noinst_PROGRAMS += bench/make-random-model
+# bench/: benchmark tools (built by make, never run by make check, not installed)
+noinst_PROGRAMS += bench/make-random-model bench/bench_kernels bench/bench_qkernels
 bench_make_random_model_SOURCES = bench/make_random_model.c
 bench_make_random_model_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
 bench_make_random_model_LDADD = libingot.la $(JANSSON_LIBS)
-EXTRA_DIST += bench/run_benchmarks.sh
+# kernel micro-benchmarks against the machine's measured limits
+bench_bench_kernels_SOURCES = bench/bench_kernels.c
+bench_bench_kernels_LDADD = libingot.la
+bench_bench_kernels_LDFLAGS = $(OPENMP_CFLAGS)
+bench_bench_qkernels_SOURCES = bench/bench_qkernels.c
+bench_bench_qkernels_LDADD = libingot.la
+bench_bench_qkernels_LDFLAGS = $(OPENMP_CFLAGS)
+EXTRA_DIST += bench/run_benchmarks.sh bench/quality.sh
 EXTRA_DIST += bench/cuda_smoke.c bench/device_check.sh

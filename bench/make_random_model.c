@@ -23,8 +23,8 @@
 
 #include "convert/hf_config.h"
 #include "convert/st_writer.h"
-#include "convert/tensor_map.h"
-#include "runtime/model_config.h"
+#include "model/tensor_map.h"
+#include "model/model_config.h"
 #include "util/util.h"
 
 #define SHARD_BYTES (2ull << 30)

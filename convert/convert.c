@@ -23,8 +23,8 @@
 #include "convert/hf_files.h"
 #include "convert/plan.h"
 #include "convert/st_set.h"
-#include "convert/tensor_map.h"
-#include "runtime/artifact.h"
+#include "model/tensor_map.h"
+#include "artifact/artifact.h"
 #include "util/util.h"
 
 #define CHUNK_ELEMS (1u << 20)

@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "ingot.h"
-#include "runtime/model_config.h"
+#include "model/model_config.h"
 
 /** Largest config.json read (real ones are a few KB). */
 #define INGOT_HF_CONFIG_MAX_BYTES ((size_t)16 << 20)

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "convert/st_set.h"
-#include "convert/tensor_map.h"
-#include "runtime/model_config.h"
+#include "model/tensor_map.h"
+#include "model/model_config.h"
 
 typedef struct ingot_plan_tensor {
     const ingot_tensor_spec *spec; /* canonical name and shape */

@@ -52,7 +52,7 @@
 #endif
 
 #include "quant/awq.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 #include "runtime/forward.h"
 #include "util/util.h"
 

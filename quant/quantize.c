@@ -37,11 +37,11 @@
 #endif
 
 #include "convert/plan.h"
-#include "convert/tensor_map.h"
+#include "model/tensor_map.h"
 #include "quant/awq.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 #include "quant/quantize.h"
-#include "runtime/artifact.h"
+#include "artifact/artifact.h"
 #include "runtime/model.h"
 #include "util/util.h"
 

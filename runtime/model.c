@@ -1,6 +1,6 @@
 /*
  * model.c - opening an artifact for inference: binds every tensor of the
- * canonical list (convert/tensor_map) to the layer structs, checks types and
+ * canonical list (model/tensor_map) to the layer structs, checks types and
  * shapes, and loads the tokenizer and chat template.
  */
 #include "config.h"
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convert/tensor_map.h"
-#include "quant/quant.h"
-#include "runtime/chat_template.h"
+#include "model/tensor_map.h"
+#include "formats/formats.h"
+#include "chat/chat_template.h"
 #include "runtime/model.h"
 #include "util/util.h"
 

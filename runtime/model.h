@@ -11,9 +11,9 @@
 
 #include "ingot.h"
 #include "kernels/cpu/kernels.h"
-#include "runtime/artifact.h"
-#include "runtime/model_config.h"
-#include "runtime/tokenizer.h"
+#include "artifact/artifact.h"
+#include "model/model_config.h"
+#include "tokenizer/tokenizer.h"
 
 typedef struct ingot_layer {
     const float *attn_norm;      // (dim)

@@ -2,7 +2,7 @@
 #ifndef INGOT_ROPE_H
 #define INGOT_ROPE_H
 
-#include "runtime/model_config.h"
+#include "model/model_config.h"
 
 /**
  * Fills inv_freq(hd/2) for a rope config and returns the factor cos/sin are

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "runtime/artifact.h"
+#include "artifact/artifact.h"
 
 #define MTIME 1700000000
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/chat_template.h"
+#include "chat/chat_template.h"
 #include "util/util.h"
 
 /* The conversation of make_expected.py. */

@@ -18,8 +18,8 @@
 
 #include "convert/st_set.h"
 #include "convert/st_writer.h"
-#include "convert/tensor_map.h"
-#include "runtime/artifact.h"
+#include "model/tensor_map.h"
+#include "artifact/artifact.h"
 #include "util/util.h"
 
 static char model_dir[1024], qwen_dir[1024];

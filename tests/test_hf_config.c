@@ -14,8 +14,8 @@
 
 #include "convert/hf_config.h"
 #include "convert/hf_files.h"
-#include "convert/tensor_map.h"
-#include "runtime/model_config.h"
+#include "model/tensor_map.h"
+#include "model/model_config.h"
 #include "util/util.h"
 
 /* ------------------------------------------------------------------ helpers */

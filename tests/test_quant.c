@@ -19,7 +19,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/qkernels.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 #include "util/util.h"
 
 /* SIMD vs reference: |y - y_ref| <= KERNEL_TOL * sum_k |x_k w_k|: f32

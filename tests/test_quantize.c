@@ -21,9 +21,9 @@
 
 #include "convert/st_set.h"
 #include "convert/st_writer.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 #include "quant/quantize.h"
-#include "runtime/artifact.h"
+#include "artifact/artifact.h"
 #include "runtime/model.h"
 #include "util/util.h"
 

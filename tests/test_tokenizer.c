@@ -1,5 +1,5 @@
 /*
- * test_tokenizer.c - the tokenizer.json tokenizer (runtime/tokenizer.h).
+ * test_tokenizer.c - the tokenizer.json tokenizer (tokenizer/tokenizer.h).
  *
  * Golden cases of the two test models, the whole eval.txt of each, crafted
  * tokenizers for every normalizer, pre-tokenizer, decoder and split
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 /* ------------------------------------------------------------------ helpers */
 

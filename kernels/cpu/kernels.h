@@ -13,21 +13,8 @@
 #include <stdint.h>
 
 #include "ingot.h"
+#include "formats/formats.h"
 
-/**
- * A weight matrix W of shape (n_out, n_in), row-major: row o holds the n_in
- * input weights of output o.  Plain types use data only; quantized types use
- * the parts described in docs/FORMAT.md (qs / scales / zeros / absmax).
- */
-typedef struct ingot_wmat {
-    ingot_dtype type;
-    int n_out, n_in;
-    int group_size;        /* quantized formats */
-    const void *data;      /* plain: (n_out, n_in) elements; quantized: packed codes "qs" */
-    const void *scales;    /* quantized: per-group or per-row scales */
-    const void *zeros;     /* int4: per-group zero points */
-    const void *aux;       /* format-specific extra array (e.g. NF4 double-quant) */
-} ingot_wmat;
 
 /**
  * y(n_tok, n_out) = x(n_tok, n_in) · W^T, f32 accumulation, computing only

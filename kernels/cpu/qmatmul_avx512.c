@@ -33,7 +33,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/qkernels.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 
 #define AI static inline __attribute__((always_inline))
 /* The loops over rows, tokens and nibbles inside the hot kernels have small

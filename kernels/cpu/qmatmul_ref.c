@@ -12,7 +12,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/qkernels.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 
 #define CHUNK 1024 /* even, so 4-bit chunks start on a byte */
 

@@ -35,7 +35,7 @@
 
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/qkernels.h"
-#include "quant/quant.h"
+#include "formats/formats.h"
 
 #define AI static inline __attribute__((always_inline))
 #define DEC_MAX_TOK 3 /* as qmatmul_avx512.c: 4 tokens and more are prefill */

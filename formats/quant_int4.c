@@ -1,0 +1,103 @@
+/*
+ * quant_int4.c - int4 (INGOT_DT_Q4; also the storage of awq4): asymmetric
+ * 4-bit with a zero point per group of G inputs, as AutoAWQ's
+ * pseudo_quantize_tensor(zero_point=True, w_bit=4):
+ *
+ *   scale = clamp(max - min, min=1e-5) / 15             (f32)
+ *   scale -> f16 (round to nearest even), clamped into [2^-14, 65504]
+ *   zero  = clamp(-round(min / scale), 0, 15)           round = half to even
+ *   q     = clamp(round(w / scale) + zero, 0, 15)
+ *   w'    = (q - zero) * scale
+ *
+ * AutoAWQ stores the scales as f16 and recomputes the codes from them when it
+ * packs; we do the same in one step: zero and q are computed with the
+ * f16-rounded scale, so dequantization uses exactly the stored numbers.
+ * Deviation: AutoAWQ could store a subnormal f16 scale (a group whose range is
+ * below 15 * 2^-14 ~ 9.2e-4); we clamp to the smallest normal 2^-14, which
+ * costs at most 2^-15 of absolute error in such a group and keeps the scales
+ * friendly to every f16 path.  Overflowing groups (range > 15 * 65504) clamp
+ * to 65504 and saturate: finite, but lossy (AutoAWQ would produce Inf).
+ */
+#include "config.h"
+
+#include <math.h>
+
+#include "formats/formats.h"
+#include "util/util.h"
+
+#define F16_MIN_NORMAL 6.103515625e-05f /* 2^-14 */
+#define F16_MAX 65504.0f
+
+uint16_t ingot_q4_scale_f16(float s)
+{
+    if (!(s >= F16_MIN_NORMAL)) /* also NaN, which cannot happen here */
+        s = F16_MIN_NORMAL;
+    if (s > F16_MAX) /* also +Inf from an overflowing max - min */
+        s = F16_MAX;
+    return ingot_f32_to_f16(s);
+}
+
+static float clamp15(float v)
+{
+    return ingot_qminf(ingot_qmaxf(v, 0.0f), 15.0f);
+}
+
+/*
+ * torch.round (half to even) of v, for results that are then clamped into
+ * 0..15 after adding a zero of 0..15: v is first clamped to [-64, 64]
+ * (integer bounds commute with rounding), where adding and subtracting
+ * 1.5 * 2^23 rounds to an integer, ties to even, in the default rounding
+ * mode -- the same as nearbyintf, without a libm call (baseline x86-64 has
+ * no roundss).  Inf and huge ratios clamp first, so they are safe.
+ */
+static float round_even(float v)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    v = ingot_qminf(ingot_qmaxf(v, -64.0f), 64.0f);
+    return (v + magic) - magic;
+}
+
+static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint16_t *scale,
+                           uint8_t *zero)
+{
+    float mx = w[0], mn = w[0];
+    for (int i = 1; i < g; i++) {
+        mx = ingot_qmaxf(mx, w[i]);
+        mn = ingot_qminf(mn, w[i]);
+    }
+    float s32 = ingot_qmaxf(mx - mn, 1e-5f) / 15.0f;
+    uint16_t h = ingot_q4_scale_f16(s32);
+    float s = ingot_f16_to_f32(h);
+    /* min/s may overflow to -Inf for huge inputs: round_even clamps it */
+    float z = clamp15(-round_even(mn / s));
+    *scale = h;
+    *zero = (uint8_t)z;
+    for (int i = 0; i < g; i += 2) {
+        uint8_t lo = (uint8_t)clamp15(round_even(w[i] / s) + z);
+        uint8_t hi = (uint8_t)clamp15(round_even(w[i + 1] / s) + z);
+        qs[i / 2] = (uint8_t)(lo | hi << 4); /* low nibble = even element */
+    }
+}
+
+void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size,
+                           uint8_t *qs /* (n_in/2) */, uint16_t *scales /* (n_in/G) */,
+                           uint8_t *zeros /* (n_in/G) */)
+{
+    for (int64_t j = 0; j < n_in / group_size; j++)
+        quantize_group(w + j * group_size, group_size, qs + j * (group_size / 2), &scales[j],
+                       &zeros[j]);
+}
+
+void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out)
+{
+    int64_t n_in = w->n_in, g = w->group_size, ng = n_in / g;
+    const uint8_t *q = (const uint8_t *)w->data + (int64_t)o * (n_in / 2); // (n_out, n_in/2)
+    const uint16_t *sc = (const uint16_t *)w->scales + (int64_t)o * ng;    // (n_out, n_in/G)
+    const uint8_t *zp = (const uint8_t *)w->zeros + (int64_t)o * ng;       // (n_out, n_in/G)
+    for (int64_t k = k0; k < k1; k += 2) {
+        float s = ingot_f16_to_f32(sc[k / g]);
+        int z = zp[k / g];
+        out[k - k0] = (float)((q[k / 2] & 15) - z) * s; /* low nibble = even element */
+        out[k - k0 + 1] = (float)((q[k / 2] >> 4) - z) * s;
+    }
+}
