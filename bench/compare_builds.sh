@@ -7,7 +7,8 @@
 # every kernel set this CPU runs (decode takes other kernels than prefill).
 # For refactorings that must not change a bit.
 #   sh bench/compare_builds.sh OLD_BUILD NEW_BUILD [WORK_DIR]
-# Environment as bench/quality.sh (CHUNKS default 24, MODELS, FORMATS);
+# Environment as bench/quality.sh (CHUNKS default 24, MODELS, FORMATS,
+# AWQ_ARGS default "--calib-samples 16 --calib-len 256");
 # ISAS="ref avx2" restricts the kernel sets (default: all this CPU has).
 # Exit status 0 when everything matches, 1 otherwise.
 set -eu
@@ -16,6 +17,7 @@ old=$(cd "$1" && pwd)
 new=$(cd "$2" && pwd)
 work=${3:-/tmp/ingot-compare}
 CHUNKS=${CHUNKS:-24}; export CHUNKS
+AWQ_ARGS=${AWQ_ARGS:---calib-samples 16 --calib-len 256}; export AWQ_ARGS
 mkdir -p "$work"
 sh "$top/bench/quality.sh" "$old" "$work/old" > "$work/old.md"
 sh "$top/bench/quality.sh" "$new" "$work/new" > "$work/new.md"

@@ -8,7 +8,8 @@
 # tree) for small-qwen2; CHUNKS=N scores only the first N chunks of 512
 # tokens (default: all of eval.txt, as in the docs); MODELS="tiny-llama"
 # restricts the models; FORMATS="int8 awq4" restricts the formats (also
-# int4-g64 and awq4-g64, group size 64, not run by default).
+# int4-g64 and awq4-g64, group size 64, not run by default); AWQ_ARGS="..."
+# adds options to every awq4 quantization (e.g. a shorter calibration).
 # Results already in WORK_DIR are reused: delete it to start over.
 # The commands it runs are printed (lines starting with '$').
 set -eu
@@ -35,10 +36,10 @@ format_args() {
   nf4) echo "--type nf4" ;;
   nf4-dq) echo "--type nf4 --double-quant" ;;
   int4) echo "--type int4" ;;
-  awq4) echo "--type awq4 --calib $2/calib.txt" ;;
-  awq4-head8) echo "--type awq4 --calib $2/calib.txt --head-type int8" ;;
+  awq4) echo "--type awq4 --calib $2/calib.txt ${AWQ_ARGS:-}" ;;
+  awq4-head8) echo "--type awq4 --calib $2/calib.txt --head-type int8 ${AWQ_ARGS:-}" ;;
   int4-g64) echo "--type int4 --group-size 64" ;;  # not in the default list:
-  awq4-g64) echo "--type awq4 --calib $2/calib.txt --group-size 64" ;;  # FORMATS="int4-g64 awq4-g64"
+  awq4-g64) echo "--type awq4 --calib $2/calib.txt --group-size 64 ${AWQ_ARGS:-}" ;;  # FORMATS="int4-g64 awq4-g64"
   *) echo "unknown format $1" >&2; exit 2 ;;
   esac
 }
