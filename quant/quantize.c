@@ -121,12 +121,24 @@ bool ingot_quantize_kept(const char *const *keep, const char *name)
 
 static bool quantized(ingot_dtype t)
 {
-    return t == INGOT_DT_Q8 || t == INGOT_DT_NF4 || t == INGOT_DT_Q4;
+    return ingot_format_quantized(t);
 }
 
+/* A weight format that is not quantized: bf16, f16 or f32. */
 static bool plain_float(ingot_dtype t)
 {
-    return t == INGOT_DT_F32 || t == INGOT_DT_F16 || t == INGOT_DT_BF16;
+    const ingot_format *f = ingot_format_of(t);
+    return f && !f->quantized;
+}
+
+/* The variant of format f the options ask for: --double-quant picks a
+ * "double-quant" variant where the format has one (nf4). */
+static int variant_of(const ingot_quantize_options *o, const ingot_format *f)
+{
+    for (int v = 1; o->double_quant && v < f->n_variants; v++)
+        if (strcmp(f->variants[v].name, "double-quant") == 0)
+            return v;
+    return 0;
 }
 
 static bool interrupted(const qz *q)
@@ -288,9 +300,10 @@ static int plan_parts(qz *q, out_tensor *ot, ingot_error *err)
     }
     if (s->ndim != 2)
         return ingot_fail(err, INGOT_ERR_ARG, "%s: a vector cannot be quantized", s->name);
-    ingot_qparts lay;
-    if (ingot_quant_layout(ot->type, s->shape[0], s->shape[1], q->group, q->o->double_quant, &lay,
-                           s->name, err) != 0)
+    const ingot_format *f = ingot_format_of(ot->type);
+    ingot_wlayout lay;
+    if (ingot_format_layout(f, s->shape[0], s->shape[1], q->group, variant_of(q->o, f), &lay,
+                            s->name, err) != 0)
         return -1;
     ot->n_parts = lay.n;
     for (int i = 0; i < lay.n; i++) {
@@ -489,8 +502,9 @@ static int store_quantized(qz *q, out_tensor *ot, const float *v, ingot_error *e
     uint64_t off = 0;
     for (int i = 0; i < ot->n_parts; off += ot->parts[i].bytes, i++)
         parts[i] = buf + off;
-    int rc = ingot_quantize_ref(ot->type, v, ot->spec->shape[0], ot->spec->shape[1], q->group,
-                                q->o->double_quant, parts, ot->spec->name, err);
+    const ingot_format *f = ingot_format_of(ot->type);
+    int rc = ingot_quantize_ref(f, v, ot->spec->shape[0], ot->spec->shape[1], q->group,
+                                variant_of(q->o, f), parts, ot->spec->name, err);
     for (int i = 0; rc == 0 && i < ot->n_parts; i++)
         rc = spool_write(q, &ot->parts[i], parts[i], err);
     free(buf);
