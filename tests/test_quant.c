@@ -491,6 +491,93 @@ START_TEST(test_layout)
 }
 END_TEST
 
+/* The table: one entry per weight format, each variant's roles in layout order. */
+START_TEST(test_format_table)
+{
+    ck_assert_ptr_null(ingot_format_of(INGOT_DT_I8));
+    ck_assert_ptr_null(ingot_format_of(INGOT_DT_F64));
+    int n = 0;
+    for (const ingot_format *f; (f = ingot_format_at(n)); n++) {
+        ck_assert_ptr_eq(ingot_format_of(f->type), f);
+        ck_assert_str_eq(f->name, ingot_dtype_name(f->type));
+        ck_assert(ingot_format_quantized(f->type) == f->quantized);
+        ck_assert(f->quantized == (f->quantize_row != NULL));
+        ck_assert_ptr_nonnull(f->dequantize);
+        for (int v = 0; v < f->n_variants; v++) {
+            ingot_wlayout l;
+            ingot_error err = {0};
+            ck_assert_msg(ingot_format_layout(f, 8, 256, 128, v, &l, "x", &err) == 0, "%s",
+                          err.message);
+            ck_assert_int_eq(l.n, f->variants[v].n_parts);
+            for (int i = 0; i < l.n; i++)
+                ck_assert_str_eq(l.p[i].role, f->variants[v].role[i]);
+        }
+    }
+    ck_assert_int_eq(n, 6);
+}
+END_TEST
+
+/* Binding stored parts by role: the variant comes from the parts, sizes are checked. */
+struct fake_parts {
+    int n;
+    const char *role[5];
+    const void *data[5];
+    uint64_t bytes[5];
+};
+
+static bool fake_find(void *user, const char *role, const void **data, uint64_t *bytes)
+{
+    const struct fake_parts *fp = user;
+    for (int i = 0; i < fp->n; i++)
+        if (strcmp(fp->role[i], role) == 0) {
+            *data = fp->data[i];
+            *bytes = fp->bytes[i];
+            return true;
+        }
+    return false;
+}
+
+START_TEST(test_bind_found)
+{
+    enum { O = 4, I = 512 }; /* nf4: 32 blocks */
+    static uint8_t buf[4][O * I];
+    const ingot_format *nf4 = ingot_format_of(INGOT_DT_NF4);
+    struct fake_parts fp = {2, {"absmax", "qs"}, {buf[0], buf[1]}, {32 * 4, O * I / 2}};
+    ingot_wmat w;
+    ingot_error err = {0};
+    ck_assert_msg(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err) == 0,
+                  "%s", err.message);
+    ck_assert_int_eq(w.variant, INGOT_NF4_PLAIN);
+    ck_assert_int_eq(w.n_parts, 2);
+    ck_assert_int_eq(w.group_size, INGOT_NF4_BLOCK);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_QS], buf[1]);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX], buf[0]);
+    /* absmax_q marks double quant; a missing part is named */
+    fp = (struct fake_parts){3, {"absmax_q", "qs", "absmax_offset"}, {buf[0], buf[1], buf[2]},
+                             {32, O * I / 2, 4}};
+    ck_assert_int_eq(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_FORMAT);
+    ck_assert_str_eq(err.message, "f: t: part absmax_absmax is missing");
+    fp.role[3] = "absmax_absmax", fp.data[3] = buf[3], fp.bytes[3] = 4, fp.n = 4;
+    ck_assert_msg(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err) == 0,
+                  "%s", err.message);
+    ck_assert_int_eq(w.variant, INGOT_NF4_DQ);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX_Q], buf[0]);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX_ABSMAX], buf[3]);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX_OFFSET], buf[2]);
+    fp.bytes[1] = 1;
+    ck_assert_int_eq(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err), -1);
+    ck_assert_str_eq(err.message, "f: t: part qs has the wrong size");
+    /* a float matrix: its "data" */
+    fp = (struct fake_parts){1, {"data"}, {buf[0]}, {O * 8 * 4}};
+    ck_assert_msg(ingot_wmat_bind_found(&w, ingot_format_of(INGOT_DT_F32), O, 8, 0, fake_find,
+                                        &fp, "f", "t", &err) == 0,
+                  "%s", err.message);
+    ck_assert_ptr_eq(w.part[INGOT_F_DATA], buf[0]);
+    ck_assert_int_eq(w.type, INGOT_DT_F32);
+}
+END_TEST
+
 START_TEST(test_round_trip_bounds)
 {
     enum { O = 16, I = 512 };
@@ -739,6 +826,8 @@ static Suite *quant_suite(void)
     tcase_add_test(tc, test_nf4_edges);
     tcase_add_test(tc, test_dynamic_map);
     tcase_add_test(tc, test_nf4_double_quant);
+    tcase_add_test(tc, test_format_table);
+    tcase_add_test(tc, test_bind_found);
     tcase_add_test(tc, test_q4_known);
     tcase_add_test(tc, test_q4_edges);
     tcase_add_test(tc, test_row_quantizers_match_spec);
