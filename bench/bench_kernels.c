@@ -87,7 +87,7 @@ static double bench_decode(const ingot_cpu_kernels *k, ingot_dtype type, int n_i
         *read_gbs = gbs > *read_gbs ? gbs : *read_gbs;
         double t0 = ingot_now();
         for (size_t c = 0; c < copies; c++) {
-            ingot_wmat m = {.type = type, .n_out = n_out, .n_in = n_in, .data = w + c * bytes};
+            ingot_wmat m = ingot_wmat_plain(type, n_out, n_in, w + c * bytes);
             ingot_matmul_with(k, &m, x, 1, y, threads);
         }
         double t = (ingot_now() - t0) / (double)copies;
@@ -114,7 +114,7 @@ static double bench_prefill(const ingot_cpu_kernels *k, ingot_dtype type, int n_
         return 0.0;
     }
     fill_weights(w, bytes, type);
-    ingot_wmat m = {.type = type, .n_out = n_out, .n_in = n_in, .data = w};
+    ingot_wmat m = ingot_wmat_plain(type, n_out, n_in, w);
     double best = 1e30, start = ingot_now();
     for (int rep = 0; rep < MIN_PASSES || ingot_now() - start < MIN_SECONDS; rep++) {
         double gf = ingot_fma_pass(threads);

@@ -57,7 +57,7 @@ static float rnd(void)
 
 /* One stored weight: its parts (or bf16 data) and the wmat over them. */
 typedef struct copy {
-    void *parts[4];
+    void *parts[INGOT_WMAT_MAX_PARTS];
     int n;
     ingot_wmat w;
 } copy;
@@ -78,12 +78,13 @@ static uint64_t make_copy(const fmt *f, const float *wf, int n_in, int n_out, co
                 d[i] = ingot_f32_to_bf16(wf[i]);
         c->parts[0] = d;
         c->n = 1;
-        c->w = (ingot_wmat){.type = INGOT_DT_BF16, .n_out = n_out, .n_in = n_in, .data = d};
+        c->w = ingot_wmat_plain(INGOT_DT_BF16, n_out, n_in, d);
         return n * 2;
     }
-    ingot_qparts l;
+    const ingot_format *qf = ingot_format_of(f->type);
+    ingot_wlayout l;
     ingot_error err;
-    if (ingot_quant_layout(f->type, n_out, n_in, f->group, f->dq, &l, "bench", &err))
+    if (ingot_format_layout(qf, n_out, n_in, f->group, f->dq, &l, "bench", &err))
         return 0;
     uint64_t bytes = 0;
     for (int i = 0; i < l.n; i++) {
@@ -94,15 +95,15 @@ static uint64_t make_copy(const fmt *f, const float *wf, int n_in, int n_out, co
     }
     c->n = l.n;
     double t0 = ingot_now();
-    if (!proto && ingot_quantize_ref(f->type, wf, n_out, n_in, f->group, f->dq, c->parts,
-                                     "bench", &err)) {
+    if (!proto && ingot_quantize_ref(qf, wf, n_out, n_in, f->group, f->dq, c->parts, "bench",
+                                     &err)) {
         fprintf(stderr, "%s\n", err.message);
         exit(1);
     }
     if (!proto)
         quant_s = ingot_now() - t0;
-    ingot_quant_wmat(&c->w, f->type, n_out, n_in, f->group, f->dq, (const void *const *)c->parts,
-                     "bench", &err);
+    ingot_wmat_bind(&c->w, qf, n_out, n_in, f->group, f->dq, (const void *const *)c->parts,
+                    "bench", &err);
     return bytes;
 }
 

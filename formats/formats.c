@@ -1,7 +1,9 @@
 /*
- * quant.c - the format switch: part layouts, shape checks, the whole-tensor
- * reference quantizer (rows in parallel, finite check), wmat binding and
- * reference dequantization.  The per-format arithmetic lives in
+ * formats.c - the table of weight formats and the generic drivers over it:
+ * part layouts and shape checks, the whole-tensor reference quantizer (rows
+ * in parallel, finite check), wmat binding (parts in order, or found by
+ * role with their sizes checked) and reference dequantization.  Each
+ * format's entry and arithmetic live in its own file: float.c,
  * quant_int8.c, quant_nf4.c and quant_int4.c.
  */
 #include "config.h"
@@ -13,14 +15,38 @@
 #include "formats/formats.h"
 #include "util/util.h"
 
-static const char *tname(const char *tensor)
+/* In this order: the float types, then the quantized ones (messages list them so). */
+static const ingot_format *const table[] = {
+    &ingot_format_bf16, &ingot_format_f16,  &ingot_format_f32,
+    &ingot_format_int8, &ingot_format_nf4, &ingot_format_int4,
+};
+
+const ingot_format *ingot_format_at(int i)
+{
+    return i >= 0 && (size_t)i < INGOT_ARRAY_LEN(table) ? table[i] : NULL;
+}
+
+const ingot_format *ingot_format_of(ingot_dtype t)
+{
+    for (size_t i = 0; i < INGOT_ARRAY_LEN(table); i++)
+        if (table[i]->type == t)
+            return table[i];
+    return NULL;
+}
+
+bool ingot_format_quantized(ingot_dtype t)
+{
+    const ingot_format *f = ingot_format_of(t);
+    return f && f->quantized;
+}
+
+const char *ingot_format_tname(const char *tensor)
 {
     return tensor ? tensor : "(tensor)";
 }
 
-static void set_part(ingot_qpart *p, const char *role, ingot_dtype dt, int64_t d0, int64_t d1)
+void ingot_wpart_set(ingot_wpart *p, ingot_dtype dt, int64_t d0, int64_t d1)
 {
-    p->role = role;
     p->dtype = dt;
     p->ndim = d1 > 0 ? 2 : 1;
     p->shape[0] = d0;
@@ -28,93 +54,45 @@ static void set_part(ingot_qpart *p, const char *role, ingot_dtype dt, int64_t d
     p->bytes = (uint64_t)d0 * (uint64_t)(d1 > 0 ? d1 : 1) * ingot_dtype_size(dt);
 }
 
-static int q4_group(int group_size)
-{
-    return group_size > 0 ? group_size : INGOT_Q4_DEFAULT_GROUP;
-}
-
 /* Shape checks shared by every format: kernels index rows with int. */
 static int check_dims(int64_t n_out, int64_t n_in, const char *tensor, ingot_error *err)
 {
+    const char *tn = ingot_format_tname(tensor);
     if (n_out <= 0 || n_in <= 0)
-        return ingot_fail(err, INGOT_ERR_SHAPE, "%s: shape (%lld, %lld) is empty", tname(tensor),
+        return ingot_fail(err, INGOT_ERR_SHAPE, "%s: shape (%lld, %lld) is empty", tn,
                           (long long)n_out, (long long)n_in);
     if (n_out > INT_MAX || n_in > INT_MAX || n_out > INT64_MAX / n_in)
-        return ingot_fail(err, INGOT_ERR_SHAPE, "%s: shape (%lld, %lld) is too large",
-                          tname(tensor), (long long)n_out, (long long)n_in);
+        return ingot_fail(err, INGOT_ERR_SHAPE, "%s: shape (%lld, %lld) is too large", tn,
+                          (long long)n_out, (long long)n_in);
     return 0;
 }
 
-static int layout_nf4(int64_t n_out, int64_t n_in, int dq, ingot_qparts *o, const char *tensor,
-                      ingot_error *err)
-{
-    /* bitsandbytes blocks run over the flattened tensor; requiring whole
-     * blocks per row keeps every block inside one row for the kernels. */
-    if (n_in % INGOT_NF4_BLOCK)
-        return ingot_fail(err, INGOT_ERR_SHAPE,
-                          "%s: nf4 needs the input dimension (%lld) to be a multiple of %d",
-                          tname(tensor), (long long)n_in, INGOT_NF4_BLOCK);
-    int64_t n = n_out * n_in, nb = n / INGOT_NF4_BLOCK;
-    set_part(&o->p[0], "qs", INGOT_DT_U8, n / 2, 0);
-    if (!dq) {
-        set_part(&o->p[1], "absmax", INGOT_DT_F32, nb, 0);
-        o->n = 2;
-        return 0;
-    }
-    set_part(&o->p[1], "absmax_q", INGOT_DT_U8, nb, 0);
-    set_part(&o->p[2], "absmax_absmax", INGOT_DT_F32,
-             (nb + INGOT_NF4_DQ_BLOCK - 1) / INGOT_NF4_DQ_BLOCK, 0);
-    set_part(&o->p[3], "absmax_offset", INGOT_DT_F32, 1, 0);
-    o->n = 4;
-    return 0;
-}
-
-static int layout_q4(int64_t n_out, int64_t n_in, int group_size, ingot_qparts *o,
-                     const char *tensor, ingot_error *err)
-{
-    int g = q4_group(group_size);
-    if (g % INGOT_Q4_GROUP_ALIGN)
-        return ingot_fail(err, INGOT_ERR_ARG, "%s: int4 group size %d is not a multiple of %d",
-                          tname(tensor), g, INGOT_Q4_GROUP_ALIGN);
-    if (n_in % g)
-        return ingot_fail(err, INGOT_ERR_SHAPE,
-                          "%s: int4 needs the input dimension (%lld) to be a multiple of the "
-                          "group size %d",
-                          tname(tensor), (long long)n_in, g);
-    set_part(&o->p[0], "qs", INGOT_DT_U8, n_out, n_in / 2);
-    set_part(&o->p[1], "scales", INGOT_DT_F16, n_out, n_in / g);
-    set_part(&o->p[2], "zeros", INGOT_DT_U8, n_out, n_in / g);
-    o->n = 3;
-    return 0;
-}
-
-int ingot_quant_layout(ingot_dtype type, int64_t n_out, int64_t n_in, int group_size,
-                       int double_quant, ingot_qparts *out, const char *tensor, ingot_error *err)
+int ingot_format_layout(const ingot_format *f, int64_t n_out, int64_t n_in, int group_size,
+                        int variant, ingot_wlayout *out, const char *tensor, ingot_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (!f)
+        return ingot_fail(err, INGOT_ERR_ARG, "%s: not a weight format",
+                          ingot_format_tname(tensor));
     if (check_dims(n_out, n_in, tensor, err))
         return -1;
-    switch (type) {
-    case INGOT_DT_Q8:
-        set_part(&out->p[0], "qs", INGOT_DT_I8, n_out, n_in);
-        set_part(&out->p[1], "scales", INGOT_DT_F32, n_out, 0);
-        out->n = 2;
-        return 0;
-    case INGOT_DT_NF4:
-        return layout_nf4(n_out, n_in, double_quant, out, tensor, err);
-    case INGOT_DT_Q4:
-        return layout_q4(n_out, n_in, group_size, out, tensor, err);
-    default:
-        return ingot_fail(err, INGOT_ERR_ARG, "%s: %s is not a quantized format", tname(tensor),
-                          ingot_dtype_name(type) ? ingot_dtype_name(type) : "?");
-    }
+    if (variant < 0 || variant >= f->n_variants)
+        return ingot_fail(err, INGOT_ERR_ARG, "%s: %s has no variant %d",
+                          ingot_format_tname(tensor), f->name, variant);
+    const ingot_format_variant *v = &f->variants[variant];
+    if (f->layout(f, n_out, n_in, f->group_size(group_size), variant, out->p, tensor, err))
+        return -1;
+    for (int i = 0; i < v->n_parts; i++)
+        out->p[i].role = v->role[i];
+    out->n = v->n_parts;
+    return 0;
 }
 
-double ingot_quant_bits_per_weight(ingot_dtype type, int64_t n_out, int64_t n_in,
-                                   int group_size, int double_quant)
+double ingot_format_bits_per_weight(const ingot_format *f, int64_t n_out, int64_t n_in,
+                                    int group_size, int variant)
 {
-    ingot_qparts l;
-    if (ingot_quant_layout(type, n_out, n_in, group_size, double_quant, &l, NULL, NULL))
+    ingot_wlayout l;
+    if (ingot_format_layout(f, n_out, n_in, group_size, variant, &l, NULL, NULL))
         return 0;
     uint64_t bytes = 0;
     for (int i = 0; i < l.n; i++)
@@ -146,46 +124,19 @@ static int64_t first_nonfinite(const float *w, int64_t n)
 
 /* ---- quantize ---- */
 
-/* Quantizes row o; every part pointer is advanced to row o here. */
-static void quantize_row(ingot_dtype type, const float *w, int64_t o, int64_t n_in, int g,
-                         void *const parts[], float *nf4_absmax)
+int ingot_quantize_ref(const ingot_format *f, const float *w, int64_t n_out, int64_t n_in,
+                       int group_size, int variant, void *const parts[], const char *tensor,
+                       ingot_error *err)
 {
-    const float *row = w + o * n_in;
-    switch (type) {
-    case INGOT_DT_Q8:
-        ingot_q8_quantize_row(row, n_in, (int8_t *)parts[0] + o * n_in, (float *)parts[1] + o);
-        break;
-    case INGOT_DT_NF4:
-        ingot_nf4_quantize_row(row, n_in, (uint8_t *)parts[0] + o * (n_in / 2),
-                               nf4_absmax + o * (n_in / INGOT_NF4_BLOCK));
-        break;
-    case INGOT_DT_Q4:
-        ingot_q4_quantize_row(row, n_in, g, (uint8_t *)parts[0] + o * (n_in / 2),
-                              (uint16_t *)parts[1] + o * (n_in / g),
-                              (uint8_t *)parts[2] + o * (n_in / g));
-        break;
-    default:
-        break;
-    }
-}
-
-int ingot_quantize_ref(ingot_dtype type, const float *w, int64_t n_out, int64_t n_in,
-                       int group_size, int double_quant, void *const parts[],
-                       const char *tensor, ingot_error *err)
-{
-    ingot_qparts l;
-    if (ingot_quant_layout(type, n_out, n_in, group_size, double_quant, &l, tensor, err))
+    ingot_wlayout l;
+    if (ingot_format_layout(f, n_out, n_in, group_size, variant, &l, tensor, err))
         return -1;
-    int g = q4_group(group_size);
-    int dq = type == INGOT_DT_NF4 && double_quant;
-    /* nf4 absmax goes straight to its part, or to a scratch array that the
-     * double quantization then compresses. */
-    float *absmax = NULL;
-    if (type == INGOT_DT_NF4) {
-        absmax = dq ? malloc(l.p[1].bytes * sizeof(float)) : (float *)parts[1];
-        if (!absmax)
-            return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", tname(tensor));
-    }
+    if (!f->quantize_row)
+        return ingot_fail(err, INGOT_ERR_ARG, "%s: %s is not a quantized format",
+                          ingot_format_tname(tensor), f->name);
+    ingot_qjob j = {&l, n_out, n_in, f->group_size(group_size), variant, parts, NULL};
+    if (f->quantize_begin && f->quantize_begin(&j, tensor, err))
+        return -1;
     int64_t bad_row = INT64_MAX;
 #pragma omp parallel for schedule(dynamic, 16) reduction(min : bad_row)
     for (int64_t o = 0; o < n_out; o++) {
@@ -193,74 +144,95 @@ int ingot_quantize_ref(ingot_dtype type, const float *w, int64_t n_out, int64_t 
             bad_row = o < bad_row ? o : bad_row;
             continue;
         }
-        quantize_row(type, w, o, n_in, g, parts, absmax);
+        f->quantize_row(&j, w + o * n_in, o);
     }
     if (bad_row != INT64_MAX) {
-        if (dq)
-            free(absmax);
+        if (f->quantize_end)
+            f->quantize_end(&j, false);
         int64_t i = first_nonfinite(w + bad_row * n_in, n_in);
         return ingot_fail(err, INGOT_ERR_NONFINITE, "%s: non-finite value %g at [%lld, %lld]",
-                          tname(tensor), (double)w[bad_row * n_in + i], (long long)bad_row,
-                          (long long)i);
+                          ingot_format_tname(tensor), (double)w[bad_row * n_in + i],
+                          (long long)bad_row, (long long)i);
     }
-    if (dq) {
-        ingot_nf4_double_quant(absmax, n_out * n_in / INGOT_NF4_BLOCK, parts[1], parts[2],
-                               parts[3]);
-        free(absmax);
-    }
+    if (f->quantize_end)
+        f->quantize_end(&j, true);
     return 0;
 }
 
-/* ---- binding and dequantization ---- */
+/* ---- binding ---- */
 
-int ingot_quant_wmat(ingot_wmat *w, ingot_dtype type, int64_t n_out, int64_t n_in,
-                     int group_size, int double_quant, const void *const parts[],
-                     const char *tensor, ingot_error *err)
+int ingot_wmat_bind(ingot_wmat *w, const ingot_format *f, int64_t n_out, int64_t n_in,
+                    int group_size, int variant, const void *const parts[], const char *tensor,
+                    ingot_error *err)
 {
-    ingot_qparts l;
-    if (ingot_quant_layout(type, n_out, n_in, group_size, double_quant, &l, tensor, err))
+    ingot_wlayout l;
+    if (ingot_format_layout(f, n_out, n_in, group_size, variant, &l, tensor, err))
         return -1;
     memset(w, 0, sizeof *w);
-    w->type = type;
+    w->fmt = f;
+    w->type = f->type;
     w->n_out = (int)n_out;
     w->n_in = (int)n_in;
-    w->data = parts[0];
-    w->scales = parts[1];
-    switch (type) {
-    case INGOT_DT_Q8:
-        w->group_size = 0;
-        break;
-    case INGOT_DT_NF4:
-        w->group_size = INGOT_NF4_BLOCK;
-        if (double_quant) {
-            w->aux = parts[2];
-            w->zeros = parts[3];
-        }
-        break;
-    default: /* INGOT_DT_Q4: layout accepted the type */
-        w->group_size = q4_group(group_size);
-        w->zeros = parts[2];
-        break;
-    }
+    w->group_size = f->group_size(group_size);
+    w->variant = variant;
+    w->n_parts = l.n;
+    for (int i = 0; i < l.n; i++)
+        w->part[i] = parts[i];
     return 0;
 }
+
+/* The first role of variant v that variant 0 does not have, or NULL. */
+static const char *own_role(const ingot_format *f, int v)
+{
+    const ingot_format_variant *a = &f->variants[0], *b = &f->variants[v];
+    for (int i = 0; i < b->n_parts; i++) {
+        int shared = 0;
+        for (int k = 0; k < a->n_parts && !shared; k++)
+            shared = strcmp(a->role[k], b->role[i]) == 0;
+        if (!shared)
+            return b->role[i];
+    }
+    return NULL;
+}
+
+int ingot_wmat_bind_found(ingot_wmat *w, const ingot_format *f, int64_t n_out, int64_t n_in,
+                          int group_size, ingot_part_lookup find, void *user, const char *file,
+                          const char *tensor, ingot_error *err)
+{
+    if (!f)
+        return ingot_fail(err, INGOT_ERR_ARG, "%s: not a weight format",
+                          ingot_format_tname(tensor));
+    int variant = 0;
+    for (int v = f->n_variants - 1; v > 0 && !variant; v--) {
+        const char *key = own_role(f, v);
+        const void *data;
+        uint64_t bytes;
+        if (key && find(user, key, &data, &bytes))
+            variant = v;
+    }
+    ingot_wlayout l;
+    if (ingot_format_layout(f, n_out, n_in, group_size, variant, &l, tensor, err))
+        return -1;
+    const void *parts[INGOT_WMAT_MAX_PARTS] = {0};
+    for (int i = 0; i < l.n; i++) {
+        uint64_t bytes = 0;
+        bool found = find(user, l.p[i].role, &parts[i], &bytes);
+        if (!found || bytes != l.p[i].bytes)
+            return ingot_fail(err, INGOT_ERR_FORMAT, "%s: %s: part %s %s",
+                              file ? file : "(file)", ingot_format_tname(tensor), l.p[i].role,
+                              found ? "has the wrong size" : "is missing");
+    }
+    return ingot_wmat_bind(w, f, n_out, n_in, group_size, variant, parts, tensor, err);
+}
+
+/* ---- dequantization ---- */
 
 void ingot_dequantize_ref_part(const ingot_wmat *w, int o, int k0, int k1, float *out)
 {
-    switch (w->type) {
-    case INGOT_DT_Q8:
-        ingot_q8_dequantize_row(w, o, k0, k1, out);
-        break;
-    case INGOT_DT_NF4:
-        ingot_nf4_dequantize_row(w, o, k0, k1, out);
-        break;
-    case INGOT_DT_Q4:
-        ingot_q4_dequantize_row(w, o, k0, k1, out);
-        break;
-    default:
+    if (w->fmt)
+        w->fmt->dequantize(w, o, k0, k1, out);
+    else
         memset(out, 0, (size_t)(k1 - k0) * sizeof(float));
-        break;
-    }
 }
 
 void ingot_dequantize_ref(const ingot_wmat *w, int o0, int o1, float *out)

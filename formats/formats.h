@@ -1,49 +1,95 @@
 /*
- * quant.h - quantized weight formats (internal API).
+ * formats.h - the weight formats (internal API): one table entry per format.
  *
- * The reference quantizers here are the specification of the formats
- * (docs/QUANT_FORMATS.md); the SIMD matmul kernels in kernels/cpu/qmatmul_*.c
- * are tested against ingot_dequantize_ref.
+ * A weight W has shape (n_out, n_in), row-major (row o holds the n_in input
+ * weights of output o), and quantized formats quantize it along n_in.  Every
+ * format stores W as a few "parts" (plain arrays, one archive member each),
+ * and an ingot_format entry says everything the rest of ingot needs to know
+ * about it:
  *
- * A weight W has shape (n_out, n_in), row-major, and is quantized along n_in.
- * Every format is stored as up to four "parts" (plain arrays) in this order:
+ *   name, type          the manifest's type name and the ingot_dtype;
+ *   quantized           false for the plain float types;
+ *   variants            named sets of parts ("plain", "double-quant"), each
+ *                       with its part roles in order; a tensor's variant is
+ *                       recognized by its parts (see ingot_wmat_bind_found);
+ *   layout              dtype, shape and bytes of each part for
+ *                       (n_out, n_in, group size, variant), so also the bits
+ *                       per weight and the size checks of stored parts;
+ *   quantize_*          the reference quantizer, one row at a time (the
+ *                       generic driver ingot_quantize_ref runs the rows in
+ *                       parallel and checks the input is finite);
+ *   dequantize          the reference dequantizer of a row range.
+ * formats.c holds the table and the generic drivers; each format's entry and
+ * arithmetic live in its own file.  The reference quantizers are the
+ * specification of the formats (docs/QUANT_FORMATS.md); the SIMD matmul
+ * kernels in kernels/cpu/qmatmul_*.c are tested against ingot_dequantize_ref.
  *
- *   int8 (INGOT_DT_Q8): qs     i8  (n_out, n_in)      scales f32 (n_out)
- *   nf4  (INGOT_DT_NF4): qs    u8  (n_out*n_in/2)     absmax f32 (n_out*n_in/64)
- *        with double quant:    qs, absmax_q u8 (nb), absmax_absmax f32 (ceil(nb/256)),
- *                              absmax_offset f32 (1)     where nb = n_out*n_in/64
- *   int4 (INGOT_DT_Q4): qs     u8  (n_out, n_in/2)    scales f16 (n_out, n_in/G)
- *                       zeros  u8  (n_out, n_in/G)
+ * The formats and their parts, in order (= the index of each part in
+ * ingot_wmat.part, named by the enums below):
  *
- * How the parts sit in an ingot_wmat (kernels/cpu/kernels.h):
- *   int8: data = qs, scales = scales (f32).
- *   nf4:  data = qs, scales = absmax (f32), aux = NULL;
- *         double quant: data = qs, scales = absmax_q (u8), aux = absmax_absmax (f32),
- *         zeros = absmax_offset (f32[1]); aux != NULL marks double quant.
- *   int4: data = qs, scales = scales (f16), zeros = zeros (u8), group_size = G.
- * ingot_quant_wmat() does this binding; nobody else needs to know it.
+ *   bf16, f16, f32 (float.c):  data   (n_out, n_in) of the type itself
+ *   int8 (INGOT_DT_Q8, quant_int8.c):
+ *                              qs     i8  (n_out, n_in)      scales f32 (n_out)
+ *   nf4 (INGOT_DT_NF4, quant_nf4.c), variant "plain":
+ *                              qs     u8  (n_out*n_in/2)     absmax f32 (nb)
+ *       variant "double-quant" (INGOT_NF4_DQ):
+ *                              qs, absmax_q u8 (nb), absmax_absmax f32 (ceil(nb/256)),
+ *                              absmax_offset f32 (1)       where nb = n_out*n_in/64
+ *   int4 (INGOT_DT_Q4, quant_int4.c; also the storage of awq4):
+ *                              qs     u8  (n_out, n_in/2)    scales f16 (n_out, n_in/G)
+ *                              zeros  u8  (n_out, n_in/G)
+ *
+ * Adding a weight format: a dtype in include/ingot.h (and its name in
+ * util/dtype.c), one file here with its entry, a line in formats.c's table,
+ * its kernels (kernels/cpu/qkernels_fill.c), its tests and its docs.
  */
-#ifndef INGOT_QUANT_H
-#define INGOT_QUANT_H
+#ifndef INGOT_FORMATS_H
+#define INGOT_FORMATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "ingot.h"
 
+#define INGOT_WMAT_MAX_PARTS 4
+
+/* ---- the parts of each format, as indices into ingot_wmat.part ---- */
+
+/* bf16, f16, f32: the elements themselves */
+enum { INGOT_F_DATA = 0 };
+/* int8: codes (n_out, n_in) and one f32 scale per row */
+enum { INGOT_Q8_QS = 0, INGOT_Q8_SCALES = 1 };
+/* nf4 variants (ingot_wmat.variant): nonzero means double quant */
+enum { INGOT_NF4_PLAIN = 0, INGOT_NF4_DQ = 1 };
+/* nf4: codes, then the block absmax as f32 (plain) or double-quantized */
+enum {
+    INGOT_NF4_QS = 0,
+    INGOT_NF4_ABSMAX = 1,          /* plain: f32 (nb) */
+    INGOT_NF4_ABSMAX_Q = 1,        /* double quant: u8 (nb), codes of the dynamic map */
+    INGOT_NF4_ABSMAX_ABSMAX = 2,   /* double quant: f32 (ceil(nb/256)) */
+    INGOT_NF4_ABSMAX_OFFSET = 3,   /* double quant: f32 (1) */
+};
+/* int4: codes, f16 scales and u8 zero points per group */
+enum { INGOT_Q4_QS = 0, INGOT_Q4_SCALES = 1, INGOT_Q4_ZEROS = 2 };
+
+typedef struct ingot_format ingot_format;
+
 /**
- * A weight matrix W of shape (n_out, n_in), row-major: row o holds the n_in
- * input weights of output o.  Plain types use data only; quantized types use
- * the parts described in docs/FORMAT.md (qs / scales / zeros / absmax).
+ * A view of a weight matrix W of shape (n_out, n_in) in some format, for the
+ * kernels: the format's parts in the order of its layout (part[i] is the
+ * array of role fmt->variants[variant].role[i]; index them with the enums
+ * above).  The parts are not owned and must outlive the view.  Built by
+ * ingot_wmat_bind (parts in order) or ingot_wmat_bind_found (parts by role).
  */
 typedef struct ingot_wmat {
-    ingot_dtype type;
+    const ingot_format *fmt; /* the table entry of type */
+    ingot_dtype type;        /* fmt->type; the kernel tables are indexed by it */
     int n_out, n_in;
-    int group_size;        /* quantized formats */
-    const void *data;      /* plain: (n_out, n_in) elements; quantized: packed codes "qs" */
-    const void *scales;    /* quantized: per-group or per-row scales */
-    const void *zeros;     /* int4: per-group zero points */
-    const void *aux;       /* format-specific extra array (e.g. NF4 double-quant) */
+    int group_size;          /* inputs per scale: int4 G, nf4 64; 0 otherwise */
+    int variant;             /* index into fmt->variants; nf4: INGOT_NF4_DQ = double quant */
+    int n_parts;
+    const void *part[INGOT_WMAT_MAX_PARTS];
 } ingot_wmat;
 
 #define INGOT_NF4_BLOCK 64       /* bitsandbytes blocksize for 4-bit weights */
@@ -51,48 +97,138 @@ typedef struct ingot_wmat {
 #define INGOT_Q4_DEFAULT_GROUP 128
 #define INGOT_Q4_GROUP_ALIGN 32  /* int4 groups are whole 32-weight (16-byte) chunks */
 
-/** One stored array of a quantized weight. */
-typedef struct ingot_qpart {
-    const char *role;   /* "qs", "scales", "zeros", "absmax", "absmax_q", ... (static) */
-    ingot_dtype dtype;  /* I8, U8, F16 or F32 */
+/** One stored array of a weight. */
+typedef struct ingot_wpart {
+    const char *role;   /* "data", "qs", "scales", "zeros", "absmax", "absmax_q", ... (static) */
+    ingot_dtype dtype;  /* element type: the float type itself, or I8, U8, F16, F32 */
     int ndim;           /* 1 or 2 */
     int64_t shape[2];
     uint64_t bytes;
-} ingot_qpart;
+} ingot_wpart;
 
-typedef struct ingot_qparts {
+/** The parts of one weight, in wmat order. */
+typedef struct ingot_wlayout {
     int n;
-    ingot_qpart p[4];
-} ingot_qparts;
+    ingot_wpart p[INGOT_WMAT_MAX_PARTS];
+} ingot_wlayout;
+
+/** A named set of parts of a format. */
+typedef struct ingot_format_variant {
+    const char *name;                       /* "plain", "double-quant" */
+    int n_parts;
+    const char *role[INGOT_WMAT_MAX_PARTS]; /* in wmat order */
+} ingot_format_variant;
+
+/** The quantization of one tensor, as ingot_quantize_ref hands it to a format. */
+typedef struct ingot_qjob {
+    const ingot_wlayout *layout;
+    int64_t n_out, n_in;
+    int group_size;       /* as the format resolved it */
+    int variant;
+    void *const *parts;   /* the output parts, in layout order */
+    void *scratch;        /* the format's own, from quantize_begin to quantize_end */
+} ingot_qjob;
+
+/** A weight format: one entry of the table (formats.c). */
+struct ingot_format {
+    const char *name;     /* the manifest's type name, as ingot_dtype_name(type) */
+    ingot_dtype type;
+    bool quantized;       /* false: a plain float type, one "data" part of itself */
+    bool group_param;     /* the group size is a parameter of the tensor (int4), and
+                           * the manifest's "group_size" holds it */
+    int n_variants;       /* >= 1; variant 0 is the default */
+    const ingot_format_variant *variants;
+    /** The wmat group size for a requested one (<= 0: the format's default). */
+    int (*group_size)(int requested);
+    /**
+     * Fills dtype, ndim, shape and bytes of the variant's parts (the roles
+     * come from the variant).  n_out, n_in are > 0 and fit an int; group_size
+     * is resolved.  @return 0, or -1 with err "<tensor>: <why>".
+     */
+    int (*layout)(const ingot_format *f, int64_t n_out, int64_t n_in, int group_size,
+                  int variant, ingot_wpart *p, const char *tensor, ingot_error *err);
+    /* The reference quantizer (NULL for the float types).  quantize_begin
+     * (optional) prepares j->scratch, quantize_row quantizes row o (finite;
+     * rows run in parallel, in any order), quantize_end (optional) finishes
+     * whole-tensor parts when ok and frees the scratch either way. */
+    int (*quantize_begin)(ingot_qjob *j, const char *tensor, ingot_error *err);
+    void (*quantize_row)(const ingot_qjob *j, const float *row, int64_t o);
+    void (*quantize_end)(ingot_qjob *j, bool ok);
+    /** Elements [k0, k1) of row o as f32 into out (k1-k0); k0 and k1 even (or k1 == n_in). */
+    void (*dequantize)(const ingot_wmat *w, int o, int k0, int k1, float *out);
+};
+
+/** @return the entry of a weight type, or NULL when t is not a weight format. */
+const ingot_format *ingot_format_of(ingot_dtype t);
+
+/** @return the i-th entry of the table (bf16, f16, f32, then the quantized ones), NULL past it. */
+const ingot_format *ingot_format_at(int i);
+
+/** @return whether t is a quantized weight format. */
+bool ingot_format_quantized(ingot_dtype t);
 
 /**
- * Describes the parts of a (type, n_out, n_in) weight.  group_size is used by
- * int4 only (<= 0 picks INGOT_Q4_DEFAULT_GROUP); double_quant by nf4 only.
+ * Describes the parts of a (n_out, n_in) weight of format f.  group_size is
+ * resolved by f (int4: <= 0 picks INGOT_Q4_DEFAULT_GROUP); variant indexes
+ * f->variants.
  * @return 0, or -1 with err "<tensor>: <why>" (INGOT_ERR_SHAPE for a shape the
- *         format cannot hold, INGOT_ERR_ARG for a bad type or group size).
+ *         format cannot hold, INGOT_ERR_ARG for a bad format, variant or group size).
  */
-int ingot_quant_layout(ingot_dtype type, int64_t n_out, int64_t n_in, int group_size,
-                       int double_quant, ingot_qparts *out, const char *tensor,
-                       ingot_error *err);
+int ingot_format_layout(const ingot_format *f, int64_t n_out, int64_t n_in, int group_size,
+                        int variant, ingot_wlayout *out, const char *tensor, ingot_error *err);
+
+/** @return the stored bits per weight (all parts counted), or 0 on a bad shape. */
+double ingot_format_bits_per_weight(const ingot_format *f, int64_t n_out, int64_t n_in,
+                                    int group_size, int variant);
 
 /**
  * Reference quantization of w (n_out, n_in) f32 into caller-allocated parts,
- * sized and ordered as ingot_quant_layout says.  Deterministic: the result does
- * not depend on the number of OpenMP threads.
+ * sized and ordered as ingot_format_layout says.  Deterministic: the result
+ * does not depend on the number of OpenMP threads.
  * @return 0, or -1 with err: INGOT_ERR_NONFINITE naming the tensor and the
- *         first NaN/Inf element, or a layout error.
+ *         first NaN/Inf element, INGOT_ERR_ARG for a format that does not
+ *         quantize, or a layout error.
  */
-int ingot_quantize_ref(ingot_dtype type, const float *w, int64_t n_out, int64_t n_in,
-                       int group_size, int double_quant, void *const parts[],
-                       const char *tensor, ingot_error *err);
+int ingot_quantize_ref(const ingot_format *f, const float *w, int64_t n_out, int64_t n_in,
+                       int group_size, int variant, void *const parts[], const char *tensor,
+                       ingot_error *err);
 
 /**
- * Binds parts (as laid out by ingot_quant_layout) to a weight matrix for the
- * kernels.  The parts must outlive w.  @return 0, or -1 with err.
+ * Binds parts (in the order ingot_format_layout gives) to a weight matrix.
+ * The parts must outlive w.  @return 0, or -1 with err (a layout error).
  */
-int ingot_quant_wmat(ingot_wmat *w, ingot_dtype type, int64_t n_out, int64_t n_in,
-                     int group_size, int double_quant, const void *const parts[],
-                     const char *tensor, ingot_error *err);
+int ingot_wmat_bind(ingot_wmat *w, const ingot_format *f, int64_t n_out, int64_t n_in,
+                    int group_size, int variant, const void *const parts[], const char *tensor,
+                    ingot_error *err);
+
+/** Looks up a stored part by role: @return whether there is one, with *data and *bytes set. */
+typedef bool (*ingot_part_lookup)(void *user, const char *role, const void **data,
+                                  uint64_t *bytes);
+
+/**
+ * Binds stored parts, found by role, to a weight matrix.  The variant is
+ * recognized by its first part that variant 0 does not have (nf4:
+ * absmax_q means double quant), else it is variant 0; then every part of
+ * that variant must be there with the size its layout gives.
+ * @return 0, or -1 with err: a layout error ("<tensor>: <why>"), or
+ *         INGOT_ERR_FORMAT "<file>: <tensor>: part <role> is missing" /
+ *         "... has the wrong size".
+ */
+int ingot_wmat_bind_found(ingot_wmat *w, const ingot_format *f, int64_t n_out, int64_t n_in,
+                          int group_size, ingot_part_lookup find, void *user, const char *file,
+                          const char *tensor, ingot_error *err);
+
+/**
+ * A view of plain elements (n_out, n_in) of type t (bf16, f16, f32), without
+ * checks (tests, benchmarks; fmt is NULL for a type that is no weight format).
+ */
+static inline ingot_wmat ingot_wmat_plain(ingot_dtype t, int n_out, int n_in, const void *data)
+{
+    ingot_wmat w = {.fmt = ingot_format_of(t), .type = t, .n_out = n_out, .n_in = n_in,
+                    .n_parts = 1};
+    w.part[INGOT_F_DATA] = data;
+    return w;
+}
 
 /** Reference dequantization of rows [o0, o1) into out ((o1-o0), n_in) f32. */
 void ingot_dequantize_ref(const ingot_wmat *w, int o0, int o1, float *out);
@@ -100,9 +236,10 @@ void ingot_dequantize_ref(const ingot_wmat *w, int o0, int o1, float *out);
 /** Elements [k0, k1) of row o into out (k1-k0); k0 and k1 even (or k1 == n_in). */
 void ingot_dequantize_ref_part(const ingot_wmat *w, int o, int k0, int k1, float *out);
 
-/** @return the stored bits per weight (all parts counted), or 0 on a bad shape. */
-double ingot_quant_bits_per_weight(ingot_dtype type, int64_t n_out, int64_t n_in,
-                                   int group_size, int double_quant);
+/* ---- the table entries (one file each) ---- */
+
+extern const ingot_format ingot_format_bf16, ingot_format_f16, ingot_format_f32;
+extern const ingot_format ingot_format_int8, ingot_format_nf4, ingot_format_int4;
 
 /* ---- helpers for the quantizers ---- */
 
@@ -119,6 +256,12 @@ static inline float ingot_qmaxf(float a, float b)
 {
     return a > b ? a : b;
 }
+
+/* Fills a part's dtype, ndim (d1 > 0: 2), shape and bytes. */
+void ingot_wpart_set(ingot_wpart *p, ingot_dtype dt, int64_t d0, int64_t d1);
+
+/* "(tensor)" for a NULL tensor name, for error messages. */
+const char *ingot_format_tname(const char *tensor);
 
 /* ---- format details shared by the reference and the kernels ---- */
 
@@ -137,13 +280,7 @@ const float *ingot_dynamic_map(void);
 /** bitsandbytes dQuantize<0> (non-stochastic): index in code of x. */
 uint8_t ingot_dynamic_quantize(const float *code, float x);
 
-/* per-format internals (quant_int8.c, quant_nf4.c, quant_int4.c) */
-void ingot_q8_quantize_row(const float *w, int64_t n_in, int8_t *qs, float *scale);
-void ingot_q8_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
-void ingot_nf4_quantize_row(const float *w, int64_t n_in, uint8_t *qs, float *absmax);
-void ingot_nf4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
-void ingot_nf4_double_quant(const float *absmax, int64_t nb, uint8_t *absmax_q,
-                            float *absmax_absmax, float *offset);
+/* int4 rows, for AWQ's search (quant/awq.c), which quantizes single groups */
 void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size, uint8_t *qs,
                            uint16_t *scales, uint8_t *zeros);
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
@@ -158,11 +295,11 @@ uint16_t ingot_q4_scale_f16(float s);
  */
 static inline float ingot_nf4_absmax(const ingot_wmat *w, int64_t b)
 {
-    if (!w->aux)
-        return ((const float *)w->scales)[b];
-    const uint8_t *q = (const uint8_t *)w->scales; // (nb)
-    const float *aa = (const float *)w->aux;       // (ceil(nb/256))
-    float off = *(const float *)w->zeros;          // (1)
+    if (!w->variant)
+        return ((const float *)w->part[INGOT_NF4_ABSMAX])[b];
+    const uint8_t *q = (const uint8_t *)w->part[INGOT_NF4_ABSMAX_Q];   // (nb)
+    const float *aa = (const float *)w->part[INGOT_NF4_ABSMAX_ABSMAX]; // (ceil(nb/256))
+    float off = *(const float *)w->part[INGOT_NF4_ABSMAX_OFFSET];      // (1)
     float v = ingot_dynamic_map()[q[b]] * aa[b / INGOT_NF4_DQ_BLOCK];
     return v + off;
 }
@@ -171,18 +308,18 @@ static inline float ingot_nf4_absmax(const ingot_wmat *w, int64_t b)
 static inline void ingot_nf4_row_absmax(const ingot_wmat *w, int o, float *out)
 {
     int64_t nb = w->n_in / INGOT_NF4_BLOCK, b0 = (int64_t)o * nb;
-    if (!w->aux) {
-        memcpy(out, (const float *)w->scales + b0, (size_t)nb * sizeof(float));
+    if (!w->variant) {
+        memcpy(out, (const float *)w->part[INGOT_NF4_ABSMAX] + b0, (size_t)nb * sizeof(float));
         return;
     }
     const float *code = ingot_dynamic_map();
-    const uint8_t *q = (const uint8_t *)w->scales; // (nb)
-    const float *aa = (const float *)w->aux;       // (ceil(nb/256))
-    float off = *(const float *)w->zeros;          // (1)
+    const uint8_t *q = (const uint8_t *)w->part[INGOT_NF4_ABSMAX_Q];   // (nb)
+    const float *aa = (const float *)w->part[INGOT_NF4_ABSMAX_ABSMAX]; // (ceil(nb/256))
+    float off = *(const float *)w->part[INGOT_NF4_ABSMAX_OFFSET];      // (1)
     for (int64_t j = 0; j < nb; j++) {
         float v = code[q[b0 + j]] * aa[(b0 + j) / INGOT_NF4_DQ_BLOCK];
         out[j] = v + off;
     }
 }
 
-#endif /* INGOT_QUANT_H */
+#endif /* INGOT_FORMATS_H */

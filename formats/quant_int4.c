@@ -17,6 +17,10 @@
  * costs at most 2^-15 of absolute error in such a group and keeps the scales
  * friendly to every f16 path.  Overflowing groups (range > 15 * 65504) clamp
  * to 65504 and saturate: finite, but lossy (AutoAWQ would produce Inf).
+ *
+ * Parts (ingot_format_int4, one variant; the group size G is a parameter of
+ * the tensor): qs u8 (n_out, n_in/2), scales f16 (n_out, n_in/G), zeros u8
+ * (n_out, n_in/G).
  */
 #include "config.h"
 
@@ -91,9 +95,11 @@ void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size,
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out)
 {
     int64_t n_in = w->n_in, g = w->group_size, ng = n_in / g;
-    const uint8_t *q = (const uint8_t *)w->data + (int64_t)o * (n_in / 2); // (n_out, n_in/2)
-    const uint16_t *sc = (const uint16_t *)w->scales + (int64_t)o * ng;    // (n_out, n_in/G)
-    const uint8_t *zp = (const uint8_t *)w->zeros + (int64_t)o * ng;       // (n_out, n_in/G)
+    // (n_out, n_in/2)
+    const uint8_t *q = (const uint8_t *)w->part[INGOT_Q4_QS] + (int64_t)o * (n_in / 2);
+    /* (n_out, n_in/G) each */
+    const uint16_t *sc = (const uint16_t *)w->part[INGOT_Q4_SCALES] + (int64_t)o * ng;
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS] + (int64_t)o * ng;
     for (int64_t k = k0; k < k1; k += 2) {
         float s = ingot_f16_to_f32(sc[k / g]);
         int z = zp[k / g];
@@ -101,3 +107,53 @@ void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *
         out[k - k0 + 1] = (float)((q[k / 2] >> 4) - z) * s;
     }
 }
+
+/* ---- the table entry ---- */
+
+static int q4_group_size(int requested)
+{
+    return requested > 0 ? requested : INGOT_Q4_DEFAULT_GROUP;
+}
+
+static int q4_layout(const ingot_format *f, int64_t n_out, int64_t n_in, int g, int variant,
+                     ingot_wpart *p, const char *tensor, ingot_error *err)
+{
+    if (g % INGOT_Q4_GROUP_ALIGN)
+        return ingot_fail(err, INGOT_ERR_ARG, "%s: int4 group size %d is not a multiple of %d",
+                          ingot_format_tname(tensor), g, INGOT_Q4_GROUP_ALIGN);
+    if (n_in % g)
+        return ingot_fail(err, INGOT_ERR_SHAPE,
+                          "%s: int4 needs the input dimension (%lld) to be a multiple of the "
+                          "group size %d",
+                          ingot_format_tname(tensor), (long long)n_in, g);
+    ingot_wpart_set(&p[INGOT_Q4_QS], INGOT_DT_U8, n_out, n_in / 2);
+    ingot_wpart_set(&p[INGOT_Q4_SCALES], INGOT_DT_F16, n_out, n_in / g);
+    ingot_wpart_set(&p[INGOT_Q4_ZEROS], INGOT_DT_U8, n_out, n_in / g);
+    return 0;
+}
+
+static void q4_quantize_row(const ingot_qjob *j, const float *row, int64_t o)
+{
+    int64_t n_in = j->n_in;
+    int g = j->group_size;
+    ingot_q4_quantize_row(row, n_in, g, (uint8_t *)j->parts[INGOT_Q4_QS] + o * (n_in / 2),
+                          (uint16_t *)j->parts[INGOT_Q4_SCALES] + o * (n_in / g),
+                          (uint8_t *)j->parts[INGOT_Q4_ZEROS] + o * (n_in / g));
+}
+
+static const ingot_format_variant q4_variants[] = {
+    {"plain", 3, {"qs", "scales", "zeros"}},
+};
+
+const ingot_format ingot_format_int4 = {
+    .name = "int4",
+    .type = INGOT_DT_Q4,
+    .quantized = true,
+    .group_param = true,
+    .n_variants = 1,
+    .variants = q4_variants,
+    .group_size = q4_group_size,
+    .layout = q4_layout,
+    .quantize_row = q4_quantize_row,
+    .dequantize = ingot_q4_dequantize_row,
+};

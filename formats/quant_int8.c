@@ -9,6 +9,9 @@
  * stored scale instead so that dequantization q * scale is the nearest grid
  * point of exactly the scale that is stored.  -128 is never used, so the
  * grid is symmetric.
+ *
+ * Parts (ingot_format_int8, one variant): qs i8 (n_out, n_in), scales f32
+ * (n_out).
  */
 #include "config.h"
 
@@ -16,8 +19,8 @@
 
 #include "formats/formats.h"
 
-void ingot_q8_quantize_row(const float *w, int64_t n_in, int8_t *qs /* (n_in) */,
-                           float *scale /* (1) */)
+static void q8_quantize(const float *w, int64_t n_in, int8_t *qs /* (n_in) */,
+                        float *scale /* (1) */)
 {
     float amax = 0.0f;
     for (int64_t i = 0; i < n_in; i++)
@@ -43,10 +46,46 @@ void ingot_q8_quantize_row(const float *w, int64_t n_in, int8_t *qs /* (n_in) */
     }
 }
 
-void ingot_q8_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out)
+static void q8_dequantize(const ingot_wmat *w, int o, int k0, int k1, float *out)
 {
-    const int8_t *qs = (const int8_t *)w->data + (int64_t)o * w->n_in; // (n_out, n_in)
-    float scale = ((const float *)w->scales)[o];                       // (n_out)
+    const int8_t *qs = (const int8_t *)w->part[INGOT_Q8_QS] + (int64_t)o * w->n_in; // (n_out, n_in)
+    float scale = ((const float *)w->part[INGOT_Q8_SCALES])[o];                     // (n_out)
     for (int k = k0; k < k1; k++)
         out[k - k0] = (float)qs[k] * scale;
 }
+
+static void q8_quantize_row(const ingot_qjob *j, const float *row, int64_t o)
+{
+    q8_quantize(row, j->n_in, (int8_t *)j->parts[INGOT_Q8_QS] + o * j->n_in,
+                (float *)j->parts[INGOT_Q8_SCALES] + o);
+}
+
+static int q8_group_size(int requested)
+{
+    (void)requested;
+    return 0;
+}
+
+static int q8_layout(const ingot_format *f, int64_t n_out, int64_t n_in, int group_size,
+                     int variant, ingot_wpart *p, const char *tensor, ingot_error *err)
+{
+    ingot_wpart_set(&p[INGOT_Q8_QS], INGOT_DT_I8, n_out, n_in);
+    ingot_wpart_set(&p[INGOT_Q8_SCALES], INGOT_DT_F32, n_out, 0);
+    return 0;
+}
+
+static const ingot_format_variant q8_variants[] = {
+    {"plain", 2, {"qs", "scales"}},
+};
+
+const ingot_format ingot_format_int8 = {
+    .name = "int8",
+    .type = INGOT_DT_Q8,
+    .quantized = true,
+    .n_variants = 1,
+    .variants = q8_variants,
+    .group_size = q8_group_size,
+    .layout = q8_layout,
+    .quantize_row = q8_quantize_row,
+    .dequantize = q8_dequantize,
+};

@@ -20,6 +20,11 @@
  * Double quantization (compress_statistics=True): offset = mean(absmax),
  * then absmax - offset is quantized blockwise (256) with the signed dynamic
  * 8-bit map and dQuantize's binary search, again multiplying by 1/absmax2.
+ *
+ * Parts (ingot_format_nf4), nb = n_out*n_in/64 blocks:
+ *   variant "plain":        qs u8 (n_out*n_in/2), absmax f32 (nb)
+ *   variant "double-quant": qs, absmax_q u8 (nb), absmax_absmax f32 (ceil(nb/256)),
+ *                           absmax_offset f32 (1)
  */
 #include "config.h"
 
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 
 #include "formats/formats.h"
+#include "util/util.h"
 
 const float ingot_nf4_code[16] = {
     -1.0f,
@@ -99,8 +105,8 @@ static void nf4_block_codes(const float *v, float inv, uint8_t *q /* (32) */)
         q[i] = (uint8_t)(c[2 * i] << 4 | c[2 * i + 1]); /* first element: high nibble */
 }
 
-void ingot_nf4_quantize_row(const float *w, int64_t n_in, uint8_t *qs /* (n_in/2) */,
-                            float *absmax /* (n_in/64) */)
+static void nf4_quantize(const float *w, int64_t n_in, uint8_t *qs /* (n_in/2) */,
+                         float *absmax /* (n_in/64) */)
 {
     for (int64_t b = 0; b < n_in / INGOT_NF4_BLOCK; b++) {
         const float *v = w + b * INGOT_NF4_BLOCK;
@@ -113,10 +119,11 @@ void ingot_nf4_quantize_row(const float *w, int64_t n_in, uint8_t *qs /* (n_in/2
     }
 }
 
-void ingot_nf4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out)
+static void nf4_dequantize(const ingot_wmat *w, int o, int k0, int k1, float *out)
 {
     int64_t n_in = w->n_in, b0 = (int64_t)o * (n_in / INGOT_NF4_BLOCK);
-    const uint8_t *q = (const uint8_t *)w->data + (int64_t)o * (n_in / 2); // (n_out*n_in/2)
+    // (n_out*n_in/2)
+    const uint8_t *q = (const uint8_t *)w->part[INGOT_NF4_QS] + (int64_t)o * (n_in / 2);
     float amax = 0.0f;
     for (int k = k0; k < k1; k += 2) {
         if (k == k0 || k % INGOT_NF4_BLOCK == 0)
@@ -217,9 +224,9 @@ uint8_t ingot_dynamic_quantize(const float *code, float x)
     return (uint8_t)(x < midpoint ? lower_pivot : pivot);
 }
 
-void ingot_nf4_double_quant(const float *absmax /* (nb) */, int64_t nb,
-                            uint8_t *absmax_q /* (nb) */,
-                            float *absmax_absmax /* (ceil(nb/256)) */, float *offset /* (1) */)
+static void nf4_double_quant(const float *absmax /* (nb) */, int64_t nb,
+                             uint8_t *absmax_q /* (nb) */,
+                             float *absmax_absmax /* (ceil(nb/256)) */, float *offset /* (1) */)
 {
     const float *code = ingot_dynamic_map();
     /* torch's absmax.mean() is an f32 reduction whose summation order we
@@ -241,3 +248,84 @@ void ingot_nf4_double_quant(const float *absmax /* (nb) */, int64_t nb,
             absmax_q[b0 + i] = ingot_dynamic_quantize(code, (absmax[b0 + i] - off) * inv);
     }
 }
+
+/* ---- the table entry ---- */
+
+static int nf4_group_size(int requested)
+{
+    (void)requested;
+    return INGOT_NF4_BLOCK;
+}
+
+static int nf4_layout(const ingot_format *f, int64_t n_out, int64_t n_in, int group_size,
+                      int variant, ingot_wpart *p, const char *tensor, ingot_error *err)
+{
+    /* bitsandbytes blocks run over the flattened tensor; requiring whole
+     * blocks per row keeps every block inside one row for the kernels. */
+    if (n_in % INGOT_NF4_BLOCK)
+        return ingot_fail(err, INGOT_ERR_SHAPE,
+                          "%s: nf4 needs the input dimension (%lld) to be a multiple of %d",
+                          ingot_format_tname(tensor), (long long)n_in, INGOT_NF4_BLOCK);
+    int64_t n = n_out * n_in, nb = n / INGOT_NF4_BLOCK;
+    ingot_wpart_set(&p[INGOT_NF4_QS], INGOT_DT_U8, n / 2, 0);
+    if (variant != INGOT_NF4_DQ) {
+        ingot_wpart_set(&p[INGOT_NF4_ABSMAX], INGOT_DT_F32, nb, 0);
+        return 0;
+    }
+    ingot_wpart_set(&p[INGOT_NF4_ABSMAX_Q], INGOT_DT_U8, nb, 0);
+    ingot_wpart_set(&p[INGOT_NF4_ABSMAX_ABSMAX], INGOT_DT_F32,
+                    (nb + INGOT_NF4_DQ_BLOCK - 1) / INGOT_NF4_DQ_BLOCK, 0);
+    ingot_wpart_set(&p[INGOT_NF4_ABSMAX_OFFSET], INGOT_DT_F32, 1, 0);
+    return 0;
+}
+
+/* absmax goes straight to its part, or to a scratch array that the double
+ * quantization then compresses. */
+static int nf4_quantize_begin(ingot_qjob *j, const char *tensor, ingot_error *err)
+{
+    if (j->variant != INGOT_NF4_DQ) {
+        j->scratch = j->parts[INGOT_NF4_ABSMAX];
+        return 0;
+    }
+    j->scratch = malloc(j->layout->p[INGOT_NF4_ABSMAX_Q].bytes * sizeof(float));
+    if (!j->scratch)
+        return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", ingot_format_tname(tensor));
+    return 0;
+}
+
+static void nf4_quantize_row(const ingot_qjob *j, const float *row, int64_t o)
+{
+    int64_t n_in = j->n_in;
+    nf4_quantize(row, n_in, (uint8_t *)j->parts[INGOT_NF4_QS] + o * (n_in / 2),
+                 (float *)j->scratch + o * (n_in / INGOT_NF4_BLOCK));
+}
+
+static void nf4_quantize_end(ingot_qjob *j, bool ok)
+{
+    if (j->variant != INGOT_NF4_DQ)
+        return;
+    if (ok)
+        nf4_double_quant(j->scratch, j->n_out * j->n_in / INGOT_NF4_BLOCK,
+                         j->parts[INGOT_NF4_ABSMAX_Q], j->parts[INGOT_NF4_ABSMAX_ABSMAX],
+                         j->parts[INGOT_NF4_ABSMAX_OFFSET]);
+    free(j->scratch);
+}
+
+static const ingot_format_variant nf4_variants[] = {
+    [INGOT_NF4_PLAIN] = {"plain", 2, {"qs", "absmax"}},
+    [INGOT_NF4_DQ] = {"double-quant", 4, {"qs", "absmax_q", "absmax_absmax", "absmax_offset"}},
+};
+
+const ingot_format ingot_format_nf4 = {
+    .name = "nf4",
+    .type = INGOT_DT_NF4,
+    .quantized = true,
+    .n_variants = 2,
+    .variants = nf4_variants,
+    .group_size = nf4_group_size,
+    .layout = nf4_layout,
+    .quantize_begin = nf4_quantize_begin,
+    .quantize_row = nf4_quantize_row,
+    .quantize_end = nf4_quantize_end,
+    .dequantize = nf4_dequantize,
+};

@@ -135,10 +135,12 @@ static ingot_wmat f32_wmat(const float *w, int n_out, int n_in)
 {
     ingot_wmat m;
     memset(&m, 0, sizeof m);
+    m.fmt = &ingot_format_f32;
     m.type = INGOT_DT_F32;
     m.n_out = n_out;
     m.n_in = n_in;
-    m.data = w;
+    m.n_parts = 1;
+    m.part[INGOT_F_DATA] = w;
     return m;
 }
 
@@ -493,13 +495,17 @@ static int fake_q4(ingot_awq *a, const float *w, int rows, int cols, float *out,
                    ingot_error *err)
 {
     int G = a->p.group_size;
-    ingot_qparts lay;
-    if (ingot_quant_layout(INGOT_DT_Q4, rows, cols, G, 0, &lay, name, err) != 0)
+    const ingot_format *f = &ingot_format_int4;
+    ingot_wlayout lay;
+    if (ingot_format_layout(f, rows, cols, G, 0, &lay, name, err) != 0)
         return -1;
-    void *parts[3] = {a->qparts, a->qparts + lay.p[0].bytes, a->qparts + lay.p[0].bytes + lay.p[1].bytes};
+    void *parts[INGOT_WMAT_MAX_PARTS];
+    uint8_t *p = a->qparts;
+    for (int i = 0; i < lay.n; p += lay.p[i].bytes, i++)
+        parts[i] = p;
     ingot_wmat q;
-    if (ingot_quantize_ref(INGOT_DT_Q4, w, rows, cols, G, 0, parts, name, err) != 0 ||
-        ingot_quant_wmat(&q, INGOT_DT_Q4, rows, cols, G, 0, (const void *const *)parts, name, err) != 0)
+    if (ingot_quantize_ref(f, w, rows, cols, G, 0, parts, name, err) != 0 ||
+        ingot_wmat_bind(&q, f, rows, cols, G, 0, (const void *const *)parts, name, err) != 0)
         return -1;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++)
@@ -733,13 +739,15 @@ static void clamp_fake_q4(const float *w, int G, float mx, float *out, uint8_t *
     ingot_q4_quantize_row(out, G, G, qs, &scale, &zero);
     ingot_wmat q;
     memset(&q, 0, sizeof q);
+    q.fmt = &ingot_format_int4;
     q.type = INGOT_DT_Q4;
     q.n_out = 1;
     q.n_in = G;
     q.group_size = G;
-    q.data = qs;
-    q.scales = &scale;
-    q.zeros = &zero;
+    q.n_parts = 3;
+    q.part[INGOT_Q4_QS] = qs;
+    q.part[INGOT_Q4_SCALES] = &scale;
+    q.part[INGOT_Q4_ZEROS] = &zero;
     ingot_q4_dequantize_row(&q, 0, 0, G, out);
 }
 

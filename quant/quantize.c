@@ -121,12 +121,24 @@ bool ingot_quantize_kept(const char *const *keep, const char *name)
 
 static bool quantized(ingot_dtype t)
 {
-    return t == INGOT_DT_Q8 || t == INGOT_DT_NF4 || t == INGOT_DT_Q4;
+    return ingot_format_quantized(t);
 }
 
+/* A weight format that is not quantized: bf16, f16 or f32. */
 static bool plain_float(ingot_dtype t)
 {
-    return t == INGOT_DT_F32 || t == INGOT_DT_F16 || t == INGOT_DT_BF16;
+    const ingot_format *f = ingot_format_of(t);
+    return f && !f->quantized;
+}
+
+/* The variant of format f the options ask for: --double-quant picks a
+ * "double-quant" variant where the format has one (nf4). */
+static int variant_of(const ingot_quantize_options *o, const ingot_format *f)
+{
+    for (int v = 1; o->double_quant && v < f->n_variants; v++)
+        if (strcmp(f->variants[v].name, "double-quant") == 0)
+            return v;
+    return 0;
 }
 
 static bool interrupted(const qz *q)
@@ -145,10 +157,13 @@ static void progress(qz *q, const char *stage, uint64_t add)
 
 static int check_type_opt(int t, const char *what, ingot_error *err)
 {
-    if (t == -1 || plain_float((ingot_dtype)t) || quantized((ingot_dtype)t))
+    if (t == -1 || ingot_format_of((ingot_dtype)t))
         return 0;
-    return ingot_fail(err, INGOT_ERR_ARG, "%s: not a weight type (bf16, f16, f32, int8, nf4 or int4)",
-                      what);
+    char names[256] = "";
+    for (int i = 0; ingot_format_at(i); i++) /* "a, b or c" */
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 i == 0 ? "" : ingot_format_at(i + 1) ? ", " : " or ", ingot_format_at(i)->name);
+    return ingot_fail(err, INGOT_ERR_ARG, "%s: not a weight type (%s)", what, names);
 }
 
 static int check_options(const ingot_quantize_options *o, ingot_error *err)
@@ -288,9 +303,10 @@ static int plan_parts(qz *q, out_tensor *ot, ingot_error *err)
     }
     if (s->ndim != 2)
         return ingot_fail(err, INGOT_ERR_ARG, "%s: a vector cannot be quantized", s->name);
-    ingot_qparts lay;
-    if (ingot_quant_layout(ot->type, s->shape[0], s->shape[1], q->group, q->o->double_quant, &lay,
-                           s->name, err) != 0)
+    const ingot_format *f = ingot_format_of(ot->type);
+    ingot_wlayout lay;
+    if (ingot_format_layout(f, s->shape[0], s->shape[1], q->group, variant_of(q->o, f), &lay,
+                            s->name, err) != 0)
         return -1;
     ot->n_parts = lay.n;
     for (int i = 0; i < lay.n; i++) {
@@ -328,24 +344,49 @@ static int plan(qz *q, ingot_error *err)
 
 /* ------------------------------------------------------------ 3. input check */
 
+/* ingot_part_lookup over a stored tensor's parts */
+static bool find_part(void *user, const char *role, const void **data, uint64_t *bytes)
+{
+    const ingot_part *p = ingot_tensor_part(user, role);
+    if (!p)
+        return false;
+    *data = p->data;
+    *bytes = p->size;
+    return true;
+}
+
+/* A float input tensor as rows of its format: a matrix's rows, a vector as one row. */
+static int src_view(const qz *q, const ingot_tensor *t, ingot_wmat *w, ingot_error *err)
+{
+    int64_t rows = 1, cols = t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
+    for (int d = 0; d + 1 < t->ndim; d++)
+        rows *= t->shape[d];
+    return ingot_wmat_bind_found(w, ingot_format_of(t->type), rows, cols, 0, find_part, (void *)t,
+                                 q->in_path, t->name, err);
+}
+
 static int check_values(const qz *q, const ingot_tensor *t, ingot_error *err)
 {
-    const ingot_part *p = ingot_tensor_part(t, "data");
-    uint64_t n = p->size / ingot_dtype_size(t->type);
-    for (uint64_t i = 0; i < n; i++) {
-        float f;
-        if (t->type == INGOT_DT_F32)
-            memcpy(&f, p->data + 4 * i, 4);
-        else {
-            uint16_t h;
-            memcpy(&h, p->data + 2 * i, 2);
-            f = t->type == INGOT_DT_F16 ? ingot_f16_to_f32(h) : ingot_bf16_to_f32(h);
+    ingot_wmat w;
+    if (src_view(q, t, &w, err) != 0)
+        return -1;
+    float *row = malloc((size_t)w.n_in * sizeof(float));
+    if (!row)
+        return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", t->name);
+    int rc = 0;
+    for (int r = 0; rc == 0 && r < w.n_out; r++) {
+        ingot_dequantize_ref(&w, r, r + 1, row);
+        for (int k = 0; k < w.n_in; k++) {
+            if (isfinite(row[k]))
+                continue;
+            uint64_t i = (uint64_t)r * (uint64_t)w.n_in + (uint64_t)k;
+            rc = ingot_fail(err, INGOT_ERR_NONFINITE, "%s: tensor %s: %s at element %llu", q->in_path,
+                            t->name, isnan(row[k]) ? "NaN" : "Inf", (unsigned long long)i);
+            break;
         }
-        if (!isfinite(f))
-            return ingot_fail(err, INGOT_ERR_NONFINITE, "%s: tensor %s: %s at element %llu", q->in_path,
-                              t->name, isnan(f) ? "NaN" : "Inf", (unsigned long long)i);
     }
-    return 0;
+    free(row);
+    return rc;
 }
 
 /* Every input tensor the output uses: its checksum, and finite values. */
@@ -430,26 +471,21 @@ static void spool_close(qz *q)
 /* ------------------------------------------------------------ 4. produce */
 
 /* The input tensor as f32 (n_out rows of n_in, or one vector).  Caller frees. */
-static float *load_f32(const out_tensor *ot, ingot_error *err)
+static float *load_f32(const qz *q, const out_tensor *ot, ingot_error *err)
 {
     const ingot_tensor *t = ot->src;
     uint64_t n = (uint64_t)ingot_tensor_spec_numel(ot->spec);
+    ingot_wmat w;
+    if (src_view(q, t, &w, err) != 0)
+        return NULL;
     float *v = malloc((size_t)n * sizeof(float));
     if (!v) {
         ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", t->name);
         return NULL;
     }
-    const uint8_t *d = t->parts[0].data;
 #pragma omp parallel for schedule(static)
-    for (uint64_t i = 0; i < n; i++) {
-        uint16_t h;
-        if (t->type == INGOT_DT_F32)
-            memcpy(&v[i], d + 4 * i, 4);
-        else {
-            memcpy(&h, d + 2 * i, 2);
-            v[i] = t->type == INGOT_DT_F16 ? ingot_f16_to_f32(h) : ingot_bf16_to_f32(h);
-        }
-    }
+    for (int r = 0; r < w.n_out; r++)
+        ingot_dequantize_ref(&w, r, r + 1, v + (size_t)r * (size_t)w.n_in);
     return v;
 }
 
@@ -489,8 +525,9 @@ static int store_quantized(qz *q, out_tensor *ot, const float *v, ingot_error *e
     uint64_t off = 0;
     for (int i = 0; i < ot->n_parts; off += ot->parts[i].bytes, i++)
         parts[i] = buf + off;
-    int rc = ingot_quantize_ref(ot->type, v, ot->spec->shape[0], ot->spec->shape[1], q->group,
-                                q->o->double_quant, parts, ot->spec->name, err);
+    const ingot_format *f = ingot_format_of(ot->type);
+    int rc = ingot_quantize_ref(f, v, ot->spec->shape[0], ot->spec->shape[1], q->group,
+                                variant_of(q->o, f), parts, ot->spec->name, err);
     for (int i = 0; rc == 0 && i < ot->n_parts; i++)
         rc = spool_write(q, &ot->parts[i], parts[i], err);
     free(buf);
@@ -525,7 +562,7 @@ static int produce_tensor(qz *q, out_tensor *ot, ingot_error *err)
         if (plan_parts(q, ot, err) != 0)
             return -1;
     }
-    float *own = mod ? NULL : load_f32(ot, err);
+    float *own = mod ? NULL : load_f32(q, ot, err);
     if (!mod && !own)
         return -1;
     const float *v = mod ? mod : own;
@@ -618,7 +655,8 @@ static json_t *tensor_json(const qz *q, const out_tensor *ot)
                                                ingot_dtype_name(ot->parts[i].dtype), "bytes",
                                                (json_int_t)ot->parts[i].bytes, "xxh3", hex));
     }
-    int gs = ot->type == INGOT_DT_Q4 ? q->group : 0;
+    const ingot_format *f = ingot_format_of(ot->type);
+    int gs = f && f->group_param ? q->group : 0;
     json_t *j = json_pack("{s:s,s:s,s:o,s:i,s:o}", "name", ot->spec->name, "type",
                           ingot_dtype_name(ot->type), "shape", shape, "group_size", gs, "parts", parts);
     const char *src = input_source(q, ot->src->name);
@@ -658,11 +696,11 @@ static json_t *calib_json(const qz *q)
 static json_t *quantization_json(const qz *q)
 {
     const ingot_quantize_options *o = q->o;
-    bool int4 = q->qtype == INGOT_DT_Q4;
+    const ingot_format *f = ingot_format_of(q->qtype);
     json_t *j = json_pack("{s:s,s:s,s:o,s:b,s:o,s:o,s:o,s:o}", "type", ingot_quant_type_name(o->type),
                           "storage", ingot_dtype_name(q->qtype), "group_size",
-                          int4 ? json_integer(q->group) : json_null(), "double_quant",
-                          q->qtype == INGOT_DT_NF4 && o->double_quant, "keep", keep_json(o),
+                          f->group_param ? json_integer(q->group) : json_null(), "double_quant",
+                          variant_of(o, f) != 0, "keep", keep_json(o),
                           "embed_type", type_of(q, "token_embd.weight"), "head_type",
                           type_of(q, "output.weight"), "calibration", calib_json(q));
     if (q->awq)

@@ -16,11 +16,6 @@
 #include "runtime/model.h"
 #include "util/util.h"
 
-static bool plain_float(ingot_dtype t)
-{
-    return t == INGOT_DT_F32 || t == INGOT_DT_F16 || t == INGOT_DT_BF16;
-}
-
 static float *pool_take(ingot_model *m, size_t n)
 {
     if (m->pool_used + n > m->pool_cap)
@@ -30,30 +25,9 @@ static float *pool_take(ingot_model *m, size_t n)
     return p;
 }
 
-static void to_f32(ingot_dtype t, const void *src, size_t n, float *dst)
-{
-    const uint16_t *h = src;
-    for (size_t i = 0; i < n; i++)
-        dst[i] = t == INGOT_DT_F32   ? ((const float *)src)[i]
-                 : t == INGOT_DT_F16 ? ingot_f16_to_f32(h[i])
-                                     : ingot_bf16_to_f32(h[i]);
-}
-
 void ingot_wmat_row(const ingot_wmat *w, int r, float *out)
 {
-    size_t off = (size_t)r * (size_t)w->n_in;
-    switch (w->type) {
-    case INGOT_DT_F32: memcpy(out, (const float *)w->data + off, (size_t)w->n_in * 4); break;
-    case INGOT_DT_F16: to_f32(w->type, (const uint16_t *)w->data + off, (size_t)w->n_in, out); break;
-    case INGOT_DT_BF16: to_f32(w->type, (const uint16_t *)w->data + off, (size_t)w->n_in, out); break;
-    default: ingot_dequantize_ref(w, r, r + 1, out); break;
-    }
-}
-
-static const void *part_data(const ingot_tensor *t, const char *role)
-{
-    const ingot_part *p = ingot_tensor_part(t, role);
-    return p ? p->data : NULL;
+    ingot_dequantize_ref(w, r, r + 1, out);
 }
 
 static uint64_t tensor_bytes(const ingot_tensor *t)
@@ -64,22 +38,27 @@ static uint64_t tensor_bytes(const ingot_tensor *t)
     return b;
 }
 
-/* Quantized parts, in the order and sizes quant/quant.h lays them out. */
-static int bind_quant(ingot_model *m, const ingot_tensor *t, ingot_wmat *w, ingot_error *err)
+/* ingot_part_lookup over a stored tensor's parts */
+static bool find_part(void *user, const char *role, const void **data, uint64_t *bytes)
 {
-    int dq = ingot_tensor_part(t, "absmax_q") != NULL;
-    ingot_qparts lay;
-    if (ingot_quant_layout(t->type, t->shape[0], t->shape[1], t->group_size, dq, &lay, t->name, err))
-        return -1;
-    const void *parts[4] = {0};
-    for (int i = 0; i < lay.n; i++) {
-        const ingot_part *p = ingot_tensor_part(t, lay.p[i].role);
-        if (!p || p->size != lay.p[i].bytes)
-            return ingot_fail(err, INGOT_ERR_FORMAT, "%s: %s: part %s %s", m->art->path, t->name,
-                              lay.p[i].role, p ? "has the wrong size" : "is missing");
-        parts[i] = p->data;
-    }
-    return ingot_quant_wmat(w, t->type, t->shape[0], t->shape[1], t->group_size, dq, parts, t->name, err);
+    const ingot_part *p = ingot_tensor_part(user, role);
+    if (!p)
+        return false;
+    *data = p->data;
+    *bytes = p->size;
+    return true;
+}
+
+/* A (n_out, n_in) view of t's parts in its format, each part's size checked. */
+static int bind_tensor(ingot_model *m, const ingot_tensor *t, int64_t n_out, int64_t n_in,
+                       ingot_wmat *w, ingot_error *err)
+{
+    const ingot_format *f = ingot_format_of(t->type);
+    if (!f)
+        return ingot_fail(err, INGOT_ERR_ARG, "%s: %s is not a weight format", t->name,
+                          ingot_dtype_name(t->type));
+    return ingot_wmat_bind_found(w, f, n_out, n_in, t->group_size, find_part, (void *)t,
+                                 m->art->path, t->name, err);
 }
 
 int ingot_wmat_from_tensor(ingot_model *m, const ingot_tensor *t, ingot_wmat *w, ingot_error *err)
@@ -87,15 +66,7 @@ int ingot_wmat_from_tensor(ingot_model *m, const ingot_tensor *t, ingot_wmat *w,
     memset(w, 0, sizeof *w);
     if (t->ndim != 2)
         return ingot_fail(err, INGOT_ERR_SHAPE, "%s: %s: expected a matrix", m->art->path, t->name);
-    w->type = t->type;
-    w->n_out = (int)t->shape[0];
-    w->n_in = (int)t->shape[1];
-    w->group_size = t->group_size;
-    if (plain_float(t->type)) {
-        w->data = part_data(t, "data");
-        return w->data ? 0 : ingot_fail(err, INGOT_ERR_FORMAT, "%s: %s: no data", m->art->path, t->name);
-    }
-    return bind_quant(m, t, w, err);
+    return bind_tensor(m, t, t->shape[0], t->shape[1], w, err);
 }
 
 /* A vector tensor (norm weight or bias) as an f32 copy of exactly n values. */
@@ -104,13 +75,17 @@ static int load_vec(ingot_model *m, const char *name, int64_t n, const float **o
     const ingot_tensor *t = ingot_artifact_find(m->art, name);
     if (!t)
         return ingot_fail(err, INGOT_ERR_SHAPE, "%s: tensor %s: missing", m->art->path, name);
-    if (!plain_float(t->type) || t->ndim != 1 || t->shape[0] != n)
+    const ingot_format *f = ingot_format_of(t->type);
+    if (!f || f->quantized || t->ndim != 1 || t->shape[0] != n)
         return ingot_fail(err, INGOT_ERR_SHAPE, "%s: tensor %s: expected %s vector of %lld", m->art->path,
                           name, "a float", (long long)n);
+    ingot_wmat v; /* one row of n */
+    if (bind_tensor(m, t, 1, n, &v, err) != 0)
+        return -1;
     float *dst = pool_take(m, (size_t)n);
     if (!dst)
         return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", m->art->path);
-    to_f32(t->type, ingot_tensor_part(t, "data")->data, (size_t)n, dst);
+    ingot_wmat_row(&v, 0, dst);
     *out = dst;
     m->weight_bytes += tensor_bytes(t);
     m->n_params += (uint64_t)n;

@@ -94,7 +94,7 @@ static void matmul_case(ingot_dtype type, int n_out, int n_in, int n_tok, int o0
 {
     float *wf;
     void *data = make_weights(type, n_out, n_in, &wf);
-    ingot_wmat w = {.type = type, .n_out = n_out, .n_in = n_in, .data = data};
+    ingot_wmat w = ingot_wmat_plain(type, n_out, n_in, data);
     size_t ny = (size_t)n_tok * (size_t)n_out;
     float *x = rand_f32((size_t)n_tok * (size_t)n_in + 1, 2.0f);
     float *yref = malloc(ny * sizeof(float)), *y = malloc(ny * sizeof(float));
@@ -173,7 +173,7 @@ START_TEST(matmul_decode_rows_independent_of_range)
         int n_out = shapes[s][0], n_in = shapes[s][1];
         float *wf;
         void *data = make_weights(type, n_out, n_in, &wf);
-        ingot_wmat w = {.type = type, .n_out = n_out, .n_in = n_in, .data = data};
+        ingot_wmat w = ingot_wmat_plain(type, n_out, n_in, data);
         float *x = rand_f32((size_t)n_in, 1.0f);
         float *y1 = malloc((size_t)n_out * sizeof(float)), *y2 = malloc((size_t)n_out * sizeof(float));
         ck_assert(y1 && y2);
@@ -209,7 +209,7 @@ START_TEST(matmul_zero_depth_gives_zero)
         if (!k)
             continue;
         float x[17] = {0}, y[17 * 3];
-        ingot_wmat w = {.type = INGOT_DT_BF16, .n_out = 3, .n_in = 0, .data = x};
+        ingot_wmat w = ingot_wmat_plain(INGOT_DT_BF16, 3, 0, x);
         for (int n_tok = 1; n_tok <= 17; n_tok += 16) {
             for (size_t j = 0; j < INGOT_ARRAY_LEN(y); j++)
                 y[j] = 1.0f;
@@ -232,7 +232,7 @@ START_TEST(matmul_threaded_equals_single)
         int n_out = shapes[s][0], n_in = shapes[s][1], n_tok = shapes[s][2];
         float *wf;
         void *data = make_weights(type, n_out, n_in, &wf);
-        ingot_wmat w = {.type = type, .n_out = n_out, .n_in = n_in, .data = data};
+        ingot_wmat w = ingot_wmat_plain(type, n_out, n_in, data);
         size_t ny = (size_t)n_tok * (size_t)n_out;
         float *x = rand_f32((size_t)n_tok * (size_t)n_in, 1.0f);
         float *y1 = malloc(ny * sizeof(float)), *y2 = malloc(ny * sizeof(float));
@@ -260,7 +260,7 @@ END_TEST
 START_TEST(matmul_unsupported_type_fails)
 {
     float x[4] = {0}, y[4];
-    ingot_wmat w = {.type = INGOT_DT_I8, .n_out = 2, .n_in = 2, .data = x};
+    ingot_wmat w = ingot_wmat_plain(INGOT_DT_I8, 2, 2, x);
     ck_assert_int_eq(ingot_matmul(&w, x, 1, y), -1);
     w.type = INGOT_DT_COUNT;
     ck_assert_int_eq(ingot_matmul(&w, x, 1, y), -1);

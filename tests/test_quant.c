@@ -44,28 +44,29 @@ static float rnd(void) /* uniform in [-1, 1) */
 
 /* A quantized tensor with its parts. */
 typedef struct qt {
-    ingot_qparts l;
-    void *parts[4];
+    ingot_wlayout l;
+    void *parts[INGOT_WMAT_MAX_PARTS];
     ingot_wmat w;
 } qt;
 
+/* dq: nf4 double quant (the variant INGOT_NF4_DQ); 0 for the other formats */
 static int qt_make(qt *q, ingot_dtype type, const float *w, int n_out, int n_in, int g, int dq,
                    ingot_error *err)
 {
     memset(q, 0, sizeof *q);
-    if (ingot_quant_layout(type, n_out, n_in, g, dq, &q->l, "t", err))
+    const ingot_format *f = ingot_format_of(type);
+    if (ingot_format_layout(f, n_out, n_in, g, dq, &q->l, "t", err))
         return -1;
     for (int i = 0; i < q->l.n; i++)
         q->parts[i] = calloc(1, q->l.p[i].bytes);
-    if (ingot_quantize_ref(type, w, n_out, n_in, g, dq, q->parts, "t", err))
+    if (ingot_quantize_ref(f, w, n_out, n_in, g, dq, q->parts, "t", err))
         return -1;
-    return ingot_quant_wmat(&q->w, type, n_out, n_in, g, dq, (const void *const *)q->parts, "t",
-                            err);
+    return ingot_wmat_bind(&q->w, f, n_out, n_in, g, dq, (const void *const *)q->parts, "t", err);
 }
 
 static void qt_free(qt *q)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < INGOT_WMAT_MAX_PARTS; i++)
         free(q->parts[i]);
 }
 
@@ -418,13 +419,14 @@ START_TEST(test_nonfinite)
     w[128 + 5] = INFINITY;
     const ingot_dtype types[3] = {INGOT_DT_Q8, INGOT_DT_NF4, INGOT_DT_Q4};
     for (int i = 0; i < 3; i++) {
-        ingot_qparts l;
+        const ingot_format *f = ingot_format_of(types[i]);
+        ingot_wlayout l;
         ingot_error err = {0};
-        ck_assert_int_eq(ingot_quant_layout(types[i], 4, 64, 32, 0, &l, "blk.0.w", &err), 0);
-        void *parts[4] = {0};
+        ck_assert_int_eq(ingot_format_layout(f, 4, 64, 32, 0, &l, "blk.0.w", &err), 0);
+        void *parts[INGOT_WMAT_MAX_PARTS] = {0};
         for (int p = 0; p < l.n; p++)
             parts[p] = malloc(l.p[p].bytes);
-        ck_assert_int_eq(ingot_quantize_ref(types[i], w, 4, 64, 32, 0, parts, "blk.0.w", &err), -1);
+        ck_assert_int_eq(ingot_quantize_ref(f, w, 4, 64, 32, 0, parts, "blk.0.w", &err), -1);
         ck_assert_int_eq(err.code, INGOT_ERR_NONFINITE);
         ck_assert_msg(strncmp(err.message, "blk.0.w: ", 9) == 0, "%s", err.message);
         ck_assert_msg(strstr(err.message, "[1, 3]") != NULL, "%s", err.message);
@@ -436,37 +438,143 @@ END_TEST
 
 START_TEST(test_layout)
 {
-    ingot_qparts l;
+    const ingot_format *q8 = ingot_format_of(INGOT_DT_Q8), *nf4 = ingot_format_of(INGOT_DT_NF4);
+    const ingot_format *q4 = ingot_format_of(INGOT_DT_Q4), *bf16 = ingot_format_of(INGOT_DT_BF16);
+    ingot_wlayout l;
     ingot_error err = {0};
-    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_NF4, 4, 96, 0, 0, &l, "blk.1.q", &err), -1);
+    ck_assert_int_eq(ingot_format_layout(nf4, 4, 96, 0, 0, &l, "blk.1.q", &err), -1);
     ck_assert_int_eq(err.code, INGOT_ERR_SHAPE);
     ck_assert_msg(strncmp(err.message, "blk.1.q: ", 9) == 0, "%s", err.message);
-    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q4, 4, 192, 128, 0, &l, "blk.1.k", &err), -1);
+    ck_assert_int_eq(ingot_format_layout(q4, 4, 192, 128, 0, &l, "blk.1.k", &err), -1);
     ck_assert_int_eq(err.code, INGOT_ERR_SHAPE);
     ck_assert_msg(strncmp(err.message, "blk.1.k: ", 9) == 0, "%s", err.message);
-    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q4, 4, 192, 48, 0, &l, "x", &err), -1);
+    ck_assert_int_eq(ingot_format_layout(q4, 4, 192, 48, 0, &l, "x", &err), -1);
     ck_assert_int_eq(err.code, INGOT_ERR_ARG);
-    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_BF16, 4, 64, 0, 0, &l, "x", &err), -1);
-    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q8, 0, 64, 0, 0, &l, "x", &err), -1);
+    ck_assert_int_eq(ingot_format_layout(NULL, 4, 64, 0, 0, &l, "x", &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_ARG);
+    ck_assert_int_eq(ingot_format_layout(q8, 0, 64, 0, 0, &l, "x", &err), -1);
+    ck_assert_int_eq(ingot_format_layout(q8, 4, 64, 0, 1, &l, "x", &err), -1); /* no variant 1 */
+    ck_assert_int_eq(err.code, INGOT_ERR_ARG);
 
-    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_Q4, 896, 4864, 0, 0, &l, "x", &err), 0);
+    ck_assert_int_eq(ingot_format_layout(q4, 896, 4864, 0, 0, &l, "x", &err), 0);
     ck_assert_int_eq(l.n, 3);
-    ck_assert_str_eq(l.p[1].role, "scales");
-    ck_assert_int_eq(l.p[1].dtype, INGOT_DT_F16);
-    ck_assert_int_eq(l.p[1].shape[1], 4864 / 128);
-    ck_assert_uint_eq(l.p[0].bytes, 896u * 4864 / 2);
-    ck_assert_int_eq(ingot_quant_layout(INGOT_DT_NF4, 896, 896, 0, 1, &l, "x", &err), 0);
+    ck_assert_str_eq(l.p[INGOT_Q4_SCALES].role, "scales");
+    ck_assert_int_eq(l.p[INGOT_Q4_SCALES].dtype, INGOT_DT_F16);
+    ck_assert_int_eq(l.p[INGOT_Q4_SCALES].shape[1], 4864 / 128);
+    ck_assert_uint_eq(l.p[INGOT_Q4_QS].bytes, 896u * 4864 / 2);
+    ck_assert_int_eq(ingot_format_layout(nf4, 896, 896, 0, INGOT_NF4_DQ, &l, "x", &err), 0);
     ck_assert_int_eq(l.n, 4);
-    ck_assert_str_eq(l.p[3].role, "absmax_offset");
-    ck_assert_uint_eq(l.p[2].bytes, 4u * ((896u * 896 / 64 + 255) / 256));
+    ck_assert_str_eq(l.p[INGOT_NF4_ABSMAX_OFFSET].role, "absmax_offset");
+    ck_assert_uint_eq(l.p[INGOT_NF4_ABSMAX_ABSMAX].bytes, 4u * ((896u * 896 / 64 + 255) / 256));
+    ck_assert_int_eq(ingot_format_layout(nf4, 896, 896, 0, INGOT_NF4_PLAIN, &l, "x", &err), 0);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.p[INGOT_NF4_ABSMAX].role, "absmax");
+    /* the float types: one "data" part of themselves, no quantizer */
+    ck_assert_int_eq(ingot_format_layout(bf16, 4, 64, 0, 0, &l, "x", &err), 0);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_str_eq(l.p[INGOT_F_DATA].role, "data");
+    ck_assert_int_eq(l.p[INGOT_F_DATA].dtype, INGOT_DT_BF16);
+    ck_assert_uint_eq(l.p[INGOT_F_DATA].bytes, 4u * 64 * 2);
+    float w[4 * 64] = {0};
+    uint16_t out[4 * 64];
+    void *parts[1] = {out};
+    ck_assert_int_eq(ingot_quantize_ref(bf16, w, 4, 64, 0, 0, parts, "x", &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_ARG);
 
-    ck_assert_double_eq_tol(ingot_quant_bits_per_weight(INGOT_DT_Q8, 896, 896, 0, 0),
-                            8.0 + 32.0 / 896, 1e-12);
-    ck_assert_double_eq_tol(ingot_quant_bits_per_weight(INGOT_DT_NF4, 896, 896, 0, 0), 4.5, 1e-12);
-    ck_assert_double_eq_tol(ingot_quant_bits_per_weight(INGOT_DT_Q4, 896, 896, 128, 0), 4.1875,
+    ck_assert_double_eq_tol(ingot_format_bits_per_weight(q8, 896, 896, 0, 0), 8.0 + 32.0 / 896,
                             1e-12);
-    double dq = ingot_quant_bits_per_weight(INGOT_DT_NF4, 896, 896, 0, 1);
+    ck_assert_double_eq_tol(ingot_format_bits_per_weight(nf4, 896, 896, 0, 0), 4.5, 1e-12);
+    ck_assert_double_eq_tol(ingot_format_bits_per_weight(q4, 896, 896, 128, 0), 4.1875, 1e-12);
+    double dq = ingot_format_bits_per_weight(nf4, 896, 896, 0, INGOT_NF4_DQ);
     ck_assert(dq > 4.125 && dq < 4.13);
+    ck_assert_double_eq_tol(ingot_format_bits_per_weight(bf16, 896, 896, 0, 0), 16.0, 1e-12);
+}
+END_TEST
+
+/* The table: one entry per weight format, each variant's roles in layout order. */
+START_TEST(test_format_table)
+{
+    ck_assert_ptr_null(ingot_format_of(INGOT_DT_I8));
+    ck_assert_ptr_null(ingot_format_of(INGOT_DT_F64));
+    int n = 0;
+    for (const ingot_format *f; (f = ingot_format_at(n)); n++) {
+        ck_assert_ptr_eq(ingot_format_of(f->type), f);
+        ck_assert_str_eq(f->name, ingot_dtype_name(f->type));
+        ck_assert(ingot_format_quantized(f->type) == f->quantized);
+        ck_assert(f->quantized == (f->quantize_row != NULL));
+        ck_assert_ptr_nonnull(f->dequantize);
+        for (int v = 0; v < f->n_variants; v++) {
+            ingot_wlayout l;
+            ingot_error err = {0};
+            ck_assert_msg(ingot_format_layout(f, 8, 256, 128, v, &l, "x", &err) == 0, "%s",
+                          err.message);
+            ck_assert_int_eq(l.n, f->variants[v].n_parts);
+            for (int i = 0; i < l.n; i++)
+                ck_assert_str_eq(l.p[i].role, f->variants[v].role[i]);
+        }
+    }
+    ck_assert_int_eq(n, 6);
+}
+END_TEST
+
+/* Binding stored parts by role: the variant comes from the parts, sizes are checked. */
+struct fake_parts {
+    int n;
+    const char *role[5];
+    const void *data[5];
+    uint64_t bytes[5];
+};
+
+static bool fake_find(void *user, const char *role, const void **data, uint64_t *bytes)
+{
+    const struct fake_parts *fp = user;
+    for (int i = 0; i < fp->n; i++)
+        if (strcmp(fp->role[i], role) == 0) {
+            *data = fp->data[i];
+            *bytes = fp->bytes[i];
+            return true;
+        }
+    return false;
+}
+
+START_TEST(test_bind_found)
+{
+    enum { O = 4, I = 512 }; /* nf4: 32 blocks */
+    static uint8_t buf[4][O * I];
+    const ingot_format *nf4 = ingot_format_of(INGOT_DT_NF4);
+    struct fake_parts fp = {2, {"absmax", "qs"}, {buf[0], buf[1]}, {32 * 4, O * I / 2}};
+    ingot_wmat w;
+    ingot_error err = {0};
+    ck_assert_msg(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err) == 0,
+                  "%s", err.message);
+    ck_assert_int_eq(w.variant, INGOT_NF4_PLAIN);
+    ck_assert_int_eq(w.n_parts, 2);
+    ck_assert_int_eq(w.group_size, INGOT_NF4_BLOCK);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_QS], buf[1]);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX], buf[0]);
+    /* absmax_q marks double quant; a missing part is named */
+    fp = (struct fake_parts){3, {"absmax_q", "qs", "absmax_offset"}, {buf[0], buf[1], buf[2]},
+                             {32, O * I / 2, 4}};
+    ck_assert_int_eq(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_FORMAT);
+    ck_assert_str_eq(err.message, "f: t: part absmax_absmax is missing");
+    fp.role[3] = "absmax_absmax", fp.data[3] = buf[3], fp.bytes[3] = 4, fp.n = 4;
+    ck_assert_msg(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err) == 0,
+                  "%s", err.message);
+    ck_assert_int_eq(w.variant, INGOT_NF4_DQ);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX_Q], buf[0]);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX_ABSMAX], buf[3]);
+    ck_assert_ptr_eq(w.part[INGOT_NF4_ABSMAX_OFFSET], buf[2]);
+    fp.bytes[1] = 1;
+    ck_assert_int_eq(ingot_wmat_bind_found(&w, nf4, O, I, 0, fake_find, &fp, "f", "t", &err), -1);
+    ck_assert_str_eq(err.message, "f: t: part qs has the wrong size");
+    /* a float matrix: its "data" */
+    fp = (struct fake_parts){1, {"data"}, {buf[0]}, {O * 8 * 4}};
+    ck_assert_msg(ingot_wmat_bind_found(&w, ingot_format_of(INGOT_DT_F32), O, 8, 0, fake_find,
+                                        &fp, "f", "t", &err) == 0,
+                  "%s", err.message);
+    ck_assert_ptr_eq(w.part[INGOT_F_DATA], buf[0]);
+    ck_assert_int_eq(w.type, INGOT_DT_F32);
 }
 END_TEST
 
@@ -718,6 +826,8 @@ static Suite *quant_suite(void)
     tcase_add_test(tc, test_nf4_edges);
     tcase_add_test(tc, test_dynamic_map);
     tcase_add_test(tc, test_nf4_double_quant);
+    tcase_add_test(tc, test_format_table);
+    tcase_add_test(tc, test_bind_found);
     tcase_add_test(tc, test_q4_known);
     tcase_add_test(tc, test_q4_edges);
     tcase_add_test(tc, test_row_quantizers_match_spec);

@@ -30,7 +30,7 @@ static void matmul_plain_ref(const ingot_wmat *w, const float *x, int n_tok, flo
         for (int o = o0; o < o1; o++) {
             float acc = 0.0f;
             for (size_t i = 0; i < n_in; i++)
-                acc += xt[i] * w_elem(w->type, w->data, (size_t)o * n_in + i);
+                acc += xt[i] * w_elem(w->type, w->part[INGOT_F_DATA], (size_t)o * n_in + i);
             y[(size_t)t * n_out + (size_t)o] = acc;
         }
     }

@@ -172,20 +172,21 @@ VI void mv_rows(int type, int T, const ingot_wmat *w, const float *x, float *y, 
     if (T == 1) { /* MV_STREAMS rows far apart at once */
         int part = (o1 - o0) / MV_STREAMS;
         for (int i = 0; i < part; i++)
-            mv_block(type, 1, MV_STREAMS, 1, w->data, n_in, x, y, n_out, o0 + i, part);
+            mv_block(type, 1, MV_STREAMS, 1, w->part[INGOT_F_DATA], n_in, x, y, n_out, o0 + i,
+                     part);
         for (o = o0 + part * MV_STREAMS; o < o1; o++)
-            mv_block(type, 1, 1, 1, w->data, n_in, x, y, n_out, o, 1);
+            mv_block(type, 1, 1, 1, w->part[INGOT_F_DATA], n_in, x, y, n_out, o, 1);
         return;
     }
     if (n_in <= MV_SHORT) {
         for (; o < o1; o++)
-            mv_block(type, T, 1, MV_UMAX, w->data, n_in, x, y, n_out, o, 1);
+            mv_block(type, T, 1, MV_UMAX, w->part[INGOT_F_DATA], n_in, x, y, n_out, o, 1);
         return;
     }
     for (; o + MV_RL(T) <= o1; o += MV_RL(T))
-        mv_block(type, T, MV_RL(T), 1, w->data, n_in, x, y, n_out, o, 1);
+        mv_block(type, T, MV_RL(T), 1, w->part[INGOT_F_DATA], n_in, x, y, n_out, o, 1);
     for (; o < o1; o++)
-        mv_block(type, T, 1, 1, w->data, n_in, x, y, n_out, o, 1);
+        mv_block(type, T, 1, 1, w->part[INGOT_F_DATA], n_in, x, y, n_out, o, 1);
 }
 
 /* ---- prefill: packed operands and the register-blocked micro-kernel ---- */
@@ -348,7 +349,7 @@ static void gemm(pack_fn pack, const ingot_wmat *w, const float *x, int n_tok, f
     for (int ob = o0; ob < o1; ob += nc) {
         int oe = o1 - ob < nc ? o1 : ob + nc;
         for (int o = ob; o < oe; o += NR)
-            pack(w->data, n_in, o, oe - o < NR ? oe - o : NR, stage,
+            pack(w->part[INGOT_F_DATA], n_in, o, oe - o < NR ? oe - o : NR, stage,
                  wp + (size_t)((o - ob) / NR) * panel);
         for (size_t k0 = 0; k0 < n_in; k0 += MM_KC) {
             int kc = n_in - k0 < MM_KC ? (int)(n_in - k0) : MM_KC;

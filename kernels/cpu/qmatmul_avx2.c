@@ -75,7 +75,7 @@ static q4ctx q4ctx_make(const ingot_wmat *w, int fmt)
     if (fmt == FMT_NF4) {
         c.lut_lo = _mm256_loadu_ps(ingot_nf4_code);
         c.lut_hi = _mm256_loadu_ps(ingot_nf4_code + 8);
-        c.dmap = w->aux ? ingot_dynamic_map() : NULL;
+        c.dmap = w->variant ? ingot_dynamic_map() : NULL;
     }
     return c;
 }
@@ -87,9 +87,10 @@ AI float nf4_am(const q4ctx *c, int64_t b)
 {
     const ingot_wmat *w = c->w;
     if (!c->dmap)
-        return ((const float *)w->scales)[b];
-    float v = c->dmap[((const uint8_t *)w->scales)[b]] * ((const float *)w->aux)[b >> 8];
-    return v + *(const float *)w->zeros;
+        return ((const float *)w->part[INGOT_NF4_ABSMAX])[b];
+    float v = c->dmap[((const uint8_t *)w->part[INGOT_NF4_ABSMAX_Q])[b]] *
+              ((const float *)w->part[INGOT_NF4_ABSMAX_ABSMAX])[b >> 8];
+    return v + *(const float *)w->part[INGOT_NF4_ABSMAX_OFFSET];
 }
 
 /* Scale and zero vectors of 64-chunk ch of row o: lanes 0-3 cover elements
@@ -103,8 +104,9 @@ AI void chunk_scales(const q4ctx *c, int o, int ch, __m256 *sv, __m256 *zv)
     }
     const ingot_wmat *w = c->w;
     int g = w->group_size, ng = c->n_in / g;
-    const uint16_t *sc = (const uint16_t *)w->scales + (int64_t)o * ng; // (n_out, n_in/G)
-    const uint8_t *zp = (const uint8_t *)w->zeros + (int64_t)o * ng;    // (n_out, n_in/G)
+    /* (n_out, n_in/G) each */
+    const uint16_t *sc = (const uint16_t *)w->part[INGOT_Q4_SCALES] + (int64_t)o * ng;
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS] + (int64_t)o * ng;
     if (g % 64 == 0) {
         *sv = _mm256_set1_ps(_cvtsh_ss(sc[k / g]));
         *zv = _mm256_set1_ps((float)zp[k / g]);
@@ -150,7 +152,7 @@ static void permute_x(const float *x, int n_in, int flip, float *xp)
 
 AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs, float *out)
 {
-    const uint8_t *base = (const uint8_t *)c->w->data; // (n_out, n_in/2)
+    const uint8_t *base = (const uint8_t *)c->w->part[INGOT_Q4_QS]; // (n_out, n_in/2)
     __m256 acc[DEC_R];
     #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
@@ -225,7 +227,7 @@ AI __m256 load_q8(const int8_t *p)
 AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
 {
     const int n = w->n_in;
-    const int8_t *q = (const int8_t *)w->data; // (n_out, n_in)
+    const int8_t *q = (const int8_t *)w->part[INGOT_Q8_QS]; // (n_out, n_in)
     __m256 a0[DEC_R], a1[DEC_R];
     #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
@@ -253,7 +255,7 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
         float s = hsum(_mm256_add_ps(a0[r], a1[r]));
         for (int kk = k; kk < n; kk++)
             s += (float)p[kk] * x[kk];
-        out[r] = s * ((const float *)w->scales)[o + r];
+        out[r] = s * ((const float *)w->part[INGOT_Q8_SCALES])[o + r];
     }
 }
 
@@ -296,8 +298,9 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
                     float *dst)
 {
     if (fmt == FMT_Q8) {
-        const int8_t *q = (const int8_t *)w->data + (size_t)o * (size_t)w->n_in; // (n_out, n_in)
-        float s = ((const float *)w->scales)[o];
+        // (n_out, n_in)
+        const int8_t *q = (const int8_t *)w->part[INGOT_Q8_QS] + (size_t)o * (size_t)w->n_in;
+        float s = ((const float *)w->part[INGOT_Q8_SCALES])[o];
         __m256 sv = _mm256_set1_ps(s);
         int k = 0, kc = w->n_in - k0 < kcp ? w->n_in - k0 : kcp;
         for (; k + 8 <= kc; k += 8)
@@ -307,7 +310,7 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
         return;
     }
     /* row o of data (n_out, n_in/2) */
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes;
+    const uint8_t *row = (const uint8_t *)w->part[INGOT_Q4_QS] + (size_t)o * (size_t)c->rowbytes;
     for (int kk = 0; kk < kcp; kk += 64) {
         int ch = (k0 + kk) / 64;
         __m256i v = load_chunk(row, c->n_in, ch);

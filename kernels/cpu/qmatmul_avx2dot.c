@@ -238,7 +238,7 @@ AI void dec8_rows(int nr, int o, int stride, const ingot_wmat *w, const qtok *t,
     __m256 acc[R8];
     #pragma GCC unroll 6
     for (int r = 0; r < nr; r++) {
-        q[r] = (const int8_t *)w->data + (size_t)(o + r * stride) * (size_t)n;
+        q[r] = (const int8_t *)w->part[INGOT_Q8_QS] + (size_t)(o + r * stride) * (size_t)n;
         acc[r] = _mm256_setzero_ps();
     }
     for (int b = 0; b < n / 32; b++) {
@@ -256,7 +256,7 @@ AI void dec8_rows(int nr, int o, int stride, const ingot_wmat *w, const qtok *t,
     #pragma GCC unroll 6
     for (int r = 0; r < nr; r++) {
         size_t row = (size_t)(o + r * stride);
-        yt[row] = hsum(acc[r]) * ((const float *)w->scales)[row];
+        yt[row] = hsum(acc[r]) * ((const float *)w->part[INGOT_Q8_SCALES])[row];
     }
 }
 
@@ -285,8 +285,9 @@ void ingot_qmatmul_q8_avx2dot(const ingot_wmat *w, const float *x, int n_tok, fl
  */
 AI __m256 row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float *sc)
 {
-    const uint16_t *s16 = (const uint16_t *)w->scales + (size_t)o * (size_t)ng; // (ng)
-    const uint8_t *zp = (const uint8_t *)w->zeros + (size_t)o * (size_t)ng;     // (ng)
+    /* (ng) each */
+    const uint16_t *s16 = (const uint16_t *)w->part[INGOT_Q4_SCALES] + (size_t)o * (size_t)ng;
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS] + (size_t)o * (size_t)ng;
     __m256 corr = _mm256_setzero_ps();
     int g = 0;
     for (; g + 8 <= ng; g += 8) {
@@ -320,8 +321,8 @@ AI __m256 row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float 
 AI void dec4_rows(int nr, int o, int stride, const ingot_wmat *w, const qtok *t, float *yt)
 {
     const int n = w->n_in, rowbytes = n / 2, ng = n / w->group_size, ngp = n / 64 + 8;
-    const int lpg = w->group_size / 64;             // 32-byte loads per group
-    const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
+    const int lpg = w->group_size / 64;                          // 32-byte loads per group
+    const uint8_t *base = (const uint8_t *)w->part[INGOT_Q4_QS]; // (n_out, n_in/2)
     const __m256i low = _mm256_set1_epi8(0x0f);
     __m256 acc[R], corr[R];
     const uint8_t *rp[R]; // (n_in/2) each
@@ -405,22 +406,22 @@ AI void decnf4_rows(int nr, int o, int stride, const ingot_wmat *w, const qtok *
                     float *yt)
 {
     const int n = w->n_in, rowbytes = n / 2, nb = n / 64;
-    const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
+    const uint8_t *base = (const uint8_t *)w->part[INGOT_NF4_QS]; // (n_out, n_in/2)
     const __m256i low = _mm256_set1_epi8(0x0f);
     __m256 acc[R];
-    const float *am[R]; // (nb) per row: the stored f32 absmax, or undone double quant
+    const float *am[R];   // (nb) per row: the stored f32 absmax, or undone double quant
     const uint8_t *rp[R]; // (n_in/2) each
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++) {
         int row = o + r * stride;
         rp[r] = base + (size_t)row * (size_t)rowbytes;
         acc[r] = _mm256_setzero_ps();
-        if (w->aux) {
+        if (w->variant) {
             float *a = t->sc + (size_t)r * (size_t)(nb + 8);
             ingot_nf4_row_absmax(w, row, a);
             am[r] = a;
         } else {
-            am[r] = (const float *)w->scales + (size_t)row * (size_t)nb;
+            am[r] = (const float *)w->part[INGOT_NF4_ABSMAX] + (size_t)row * (size_t)nb;
         }
     }
     for (int m = 0; m < nb; m++) {

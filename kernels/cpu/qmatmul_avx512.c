@@ -82,7 +82,7 @@ static q4ctx q4ctx_make(const ingot_wmat *w, int fmt)
     q4ctx c = {w, fmt, w->n_in, w->n_in / 2, NULL, _mm512_setzero_ps()};
     if (fmt == FMT_NF4) {
         c.lut = _mm512_loadu_ps(ingot_nf4_code);
-        c.dmap = w->aux ? ingot_dynamic_map() : NULL;
+        c.dmap = w->variant ? ingot_dynamic_map() : NULL;
     } else {
         c.lut = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     }
@@ -96,9 +96,10 @@ AI float nf4_am(const q4ctx *c, int64_t b)
 {
     const ingot_wmat *w = c->w;
     if (!c->dmap)
-        return ((const float *)w->scales)[b];
-    float v = c->dmap[((const uint8_t *)w->scales)[b]] * ((const float *)w->aux)[b >> 8];
-    return v + *(const float *)w->zeros;
+        return ((const float *)w->part[INGOT_NF4_ABSMAX])[b];
+    float v = c->dmap[((const uint8_t *)w->part[INGOT_NF4_ABSMAX_Q])[b]] *
+              ((const float *)w->part[INGOT_NF4_ABSMAX_ABSMAX])[b >> 8];
+    return v + *(const float *)w->part[INGOT_NF4_ABSMAX_OFFSET];
 }
 
 /*
@@ -117,8 +118,9 @@ AI void chunk_scales(const q4ctx *c, int o, int ch, __m512 *sv, __m512 *zv)
     }
     const ingot_wmat *w = c->w;
     int g = w->group_size, ng = c->n_in / g;
-    const uint16_t *sc = (const uint16_t *)w->scales + (int64_t)o * ng; // (n_out, n_in/G)
-    const uint8_t *zp = (const uint8_t *)w->zeros + (int64_t)o * ng;    // (n_out, n_in/G)
+    /* (n_out, n_in/G) each */
+    const uint16_t *sc = (const uint16_t *)w->part[INGOT_Q4_SCALES] + (int64_t)o * ng;
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS] + (int64_t)o * ng;
     if (g % 128 == 0) {
         *sv = _mm512_set1_ps(_cvtsh_ss(sc[k / g]));
         *zv = _mm512_set1_ps((float)zp[k / g]);
@@ -187,8 +189,8 @@ AI __m512 map256(const float *map, __m512i qi)
 static inline __m512 dq_absmax16(const q4ctx *c, int64_t b, __mmask16 m)
 {
     const ingot_wmat *w = c->w;
-    const uint8_t *q = (const uint8_t *)w->scales; // (nb)
-    const float *aa = (const float *)w->aux;       // (ceil(nb/256))
+    const uint8_t *q = (const uint8_t *)w->part[INGOT_NF4_ABSMAX_Q];   // (nb)
+    const float *aa = (const float *)w->part[INGOT_NF4_ABSMAX_ABSMAX]; // (ceil(nb/256))
     __m512 mv = map256(c->dmap, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, q + b)));
     /* the 16 blocks span at most two absmax2 entries */
     int first = 256 - (int)(b & 255);
@@ -196,7 +198,8 @@ static inline __m512 dq_absmax16(const q4ctx *c, int64_t b, __mmask16 m)
     if (first < 16 && (m >> first))
         av = _mm512_mask_blend_ps((__mmask16)(0xffffu << first), av,
                                   _mm512_set1_ps(aa[(b >> 8) + 1]));
-    return _mm512_add_ps(_mm512_mul_ps(mv, av), _mm512_set1_ps(*(const float *)w->zeros));
+    return _mm512_add_ps(_mm512_mul_ps(mv, av),
+                         _mm512_set1_ps(*(const float *)w->part[INGOT_NF4_ABSMAX_OFFSET]));
 }
 
 /*
@@ -216,7 +219,7 @@ static rowsc row_scales(const q4ctx *c, int o, float *sc)
     if (c->fmt == FMT_NF4) {
         int nb = c->n_in / 64;
         if (!c->dmap) {
-            r.am = (const float *)w->scales + (int64_t)o * nb; // (n_out*n_in/64)
+            r.am = (const float *)w->part[INGOT_NF4_ABSMAX] + (int64_t)o * nb; // (n_out*n_in/64)
             return r;
         }
         int64_t b0 = (int64_t)o * nb;
@@ -230,8 +233,9 @@ static rowsc row_scales(const q4ctx *c, int o, float *sc)
     int g = w->group_size, ng = c->n_in / g;
     if (g % 128)
         return r; /* groups inside a chunk: chunk_scales per chunk */
-    const uint16_t *s16 = (const uint16_t *)w->scales + (int64_t)o * ng; // (n_out, n_in/G)
-    const uint8_t *zp = (const uint8_t *)w->zeros + (int64_t)o * ng;    // (n_out, n_in/G)
+    /* (n_out, n_in/G) each */
+    const uint16_t *s16 = (const uint16_t *)w->part[INGOT_Q4_SCALES] + (int64_t)o * ng;
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS] + (int64_t)o * ng;
     for (int j = 0; j < ng; j += 16) {
         __mmask16 m = ng - j >= 16 ? 0xffff : (__mmask16)((1u << (ng - j)) - 1);
         __m512 sv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, s16 + j));
@@ -250,7 +254,7 @@ static rowsc row_scales(const q4ctx *c, int o, float *sc)
 AI void dec4_rows(const q4ctx *c, int R, int o, const float *xp, const float *xs, float *sc,
                   float *out)
 {
-    const uint8_t *base = (const uint8_t *)c->w->data; // (n_out, n_in/2)
+    const uint8_t *base = (const uint8_t *)c->w->part[INGOT_Q4_QS]; // (n_out, n_in/2)
     const int nb = c->n_in / 64, g = c->w->group_size;
     const int fast_q4 = c->fmt == FMT_Q4 && g % 128 == 0;
     const __m512 ident = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -351,7 +355,7 @@ static void decode4(const q4ctx *c, const float *x, int n_tok, float *y, int n_o
 AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
 {
     const int n = w->n_in;
-    const int8_t *q = (const int8_t *)w->data; // (n_out, n_in)
+    const int8_t *q = (const int8_t *)w->part[INGOT_Q8_QS]; // (n_out, n_in)
     __m512 a0[DEC_R], a1[DEC_R];
     #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
@@ -388,7 +392,7 @@ AI void dec8_rows(const ingot_wmat *w, int R, int o, const float *x, float *out)
     #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
         out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r])) *
-                 ((const float *)w->scales)[o + r];
+                 ((const float *)w->part[INGOT_Q8_SCALES])[o + r];
 }
 
 static void decode8(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0, int o1)
@@ -443,8 +447,9 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
                     float *dst)
 {
     if (fmt == FMT_Q8) {
-        const int8_t *q = (const int8_t *)w->data + (size_t)o * (size_t)w->n_in; // (n_out, n_in)
-        __m512 s = _mm512_set1_ps(((const float *)w->scales)[o]);
+        // (n_out, n_in)
+        const int8_t *q = (const int8_t *)w->part[INGOT_Q8_QS] + (size_t)o * (size_t)w->n_in;
+        __m512 s = _mm512_set1_ps(((const float *)w->part[INGOT_Q8_SCALES])[o]);
         for (int k = 0; k < kcp; k += 16) {
             int rem = w->n_in - (k0 + k);
             __mmask16 m = rem >= 16 ? 0xffff : rem > 0 ? (__mmask16)((1u << rem) - 1) : 0;
@@ -455,13 +460,13 @@ static void deq_row(const ingot_wmat *w, const q4ctx *c, int fmt, int o, int k0,
         return;
     }
     /* row o of data (n_out, n_in/2) */
-    const uint8_t *row = (const uint8_t *)w->data + (size_t)o * (size_t)c->rowbytes;
+    const uint8_t *row = (const uint8_t *)w->part[INGOT_Q4_QS] + (size_t)o * (size_t)c->rowbytes;
     /* int4 groups of whole chunks: group gi of the chunk by a counter (an
      * integer division per chunk would cost more than the chunk) */
     const int g = w->group_size, whole = fmt == FMT_Q4 && g % 128 == 0;
     const int cpg = whole ? g / 128 : 1, ch0 = k0 / 128;
-    const uint16_t *s16 = (const uint16_t *)w->scales; // (n_out, n_in/G)
-    const uint8_t *zp = (const uint8_t *)w->zeros;     // (n_out, n_in/G)
+    const uint16_t *s16 = (const uint16_t *)w->part[INGOT_Q4_SCALES]; // (n_out, n_in/G)
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS];     // (n_out, n_in/G)
     int64_t gi = whole ? (int64_t)o * (c->n_in / g) + ch0 / cpg : 0;
     int left = cpg - ch0 % cpg;
     for (int kk = 0; kk < kcp; kk += 128) {

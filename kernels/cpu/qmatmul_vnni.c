@@ -125,8 +125,9 @@ static void qtok_chunk(qtok *t, const float *x, int c)
  */
 AI float row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float *sc)
 {
-    const uint16_t *s16 = (const uint16_t *)w->scales + (size_t)o * (size_t)ng; // (ng)
-    const uint8_t *zp = (const uint8_t *)w->zeros + (size_t)o * (size_t)ng;     // (ng)
+    /* (ng) each */
+    const uint16_t *s16 = (const uint16_t *)w->part[INGOT_Q4_SCALES] + (size_t)o * (size_t)ng;
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS] + (size_t)o * (size_t)ng;
     __m512 corr = _mm512_setzero_ps();
     for (int g = 0; g < ng; g += 16) {
         __mmask16 m = ng - g >= 16 ? 0xffff : (__mmask16)((1u << (ng - g)) - 1);
@@ -141,8 +142,8 @@ AI float row_groups(const ingot_wmat *w, int o, int ng, const float *xg, float *
 AI void dec4_rows(const ingot_wmat *w, int nr, int o, const qtok *t, float *out)
 {
     const int n = w->n_in, rowbytes = n / 2, ng = n / w->group_size, ngp = n / 128 + 16;
-    const int cpg = w->group_size / 128;            // 128-chunks per group
-    const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
+    const int cpg = w->group_size / 128;                         // 128-chunks per group
+    const uint8_t *base = (const uint8_t *)w->part[INGOT_Q4_QS]; // (n_out, n_in/2)
     const __m512i low = _mm512_set1_epi8(0x0f);
     __m512 acc[R];
     float corr[R];
@@ -253,7 +254,7 @@ static void qtok8_make(qtok8 *t, const float *x, int n_in)
 AI void dec8_rows(const ingot_wmat *w, int nr, int o, const qtok8 *t, float *out)
 {
     const int n = w->n_in;
-    const int8_t *q = (const int8_t *)w->data; // (n_out, n_in)
+    const int8_t *q = (const int8_t *)w->part[INGOT_Q8_QS]; // (n_out, n_in)
     __m512 acc[R];
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++)
@@ -274,7 +275,7 @@ AI void dec8_rows(const ingot_wmat *w, int nr, int o, const qtok8 *t, float *out
     }
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++)
-        out[r] = _mm512_reduce_add_ps(acc[r]) * ((const float *)w->scales)[o + r];
+        out[r] = _mm512_reduce_add_ps(acc[r]) * ((const float *)w->part[INGOT_Q8_SCALES])[o + r];
 }
 
 void ingot_qmatmul_q8_vnni(const ingot_wmat *w, const float *x, int n_tok, float *y, int o0,
@@ -311,8 +312,8 @@ AI void decnf4_rows(const ingot_wmat *w, int nr, int o, const qtok *t, const __m
                     __m512i lut, float *out)
 {
     const int n = w->n_in, rowbytes = n / 2, nb = n / 64;
-    const uint8_t *base = (const uint8_t *)w->data; // (n_out, n_in/2)
-    const float *am = (const float *)w->scales;     // (n_out, n_in/64)
+    const uint8_t *base = (const uint8_t *)w->part[INGOT_NF4_QS]; // (n_out, n_in/2)
+    const float *am = (const float *)w->part[INGOT_NF4_ABSMAX];   // (n_out, n_in/64)
     const __m512i low = _mm512_set1_epi8(0x0f);
     const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     __m512 acc[R];
@@ -347,7 +348,7 @@ void ingot_qmatmul_nf4_vnni(const ingot_wmat *w, const float *x, int n_tok, floa
 {
     qtok t;
     __m512i *xqs = NULL;
-    if (n_tok > DEC_MAX_TOK || w->n_in % 128 || w->aux || o0 >= o1 ||
+    if (n_tok > DEC_MAX_TOK || w->n_in % 128 || w->variant || o0 >= o1 ||
         !(xqs = aligned_alloc(64, (size_t)w->n_in / 128 * 64)) || qtok_alloc(&t, w->n_in) != 0) {
         free(xqs);
         ingot_qmatmul_nf4_avx512(w, x, n_tok, y, o0, o1);
