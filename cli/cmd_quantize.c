@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "quant/quantize.h"
 
 #define MAX_KEEP 256
 
