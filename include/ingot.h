@@ -342,9 +342,10 @@ double ingot_machine_fma_peak(int n_threads);
 /** @return the number of CPU threads used when a caller passes 0. */
 int ingot_default_threads(void);
 /**
- * @return the CPU kernel set in use: "avx512vnni" (AVX-512, with int8
- * and int4 decode on VNNI dot products over the token rounded to int8), "avx512",
- * "avx2" or "ref".
+ * @return the CPU kernel set in use (static storage): "avx512vnni" (AVX-512,
+ * with int8 and int4 decode on VNNI dot products over the token rounded to
+ * int8), "avx512", "avx2dot" (AVX2, with int8, nf4 and int4 decode on integer
+ * dot products over the token rounded to int8), "avx2" or "ref".
  */
 const char *ingot_cpu_isa(void);
 
