@@ -20,9 +20,18 @@
 
 /* ---- errors ---- */
 
-/** ingot_fail with the message "<what>: <path>: <formatted why>". */
-int ingot_tok_fail(ingot_error *err, ingot_status code, const char *what, const char *path,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/** NULL for an empty JSON field path: ingot_fail_in then leaves it out. */
+static inline const char *ingot_tok_path_or_null(const char *path)
+{
+    return path && *path ? path : NULL;
+}
+
+/**
+ * Fills err with "<what>: <path>: <printf-formatted why>" ("<what>: <why>"
+ * when path is empty).  @return -1.
+ */
+#define ingot_tok_fail(err, code, what, path, ...) \
+    ingot_fail_in(err, code, what, ingot_tok_path_or_null(path), __VA_ARGS__)
 
 /* ---- growable byte buffer ---- */
 
