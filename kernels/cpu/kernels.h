@@ -99,7 +99,8 @@ double ingot_measure_fma_peak(int n_threads);
 /** One ~15 ms repetition of ingot_measure_fma_peak, to interleave with a kernel.  @return GFLOP/s. */
 double ingot_fma_pass(int n_threads);
 
-/* ---- per-ISA table fillers and probes (internal to kernels/cpu) ---- */
+/* ---- per-ISA table fillers and probes (internal to kernels/cpu; the SIMD ones
+ * are defined by isa_tmpl.h in matmul_avx2.c and matmul_avx512.c) ---- */
 
 void ingot_kernels_fill_ref(ingot_cpu_kernels *k);
 void ingot_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps);
