@@ -72,6 +72,13 @@ int cli_int_arg(const char *cmd, const char *opt, const char *s, long lo, long h
 /** Parses a float option in [lo, hi]; prints a usage error.  @return 0 or -1. */
 int cli_float_arg(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
+/**
+ * The end of every subcommand's option switch: -h (calls help), -V (prints
+ * the version) or an invalid option (prints the usage error).
+ * @return -1 after -h or -V (the command is done: exit 0), else EXIT_USAGE.
+ */
+int cli_standard_option(const char *cmd, int c, void (*help)(void));
+
 /** Parses SOURCE_DATE_EPOCH (0 when unset).  @return -1 when it is set but invalid. */
 int cli_source_date_epoch(int64_t *out);
 

@@ -158,6 +158,15 @@ void cli_output_help_tail(int col, const char *cmd)
            "or an interrupt leaves no partial file.  See ingot-%s(1).\n", cmd);
 }
 
+int cli_standard_option(const char *cmd, int c, void (*help)(void))
+{
+    switch (c) {
+    case 'h': help(); return -1;
+    case 'V': cli_version(); return -1;
+    default: return cli_usage_error(cmd, "invalid option");
+    }
+}
+
 int cli_output_option(cli_output *o, int c, const char *arg, void (*help)(void))
 {
     switch (c) {
@@ -173,9 +182,7 @@ int cli_output_option(cli_output *o, int c, const char *arg, void (*help)(void))
     }
     case 'q': o->quiet = true; return 0;
     case CLI_OPT_JSON: o->json = true; return 0;
-    case 'h': help(); return -1;
-    case 'V': cli_version(); return -1;
-    default: return cli_usage_error(o->cmd, "invalid option");
+    default: return cli_standard_option(o->cmd, c, help);
     }
 }
 
