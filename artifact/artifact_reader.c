@@ -12,7 +12,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +24,7 @@
 #define MAX_MANIFEST_BYTES ((uint64_t)256 << 20)
 
 /* Formats "<file>: <who>: <why>" into err.  @return -1. */
-static int afail(ingot_error *err, ingot_status code, const char *file, const char *who,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int afail(ingot_error *err, ingot_status code, const char *file, const char *who,
-                 const char *fmt, ...)
-{
-    char why[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
-    va_end(ap);
-    return ingot_fail(err, code, "%s: %s: %s", file, who, why);
-}
+#define afail(err, code, file, who, ...) ingot_fail_in(err, code, file, who, __VA_ARGS__)
 
 /* ------------------------------------------------------------ member names */
 

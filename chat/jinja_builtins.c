@@ -462,6 +462,24 @@ static int sorted_list(ingot_jctx *c, ingot_jv items, const ingot_jv *attr, int 
 
 /* ---- filters ---- */
 
+/* Defines a filter that needs neither the context nor arguments: *out = expr (of in). */
+#define PLAIN_FILTER(name, expr)                                                        \
+    static int name(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)   \
+    {                                                                                   \
+        (void)c, (void)a;                                                               \
+        *out = (expr);                                                                  \
+        return 0;                                                                       \
+    }
+
+/* Likewise a test: *res = expr (of v). */
+#define PLAIN_TEST(name, expr)                                                          \
+    static int name(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)          \
+    {                                                                                   \
+        (void)c, (void)a;                                                               \
+        *res = (expr);                                                                  \
+        return 0;                                                                       \
+    }
+
 typedef int (*filter_fn)(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out);
 
 #define PARAMS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -489,12 +507,7 @@ static int f_attr(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *ou
     return 0;
 }
 
-static int f_capitalize(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
-{
-    (void)c, (void)a;
-    *out = recase(in, CASE_CAPITALIZE);
-    return 0;
-}
+PLAIN_FILTER(f_capitalize, recase(in, CASE_CAPITALIZE))
 
 static int f_default(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
 {
@@ -705,26 +718,11 @@ static int f_list(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *ou
     return 0;
 }
 
-static int f_lower(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
-{
-    (void)c, (void)a;
-    *out = recase(in, CASE_LOWER);
-    return 0;
-}
+PLAIN_FILTER(f_lower, recase(in, CASE_LOWER))
 
-static int f_upper(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
-{
-    (void)c, (void)a;
-    *out = recase(in, CASE_UPPER);
-    return 0;
-}
+PLAIN_FILTER(f_upper, recase(in, CASE_UPPER))
 
-static int f_title(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
-{
-    (void)c, (void)a;
-    *out = recase(in, CASE_JINJA_TITLE);
-    return 0;
-}
+PLAIN_FILTER(f_title, recase(in, CASE_JINJA_TITLE))
 
 /* map(attribute='x', default=d) or map('filter', args...). */
 static int f_map(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
@@ -855,12 +853,8 @@ static int f_round(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *o
     return 0;
 }
 
-static int f_safe(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
-{
-    (void)c, (void)a; /* Markup(value): a string, as Jinja makes it */
-    *out = to_str(in);
-    return 0;
-}
+/* Markup(value): a string, as Jinja makes it */
+PLAIN_FILTER(f_safe, to_str(in))
 
 static int f_sort(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
 {
@@ -871,12 +865,7 @@ static int f_sort(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *ou
     return sorted_list(c, items, arg(a, p, 2), arg_true(a, p, 1), arg_true(a, p, 0), out);
 }
 
-static int f_string(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
-{
-    (void)c, (void)a;
-    *out = to_str(in);
-    return 0;
-}
+PLAIN_FILTER(f_string, to_str(in))
 
 static int f_sum(ingot_jctx *c, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
 {
@@ -1016,12 +1005,23 @@ static const struct {
     {"upper", f_upper, NOPARAMS},
 };
 
-int ingot_jinja_filter_id(const char *name)
+/*
+ * @return the index of name in a table of n entries, stride bytes apart,
+ * that each begin with their name (const char *); -1 when none has it.
+ */
+static int index_of_name(const void *table, size_t n, size_t stride, const char *name)
 {
-    for (size_t i = 0; i < INGOT_ARRAY_LEN(g_filters); i++)
-        if (strcmp(g_filters[i].name, name) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(*(const char *const *)((const char *)table + i * stride), name) == 0)
             return (int)i;
     return -1;
+}
+#define INDEX_OF_NAME(table, name) \
+    index_of_name(table, INGOT_ARRAY_LEN(table), sizeof(table)[0], name)
+
+int ingot_jinja_filter_id(const char *name)
+{
+    return INDEX_OF_NAME(g_filters, name);
 }
 
 int ingot_jinja_filter(ingot_jctx *c, int id, ingot_jv in, const ingot_jargs *a, ingot_jv *out)
@@ -1054,19 +1054,9 @@ static int t_kind(ingot_jv v, const char *name)
 
 static int t_simple(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res);
 
-static int t_number(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)
-{
-    (void)c, (void)a;
-    *res = ingot_jv_is_number(v); /* bool is a Number in Python */
-    return 0;
-}
+PLAIN_TEST(t_number, ingot_jv_is_number(v)) /* bool is a Number in Python */
 
-static int t_iterable(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)
-{
-    (void)c, (void)a;
-    *res = v.kind == JV_STR || v.kind == JV_LIST || v.kind == JV_DICT || v.kind == JV_UNDEF;
-    return 0;
-}
+PLAIN_TEST(t_iterable, v.kind == JV_STR || v.kind == JV_LIST || v.kind == JV_DICT || v.kind == JV_UNDEF)
 
 static int t_truefalse(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res, int want)
 {
@@ -1147,12 +1137,8 @@ static int t_case(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res, int
 static int t_lower(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res) { return t_case(c, v, a, res, 0); }
 static int t_upper(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res) { return t_case(c, v, a, res, 1); }
 
-static int t_sequence(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)
-{
-    (void)c, (void)a;
-    *res = v.kind == JV_STR || (v.kind == JV_LIST && !v.u.l->gen) || v.kind == JV_DICT || v.kind == JV_UNDEF;
-    return 0;
-}
+PLAIN_TEST(t_sequence,
+           v.kind == JV_STR || (v.kind == JV_LIST && !v.u.l->gen) || v.kind == JV_DICT || v.kind == JV_UNDEF)
 
 static int t_escaped(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)
 {
@@ -1194,10 +1180,7 @@ static int t_simple(ingot_jctx *c, ingot_jv v, const ingot_jargs *a, int *res)
 
 int ingot_jinja_test_id(const char *name)
 {
-    for (size_t i = 0; i < INGOT_ARRAY_LEN(g_tests); i++)
-        if (strcmp(g_tests[i].name, name) == 0)
-            return (int)i;
-    return -1;
+    return INDEX_OF_NAME(g_tests, name);
 }
 
 int ingot_jinja_test(ingot_jctx *c, int id, ingot_jv in, const ingot_jargs *a, int *res)

@@ -90,6 +90,15 @@ static int expect_kind(parser *P, ingot_jtok_kind kind, const char *what)
     return 0;
 }
 
+/* Consumes the operator op when it is at the cursor.  @return whether it was. */
+static int accept_op(parser *P, const char *op)
+{
+    if (!is_op(cur(P), op))
+        return 0;
+    advance(P);
+    return 1;
+}
+
 static char *dup_name(parser *P)
 {
     char *s = strdup(cur(P)->s);
@@ -232,23 +241,23 @@ static ingot_jexpr *parse_string(parser *P)
     return const_expr(P, ingot_jv_str_buf(&b), line);
 }
 
+/* Parses an expression into e's next operand.  @return 0 or -1. */
+static int add_expr(parser *P, ingot_jexpr *e)
+{
+    ingot_jexpr *v = parse_expr(P);
+    return !v || add_arg(P, e, v) < 0 ? -1 : 0;
+}
+
 /* Parses "a, b, c" up to close (trailing comma allowed) into e's operands. */
 static int parse_items(parser *P, ingot_jexpr *e, const char *close, int dict)
 {
     while (!is_op(cur(P), close)) {
-        ingot_jexpr *k = parse_expr(P);
-        if (!k || add_arg(P, e, k) < 0)
+        if (add_expr(P, e) < 0)
             return -1;
-        if (dict) {
-            if (expect_op(P, ":") < 0)
-                return -1;
-            ingot_jexpr *v = parse_expr(P);
-            if (!v || add_arg(P, e, v) < 0)
-                return -1;
-        }
-        if (!is_op(cur(P), ","))
+        if (dict && (expect_op(P, ":") < 0 || add_expr(P, e) < 0))
+            return -1;
+        if (!accept_op(P, ","))
             break;
-        advance(P);
     }
     return expect_op(P, close);
 }
@@ -387,13 +396,11 @@ static int parse_call_args(parser *P, ingot_jexpr *e)
         } else {
             if (e->nkw)
                 return perr(P, INGOT_ERR_FORMAT, "positional argument after a keyword argument");
-            ingot_jexpr *v = parse_expr(P);
-            if (!v || add_arg(P, e, v) < 0)
+            if (add_expr(P, e) < 0)
                 return -1;
         }
-        if (!is_op(cur(P), ","))
+        if (!accept_op(P, ","))
             break;
-        advance(P);
     }
     return expect_op(P, ")");
 }
@@ -407,6 +414,17 @@ static ingot_jexpr *wrap(parser *P, ingot_jexpr_kind kind, ingot_jexpr *obj, int
     if (!e || add_arg(P, e, obj) < 0) {
         if (!e)
             expr_free(obj);
+        expr_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* e(args...): e wrapped in a call of the arguments at the cursor.  @return it, or NULL (e freed). */
+static ingot_jexpr *wrap_call(parser *P, ingot_jexpr *e, int line)
+{
+    e = wrap(P, JE_CALL, e, line);
+    if (e && parse_call_args(P, e) < 0) {
         expr_free(e);
         return NULL;
     }
@@ -439,11 +457,7 @@ static ingot_jexpr *parse_postfix(parser *P, ingot_jexpr *e)
             }
             advance(P);
         } else if (is_op(t, "(")) {
-            e = wrap(P, JE_CALL, e, t->line);
-            if (e && parse_call_args(P, e) < 0) {
-                expr_free(e);
-                return NULL;
-            }
+            e = wrap_call(P, e, t->line);
         } else {
             break;
         }
@@ -452,6 +466,35 @@ static ingot_jexpr *parse_postfix(parser *P, ingot_jexpr *e)
 }
 
 /* `is [not] name`, `is name(args)` or `is name arg`. */
+/*
+ * The name after "is" or "|" (kind JE_TEST or JE_FILTER): e wrapped in a
+ * node for that test or filter, its id in op, the name consumed.
+ * @return the node, or NULL with e freed.
+ */
+static ingot_jexpr *wrap_named(parser *P, ingot_jexpr_kind kind, ingot_jexpr *e, int line)
+{
+    const char *what = kind == JE_TEST ? "test" : "filter";
+    if (cur(P)->kind != JT_NAME) {
+        unexpected(P, kind == JE_TEST ? "a test name" : "a filter name");
+        expr_free(e);
+        return NULL;
+    }
+    int id = kind == JE_TEST ? ingot_jinja_test_id(cur(P)->s) : ingot_jinja_filter_id(cur(P)->s);
+    if (id < 0) {
+        perr(P, INGOT_ERR_UNSUPPORTED, "unsupported %s '%s'", what, cur(P)->s);
+        expr_free(e);
+        return NULL;
+    }
+    e = wrap(P, kind, e, line);
+    if (!e || !(e->name = dup_name(P))) {
+        expr_free(e);
+        return NULL;
+    }
+    e->op = id;
+    advance(P);
+    return e;
+}
+
 static ingot_jexpr *parse_test(parser *P, ingot_jexpr *e)
 {
     int line = cur(P)->line;
@@ -461,25 +504,10 @@ static ingot_jexpr *parse_test(parser *P, ingot_jexpr *e)
         neg = 1;
         advance(P);
     }
-    if (cur(P)->kind != JT_NAME) {
-        unexpected(P, "a test name");
-        expr_free(e);
+    e = wrap_named(P, JE_TEST, e, line);
+    if (!e)
         return NULL;
-    }
-    int id = ingot_jinja_test_id(cur(P)->s);
-    if (id < 0) {
-        perr(P, INGOT_ERR_UNSUPPORTED, "unsupported test '%s'", cur(P)->s);
-        expr_free(e);
-        return NULL;
-    }
-    e = wrap(P, JE_TEST, e, line);
-    if (!e || !(e->name = dup_name(P))) {
-        expr_free(e);
-        return NULL;
-    }
-    e->op = id;
     e->neg = neg;
-    advance(P);
     const ingot_jtok *t = cur(P);
     if (is_op(t, "(")) {
         if (parse_call_args(P, e) < 0)
@@ -504,24 +532,9 @@ static ingot_jexpr *parse_filter_expr(parser *P, ingot_jexpr *e)
         if (is_op(cur(P), "|")) {
             int line = cur(P)->line;
             advance(P);
-            if (cur(P)->kind != JT_NAME) {
-                unexpected(P, "a filter name");
-                expr_free(e);
+            e = wrap_named(P, JE_FILTER, e, line);
+            if (!e)
                 return NULL;
-            }
-            int id = ingot_jinja_filter_id(cur(P)->s);
-            if (id < 0) {
-                perr(P, INGOT_ERR_UNSUPPORTED, "unsupported filter '%s'", cur(P)->s);
-                expr_free(e);
-                return NULL;
-            }
-            e = wrap(P, JE_FILTER, e, line);
-            if (!e || !(e->name = dup_name(P))) {
-                expr_free(e);
-                return NULL;
-            }
-            e->op = id;
-            advance(P);
             if (is_op(cur(P), "(") && parse_call_args(P, e) < 0) {
                 expr_free(e);
                 return NULL;
@@ -529,11 +542,7 @@ static ingot_jexpr *parse_filter_expr(parser *P, ingot_jexpr *e)
         } else if (is_name(cur(P), "is")) {
             e = parse_test(P, e);
         } else if (is_op(cur(P), "(")) {
-            e = wrap(P, JE_CALL, e, cur(P)->line);
-            if (e && parse_call_args(P, e) < 0) {
-                expr_free(e);
-                return NULL;
-            }
+            e = wrap_call(P, e, cur(P)->line);
         } else {
             break;
         }
@@ -562,55 +571,62 @@ static ingot_jexpr *parse_unary(parser *P, int with_filter)
     return e;
 }
 
-static ingot_jexpr *parse_pow(parser *P)
+/* One operator of a left-associative binary level. */
+typedef struct binop {
+    const char *tok;
+    bool word; /* a name ("and") rather than an operator ("+") */
+    ingot_jexpr_kind kind;
+    int op;
+} binop;
+
+/* next (op next)*, left to right, op one of the n in ops, tried in order. */
+static ingot_jexpr *parse_binary(parser *P, ingot_jexpr *(*next)(parser *), const binop *ops,
+                                 size_t n)
 {
-    ingot_jexpr *e = parse_unary(P, 1);
-    while (e && is_op(cur(P), "**")) {
+    ingot_jexpr *e = next(P);
+    while (e) {
+        size_t i = 0;
+        while (i < n && !(ops[i].word ? is_name(cur(P), ops[i].tok) : is_op(cur(P), ops[i].tok)))
+            i++;
+        if (i == n)
+            break;
         int line = cur(P)->line;
         advance(P);
-        e = make2(P, JE_BINOP, JOP_POW, e, parse_unary(P, 1), line);
+        e = make2(P, ops[i].kind, ops[i].op, e, next(P), line);
     }
     return e;
+}
+
+static ingot_jexpr *parse_unary_filtered(parser *P)
+{
+    return parse_unary(P, 1);
+}
+
+static ingot_jexpr *parse_pow(parser *P)
+{
+    static const binop ops[] = {{"**", false, JE_BINOP, JOP_POW}};
+    return parse_binary(P, parse_unary_filtered, ops, INGOT_ARRAY_LEN(ops));
 }
 
 static ingot_jexpr *parse_math2(parser *P)
 {
-    static const struct { const char *op; ingot_jop id; } ops[] = {
-        {"*", JOP_MUL}, {"/", JOP_DIV}, {"//", JOP_FLOORDIV}, {"%", JOP_MOD}};
-    ingot_jexpr *e = parse_pow(P);
-    while (e) {
-        size_t i = 0;
-        while (i < INGOT_ARRAY_LEN(ops) && !is_op(cur(P), ops[i].op))
-            i++;
-        if (i == INGOT_ARRAY_LEN(ops))
-            break;
-        int line = cur(P)->line;
-        advance(P);
-        e = make2(P, JE_BINOP, ops[i].id, e, parse_pow(P), line);
-    }
-    return e;
+    static const binop ops[] = {{"*", false, JE_BINOP, JOP_MUL},
+                                {"/", false, JE_BINOP, JOP_DIV},
+                                {"//", false, JE_BINOP, JOP_FLOORDIV},
+                                {"%", false, JE_BINOP, JOP_MOD}};
+    return parse_binary(P, parse_pow, ops, INGOT_ARRAY_LEN(ops));
 }
 
 static ingot_jexpr *parse_concat(parser *P)
 {
-    ingot_jexpr *e = parse_math2(P);
-    while (e && is_op(cur(P), "~")) {
-        int line = cur(P)->line;
-        advance(P);
-        e = make2(P, JE_BINOP, JOP_CONCAT, e, parse_math2(P), line);
-    }
-    return e;
+    static const binop ops[] = {{"~", false, JE_BINOP, JOP_CONCAT}};
+    return parse_binary(P, parse_math2, ops, INGOT_ARRAY_LEN(ops));
 }
 
 static ingot_jexpr *parse_math1(parser *P)
 {
-    ingot_jexpr *e = parse_concat(P);
-    while (e && (is_op(cur(P), "+") || is_op(cur(P), "-"))) {
-        int line = cur(P)->line, op = is_op(cur(P), "+") ? JOP_ADD : JOP_SUB;
-        advance(P);
-        e = make2(P, JE_BINOP, op, e, parse_concat(P), line);
-    }
-    return e;
+    static const binop ops[] = {{"+", false, JE_BINOP, JOP_ADD}, {"-", false, JE_BINOP, JOP_SUB}};
+    return parse_binary(P, parse_concat, ops, INGOT_ARRAY_LEN(ops));
 }
 
 /* @return the comparison operator at the cursor (consuming it), or -1. */
@@ -668,24 +684,14 @@ static ingot_jexpr *parse_not(parser *P)
 
 static ingot_jexpr *parse_and(parser *P)
 {
-    ingot_jexpr *e = parse_not(P);
-    while (e && is_name(cur(P), "and")) {
-        int line = cur(P)->line;
-        advance(P);
-        e = make2(P, JE_AND, 0, e, parse_not(P), line);
-    }
-    return e;
+    static const binop ops[] = {{"and", true, JE_AND, 0}};
+    return parse_binary(P, parse_not, ops, INGOT_ARRAY_LEN(ops));
 }
 
 static ingot_jexpr *parse_or(parser *P)
 {
-    ingot_jexpr *e = parse_and(P);
-    while (e && is_name(cur(P), "or")) {
-        int line = cur(P)->line;
-        advance(P);
-        e = make2(P, JE_OR, 0, e, parse_and(P), line);
-    }
-    return e;
+    static const binop ops[] = {{"or", true, JE_OR, 0}};
+    return parse_binary(P, parse_and, ops, INGOT_ARRAY_LEN(ops));
 }
 
 /* a if cond [else b], the lowest precedence. */
@@ -831,6 +837,17 @@ static int parse_block_body(parser *P, ingot_jbody *body, const char *tag, int l
 
 static int end_tag(parser *P) { return expect_kind(P, JT_BLOCK_END, "'%}'"); }
 
+/* "%}", a body up to {% end %}, and that tag's "%}" (cursor after the opening tag). */
+static int parse_closed_body(parser *P, ingot_jbody *body, const char *tag, int line,
+                             const char *end)
+{
+    const char *const stops[] = {end, NULL};
+    int which;
+    if (end_tag(P) < 0 || parse_block_body(P, body, tag, line, stops, &which) < 0)
+        return -1;
+    return end_tag(P);
+}
+
 static int parse_if(parser *P, ingot_jnode *n)
 {
     static const char *const stops[] = {"elif", "else", "endif", NULL};
@@ -856,11 +873,8 @@ static int parse_if(parser *P, ingot_jnode *n)
             return -1;
         if (which == 0)
             continue; /* elif */
-        if (which == 1) {
-            static const char *const end[] = {"endif", NULL};
-            if (end_tag(P) < 0 || parse_block_body(P, &n->else_body, "if", n->line, end, &which) < 0)
-                return -1;
-        }
+        if (which == 1)
+            return parse_closed_body(P, &n->else_body, "if", n->line, "endif");
         return end_tag(P);
     }
 }
@@ -897,11 +911,8 @@ static int parse_for(parser *P, ingot_jnode *n)
     P->loops--;
     if (rc < 0)
         return -1;
-    if (which == 0) {
-        static const char *const end[] = {"endfor", NULL};
-        if (end_tag(P) < 0 || parse_block_body(P, &n->else_body, "for", n->line, end, &which) < 0)
-            return -1;
-    }
+    if (which == 0)
+        return parse_closed_body(P, &n->else_body, "for", n->line, "endfor");
     return end_tag(P);
 }
 
@@ -924,13 +935,8 @@ static int parse_set(parser *P, ingot_jnode *n)
         }
     }
     if (cur(P)->kind == JT_BLOCK_END && n->ntargets == 1 && !n->attr) {
-        static const char *const end[] = {"endset", NULL};
-        int which;
         n->kind = JN_SETBLOCK;
-        advance(P);
-        if (parse_block_body(P, &n->body, "set", n->line, end, &which) < 0)
-            return -1;
-        return end_tag(P);
+        return parse_closed_body(P, &n->body, "set", n->line, "endset");
     }
     if (expect_op(P, "=") < 0 || !(n->expr = parse_expr(P)))
         return -1;
@@ -960,9 +966,8 @@ static int parse_macro(parser *P, ingot_jnode *n)
             if (!(d[n->nparams - 1] = parse_expr(P)))
                 return -1;
         }
-        if (!is_op(cur(P), ","))
+        if (!accept_op(P, ","))
             break;
-        advance(P);
     }
     int which, loops = P->loops;
     P->loops = 0; /* a loop around the definition does not hold the body */
@@ -981,11 +986,7 @@ static int parse_simple(parser *P, const char *tag)
 
 static int parse_generation(parser *P, ingot_jnode *n)
 {
-    static const char *const end[] = {"endgeneration", NULL};
-    int which;
-    if (end_tag(P) < 0 || parse_block_body(P, &n->body, "generation", n->line, end, &which) < 0)
-        return -1;
-    return end_tag(P);
+    return parse_closed_body(P, &n->body, "generation", n->line, "endgeneration");
 }
 
 static int is_unsupported_tag(const char *name)

@@ -72,7 +72,65 @@ int cli_int_arg(const char *cmd, const char *opt, const char *s, long lo, long h
 /** Parses a float option in [lo, hi]; prints a usage error.  @return 0 or -1. */
 int cli_float_arg(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
+/**
+ * The end of every subcommand's option switch: -h (calls help), -V (prints
+ * the version) or an invalid option (prints the usage error).
+ * @return -1 after -h or -V (the command is done: exit 0), else EXIT_USAGE.
+ */
+int cli_standard_option(const char *cmd, int c, void (*help)(void));
+
 /** Parses SOURCE_DATE_EPOCH (0 when unset).  @return -1 when it is set but invalid. */
 int cli_source_date_epoch(int64_t *out);
+
+/**
+ * Prints one row of an option list: opt (with its leading spaces), padded
+ * to column col, then what; a newline in what starts a line indented to col.
+ */
+void cli_help_row(int col, const char *opt, const char *what);
+
+/* ---- the options of the commands that write an artifact (convert, quantize) ---- */
+
+/** getopt_long values of --mtime and --json; -o, -q, -h and -V use their letters. */
+enum { CLI_OPT_MTIME = 0x1000, CLI_OPT_JSON };
+
+/** What the output options and the one operand say. */
+typedef struct cli_output {
+    const char *cmd; /* the subcommand, for usage errors */
+    const char *in;  /* the one operand */
+    const char *out; /* -o */
+    int64_t mtime;   /* --mtime, else $SOURCE_DATE_EPOCH, else 0 */
+    bool have_mtime, quiet, json;
+} cli_output;
+
+/** Prints the help row of --mtime, the description column at col. */
+void cli_output_help_mtime(int col);
+/**
+ * Prints the help rows of -q, --json, -h and -V and the paragraph on atomic
+ * output, which ends in a pointer to the man page ingot-<cmd>(1).
+ */
+void cli_output_help_tail(int col, const char *cmd);
+
+/**
+ * Takes option c (from getopt_long, argument arg) when it is -o, --mtime, -q,
+ * --json, -h (calls help) or -V; anything else is an invalid option.
+ * @return 0 when taken, -1 after --help or --version (the command is done:
+ *         exit 0), or EXIT_USAGE (the usage error is printed).
+ */
+int cli_output_option(cli_output *o, int c, const char *arg, void (*help)(void));
+
+/**
+ * After the options: takes the one operand (else the usage error
+ * not_one), requires -o and, without --mtime, reads $SOURCE_DATE_EPOCH.
+ * @return 0 or EXIT_USAGE (the usage error is printed).
+ */
+int cli_output_operands(cli_output *o, int argc, char **argv, const char *not_one);
+
+/**
+ * Ends the command after the library call that wrote o->out returned rc:
+ * prints err on failure; else prints summary on stdout (--json) or
+ * "ingot: wrote <out>" on stderr (unless -q), and frees summary.
+ * @return the exit status.
+ */
+int cli_output_report(const cli_output *o, int rc, const ingot_error *err, char *summary);
 
 #endif

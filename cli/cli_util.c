@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,6 +131,83 @@ int cli_source_date_epoch(int64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+void cli_help_row(int col, const char *opt, const char *what)
+{
+    printf("%-*s", col, opt);
+    for (const char *nl; (nl = strchr(what, '\n')); what = nl + 1)
+        printf("%.*s\n%*s", (int)(nl - what), what, col, "");
+    printf("%s\n", what);
+}
+
+void cli_output_help_mtime(int col)
+{
+    cli_help_row(col, "      --mtime SECONDS",
+                 "time stamp of the archive members (default:\n$SOURCE_DATE_EPOCH, else 0)");
+}
+
+void cli_output_help_tail(int col, const char *cmd)
+{
+    cli_help_row(col, "  -q, --quiet", "no progress bar");
+    cli_help_row(col, "      --json", "print a JSON summary on stdout");
+    cli_help_row(col, "  -h, --help", "this help");
+    cli_help_row(col, "  -V, --version", "print the version");
+    printf("\n"
+           "The output is written to a temporary file and renamed into place: an error\n"
+           "or an interrupt leaves no partial file.  See ingot-%s(1).\n", cmd);
+}
+
+int cli_standard_option(const char *cmd, int c, void (*help)(void))
+{
+    switch (c) {
+    case 'h': help(); return -1;
+    case 'V': cli_version(); return -1;
+    default: return cli_usage_error(cmd, "invalid option");
+    }
+}
+
+int cli_output_option(cli_output *o, int c, const char *arg, void (*help)(void))
+{
+    switch (c) {
+    case 'o': o->out = arg; return 0;
+    case CLI_OPT_MTIME: {
+        char *end;
+        long long v = strtoll(arg, &end, 10);
+        if (*arg == '\0' || *end || v < 0)
+            return cli_usage_error(o->cmd, "--mtime: '%s' is not a non-negative integer", arg);
+        o->mtime = v;
+        o->have_mtime = true;
+        return 0;
+    }
+    case 'q': o->quiet = true; return 0;
+    case CLI_OPT_JSON: o->json = true; return 0;
+    default: return cli_standard_option(o->cmd, c, help);
+    }
+}
+
+int cli_output_operands(cli_output *o, int argc, char **argv, const char *not_one)
+{
+    if (optind != argc - 1)
+        return cli_usage_error(o->cmd, "%s", not_one);
+    if (!o->out)
+        return cli_usage_error(o->cmd, "missing -o <out.ingot>");
+    o->in = argv[optind];
+    if (!o->have_mtime && cli_source_date_epoch(&o->mtime) != 0)
+        return cli_usage_error(o->cmd, "SOURCE_DATE_EPOCH is not a non-negative integer");
+    return 0;
+}
+
+int cli_output_report(const cli_output *o, int rc, const ingot_error *err, char *summary)
+{
+    if (rc != 0)
+        return cli_error(err);
+    if (o->json)
+        printf("%s\n", summary);
+    else if (!o->quiet)
+        fprintf(stderr, "ingot: wrote %s\n", o->out);
+    free(summary);
+    return EXIT_OK;
 }
 
 int cli_read_input(const char *path, char **buf, size_t *len)

@@ -60,9 +60,7 @@ static int parse(int argc, char **argv, struct bench_opts *o)
         case 'r': bad = cli_int_arg("bench", "-r", optarg, 1, MAX_REPS, &o->reps); break;
         case 't': bad = cli_int_arg("bench", "-t", optarg, 1, 1024, &o->threads); break;
         case 'j': o->json = true; break;
-        case 'h': help(); return 1;
-        case 'V': cli_version(); return 1;
-        default: cli_usage_error("bench", "invalid option"); return -1;
+        default: return cli_standard_option("bench", c, help) < 0 ? 1 : -1;
         }
     }
     if (bad)

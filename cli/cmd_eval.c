@@ -83,9 +83,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
         case 'j': o->json = true; break;
         case 'q': o->quiet = true; break;
         case 't': bad = cli_int_arg("eval", "--threads", optarg, 1, 1024, &o->threads); break;
-        case 'h': help(); return 1;
-        case 'V': cli_version(); return 1;
-        default: cli_usage_error("eval", "invalid option"); return -1;
+        default: return cli_standard_option("eval", c, help) < 0 ? 1 : -1;
         }
     }
     if (bad)

@@ -161,9 +161,7 @@ int cmd_inspect(int argc, char **argv)
         switch (c) {
         case 'j': json = true; break;
         case 'v': verify = true; break;
-        case 'h': help(); return EXIT_OK;
-        case 'V': return cli_version();
-        default: return cli_usage_error("inspect", "invalid option");
+        default: return cli_standard_option("inspect", c, help) < 0 ? EXIT_OK : EXIT_USAGE;
         }
     }
     if (optind != argc - 1)

@@ -7,54 +7,48 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "quant/quantize.h"
 
 #define MAX_KEEP 256
+#define HELP_COL 26 /* where the option descriptions start */
 
 static void help(void)
 {
-    puts("usage: ingot quantize <in.ingot|hf_dir> -o <out.ingot> --type TYPE [options]\n"
-         "\n"
-         "Quantize the linear layers of an artifact (a HuggingFace checkpoint directory\n"
-         "is converted first).\n"
-         "\n"
-         "  -o, --output FILE       artifact to write (required)\n"
-         "      --type TYPE         int8 (absmax per output channel), nf4 (bitsandbytes,\n"
-         "                          blocks of 64), int4 (asymmetric, per group) or awq4\n"
-         "                          (int4 after AWQ; needs --calib)\n"
-         "      --group-size N      int4/awq4: inputs per scale, a multiple of 32 (default 128)\n"
-         "      --double-quant      nf4: also quantize the block maxima (bitsandbytes)\n"
-         "      --calib FILE        awq4: calibration text\n"
-         "      --calib-samples N   awq4: calibration sequences (default 128)\n"
-         "      --calib-len N       awq4: tokens per sequence (default 512)\n"
-         "      --loss-samples N    awq4: sequences the scale search scores (default 16)\n"
-         "      --keep PATTERN      leave tensors matching the glob as they are, e.g.\n"
-         "                          'blk.0.*' (repeatable)\n"
-         "      --embed-type TYPE   token_embd.weight: bf16, f16, f32, int8, nf4 or int4\n"
-         "                          (default: as stored)\n"
-         "      --head-type TYPE    output.weight, likewise; with tied embeddings, stores a\n"
-         "                          separate output.weight\n"
-         "      --mtime SECONDS     time stamp of the archive members (default:\n"
-         "                          $SOURCE_DATE_EPOCH, else 0)\n"
-         "  -t, --threads N         CPU threads (default: all)\n"
-         "  -q, --quiet             no progress bar\n"
-         "      --json              print a JSON summary on stdout\n"
-         "  -h, --help              this help\n"
-         "  -V, --version           print the version\n"
-         "\n"
-         "The output is written to a temporary file and renamed into place: an error\n"
-         "or an interrupt leaves no partial file.  See ingot-quantize(1).");
+    fputs("usage: ingot quantize <in.ingot|hf_dir> -o <out.ingot> --type TYPE [options]\n"
+          "\n"
+          "Quantize the linear layers of an artifact (a HuggingFace checkpoint directory\n"
+          "is converted first).\n"
+          "\n"
+          "  -o, --output FILE       artifact to write (required)\n"
+          "      --type TYPE         int8 (absmax per output channel), nf4 (bitsandbytes,\n"
+          "                          blocks of 64), int4 (asymmetric, per group) or awq4\n"
+          "                          (int4 after AWQ; needs --calib)\n"
+          "      --group-size N      int4/awq4: inputs per scale, a multiple of 32 (default 128)\n"
+          "      --double-quant      nf4: also quantize the block maxima (bitsandbytes)\n"
+          "      --calib FILE        awq4: calibration text\n"
+          "      --calib-samples N   awq4: calibration sequences (default 128)\n"
+          "      --calib-len N       awq4: tokens per sequence (default 512)\n"
+          "      --loss-samples N    awq4: sequences the scale search scores (default 16)\n"
+          "      --keep PATTERN      leave tensors matching the glob as they are, e.g.\n"
+          "                          'blk.0.*' (repeatable)\n"
+          "      --embed-type TYPE   token_embd.weight: bf16, f16, f32, int8, nf4 or int4\n"
+          "                          (default: as stored)\n"
+          "      --head-type TYPE    output.weight, likewise; with tied embeddings, stores a\n"
+          "                          separate output.weight\n",
+          stdout);
+    cli_output_help_mtime(HELP_COL);
+    cli_help_row(HELP_COL, "  -t, --threads N", "CPU threads (default: all)");
+    cli_output_help_tail(HELP_COL, "quantize");
 }
 
 struct q_args {
     ingot_quantize_options o;
-    const char *in, *out, *keep[MAX_KEEP + 1];
+    cli_output out;
+    const char *keep[MAX_KEEP + 1];
     int n_keep;
-    bool quiet, json, have_mtime, have_type, have_group, have_calib_sizes;
+    bool have_type, have_group, have_calib_sizes;
 };
 
-enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD,
-       O_MTIME, O_JSON };
+enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD };
 
 static int weight_type_arg(const char *opt, const char *s, int *out)
 {
@@ -63,17 +57,6 @@ static int weight_type_arg(const char *opt, const char *s, int *out)
         t != INGOT_DT_NF4 && t != INGOT_DT_Q4)
         return cli_usage_error("quantize", "%s: '%s' is not bf16, f16, f32, int8, nf4 or int4", opt, s);
     *out = t;
-    return 0;
-}
-
-static int mtime_arg(const char *s, struct q_args *a)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end || v < 0)
-        return cli_usage_error("quantize", "--mtime: '%s' is not a non-negative integer", s);
-    a->o.mtime = v;
-    a->have_mtime = true;
     return 0;
 }
 
@@ -110,7 +93,6 @@ static int int_option(int c, struct q_args *a)
 static int take_option(int c, struct q_args *a)
 {
     switch (c) {
-    case 'o': a->out = optarg; return 0;
     case O_TYPE: {
         int t = ingot_quant_type_from_name(optarg);
         if (t < 0)
@@ -129,12 +111,7 @@ static int take_option(int c, struct q_args *a)
         return 0;
     case O_EMBED: return weight_type_arg("--embed-type", optarg, &a->o.embed_type) ? EXIT_USAGE : 0;
     case O_HEAD: return weight_type_arg("--head-type", optarg, &a->o.head_type) ? EXIT_USAGE : 0;
-    case O_MTIME: return mtime_arg(optarg, a) ? EXIT_USAGE : 0;
-    case 'q': a->quiet = true; return 0;
-    case O_JSON: a->json = true; return 0;
-    case 'h': help(); return -1;
-    case 'V': cli_version(); return -1;
-    default: return cli_usage_error("quantize", "invalid option");
+    default: return cli_output_option(&a->out, c, optarg, help);
     }
 }
 
@@ -169,28 +146,27 @@ static int parse(int argc, char **argv, struct q_args *a)
         {"calib", required_argument, NULL, O_CALIB},  {"calib-samples", required_argument, NULL, O_CSAMPLES},
         {"calib-len", required_argument, NULL, O_CLEN}, {"loss-samples", required_argument, NULL, O_LOSS},
         {"keep", required_argument, NULL, O_KEEP},    {"embed-type", required_argument, NULL, O_EMBED},
-        {"head-type", required_argument, NULL, O_HEAD}, {"mtime", required_argument, NULL, O_MTIME},
+        {"head-type", required_argument, NULL, O_HEAD}, {"mtime", required_argument, NULL, CLI_OPT_MTIME},
         {"threads", required_argument, NULL, 't'},    {"quiet", no_argument, NULL, 'q'},
-        {"json", no_argument, NULL, O_JSON},          {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, CLI_OPT_JSON},    {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     ingot_quantize_options_init(&a->o);
+    a->out.cmd = "quantize";
     int c;
     while ((c = getopt_long(argc, argv, "o:t:qhV", opts, NULL)) != -1) {
         int rc = take_option(c, a);
         if (rc != 0)
             return rc;
     }
-    if (optind != argc - 1)
-        return cli_usage_error("quantize", "expected exactly one input (an .ingot file or a checkpoint directory)");
-    if (!a->out)
-        return cli_usage_error("quantize", "missing -o <out.ingot>");
-    a->in = argv[optind];
+    int rc = cli_output_operands(&a->out, argc, argv,
+                                 "expected exactly one input (an .ingot file or a checkpoint directory)");
+    if (rc != 0)
+        return rc;
+    a->o.mtime = a->out.mtime;
     a->keep[a->n_keep] = NULL;
     a->o.keep = a->keep;
-    if (!a->have_mtime && cli_source_date_epoch(&a->o.mtime) != 0)
-        return cli_usage_error("quantize", "SOURCE_DATE_EPOCH is not a non-negative integer");
     return check_combination(a);
 }
 
@@ -225,7 +201,7 @@ int cmd_quantize(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
     struct stage_bar sb = {0};
-    cli_progress_init(&sb.bar, a.quiet || a.json);
+    cli_progress_init(&sb.bar, a.out.quiet || a.out.json);
     a.o.progress = on_progress;
     a.o.progress_user = &sb;
     a.o.note = on_note;
@@ -235,14 +211,7 @@ int cmd_quantize(int argc, char **argv)
 
     ingot_error err = {0};
     char *summary = NULL;
-    rc = ingot_quantize(a.in, a.out, &a.o, &summary, &err);
+    rc = ingot_quantize(a.out.in, a.out.out, &a.o, &summary, &err);
     cli_progress_done(&sb.bar);
-    if (rc != 0)
-        return cli_error(&err);
-    if (a.json)
-        printf("%s\n", summary);
-    else if (!a.quiet)
-        fprintf(stderr, "ingot: wrote %s\n", a.out);
-    free(summary);
-    return EXIT_OK;
+    return cli_output_report(&a.out, rc, &err, summary);
 }

@@ -74,9 +74,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
         case 'c': bad = cli_int_arg("run", "--ctx", optarg, 1, 1 << 24, &o->ctx); break;
         case 9: o->truncate = true; break;
         case 't': bad = cli_int_arg("run", "--threads", optarg, 1, 1024, &o->threads); break;
-        case 'h': help(); return 1;
-        case 'V': cli_version(); return 1;
-        default: cli_usage_error("run", "invalid option"); return -1;
+        default: return cli_standard_option("run", c, help) < 0 ? 1 : -1;
         }
         if (bad)
             return -1;

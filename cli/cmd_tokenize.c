@@ -115,9 +115,7 @@ int cmd_tokenize(int argc, char **argv)
         case 'd': dec = true; break;
         case 'a': add_special = true; break;
         case 'j': json = true; break;
-        case 'h': help(); return EXIT_OK;
-        case 'V': return cli_version();
-        default: return cli_usage_error("tokenize", "invalid option");
+        default: return cli_standard_option("tokenize", c, help) < 0 ? EXIT_OK : EXIT_USAGE;
         }
     }
     if (optind != argc - 1)

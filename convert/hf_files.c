@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,18 +98,8 @@ static const char *token_text(char *buf, size_t size, const char *s)
 
 /* ------------------------------------------------------------------ ids */
 
-static int failv(const vctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* "<what>: " + the formatted rest, as a FORMAT error. */
-static int failv(const vctx *x, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return ingot_fail(x->err, INGOT_ERR_FORMAT, "%s: %s", x->what, msg);
-}
+/* "<what>: " + the formatted rest, as a FORMAT error.  @return -1. */
+#define failv(x, ...) ingot_fail_in((x)->err, INGOT_ERR_FORMAT, (x)->what, NULL, __VA_ARGS__)
 
 /* An integer; when lenient, also a real with an exact integer value. */
 static bool int_of(const vctx *x, const json_t *v, long long *out)

@@ -115,6 +115,79 @@ int ingot_convert(const char *hf_dir, const char *out_path,
  */
 int ingot_describe_hf(const char *hf_dir, char **manifest_json, ingot_error *err);
 
+/* ------------------------------------------------------------------ quantize */
+
+/** What `ingot quantize --type` makes of the linear layers. */
+typedef enum ingot_quant_type {
+    INGOT_QUANT_INT8 = 0, /* int8, absmax per output channel (W8A16) */
+    INGOT_QUANT_NF4,      /* bitsandbytes NF4, blocks of 64 */
+    INGOT_QUANT_INT4,     /* int4 asymmetric per group, round to nearest */
+    INGOT_QUANT_AWQ4      /* int4 storage after AWQ (needs calibration text) */
+} ingot_quant_type;
+
+/** @return "int8", "nf4", "int4" or "awq4" (static storage); NULL for an invalid value. */
+const char *ingot_quant_type_name(ingot_quant_type t);
+/** @return the type named s, or -1 when s names none. */
+int ingot_quant_type_from_name(const char *s);
+
+/** Informational message for the user (e.g. "calibration text is short");
+ *  message is only valid during the call. */
+typedef void (*ingot_note_fn)(void *user, const char *message);
+
+#define INGOT_AWQ_DEFAULT_SAMPLES 128    /* AutoAWQ's n_samples */
+#define INGOT_AWQ_DEFAULT_LEN 512        /* AutoAWQ's max_seq_len */
+#define INGOT_AWQ_DEFAULT_LOSS_SAMPLES 16 /* samples the alpha search scores */
+
+/**
+ * Options of ingot_quantize.  Always fill one with ingot_quantize_options_init
+ * first, then set fields: the struct ends in reserved room that later
+ * versions use for new options (the init function gives them their
+ * defaults), so that its size, and the ABI, stays the same.  The strings
+ * and arrays it points to are the caller's; they must stay valid during the
+ * ingot_quantize call and are not kept after it.
+ */
+typedef struct ingot_quantize_options {
+    ingot_quant_type type;
+    int group_size;          /* int4 / awq4 (and int4 embed / head): 0 = 128 */
+    int double_quant;        /* nf4 (and nf4 embed / head): quantize the block maxima too */
+    const char *calib_path;  /* awq4: calibration text (required) */
+    int calib_samples;       /* awq4: sequences (0 = INGOT_AWQ_DEFAULT_SAMPLES) */
+    int calib_len;           /* awq4: tokens per sequence (0 = INGOT_AWQ_DEFAULT_LEN) */
+    int loss_samples;        /* awq4: sequences the alpha grid search scores its MSE on
+                                (0 = INGOT_AWQ_DEFAULT_LOSS_SAMPLES, capped at calib_samples) */
+    const char *const *keep; /* NULL-terminated fnmatch(3) globs on tensor names: left as is */
+    int embed_type;          /* -1: as stored; else a dtype for token_embd.weight */
+    int head_type;           /* -1: as stored; else a dtype for output.weight
+                                (for tied embeddings: stores a separate output.weight) */
+    int64_t mtime;           /* time stamp of the archive members */
+    int n_threads;           /* 0: the OpenMP default */
+    ingot_progress_fn progress;
+    void *progress_user;
+    ingot_note_fn note;
+    void *note_user;
+    const volatile int *cancel; /* when non-NULL and *cancel != 0: stop, INGOT_ERR_INTERRUPTED */
+    void *reserved[8];       /* room for later options; zeroed by ingot_quantize_options_init */
+} ingot_quantize_options;
+
+/** Fills *o with the defaults: int8, group 128, no calibration, types as stored,
+ *  no callbacks. */
+void ingot_quantize_options_init(ingot_quantize_options *o);
+
+/**
+ * Quantizes the artifact (or HuggingFace checkpoint directory) in_path into
+ * out_path.  The output is written to a temporary file beside out_path and
+ * renamed into place only on success; on failure or interrupt nothing is
+ * left and an existing out_path is untouched.  in_path and the calibration
+ * file are never overwritten.  Same inputs and options give the same bytes,
+ * whatever the number of threads.
+ * @param o NULL for the defaults.
+ * @param summary_json when not NULL, receives a malloc'ed JSON summary
+ *        (caller frees) on success, NULL on failure.
+ * @return 0 on success, -1 on failure (err filled: "<file or tensor>: <why>").
+ */
+int ingot_quantize(const char *in_path, const char *out_path, const ingot_quantize_options *o,
+                   char **summary_json, ingot_error *err);
+
 /* ------------------------------------------------------------------ artifact */
 
 typedef struct ingot_artifact ingot_artifact;
@@ -269,9 +342,10 @@ double ingot_machine_fma_peak(int n_threads);
 /** @return the number of CPU threads used when a caller passes 0. */
 int ingot_default_threads(void);
 /**
- * @return the CPU kernel set in use: "avx512vnni" (AVX-512, with int8
- * and int4 decode on VNNI dot products over the token rounded to int8), "avx512",
- * "avx2" or "ref".
+ * @return the CPU kernel set in use (static storage): "avx512vnni" (AVX-512,
+ * with int8 and int4 decode on VNNI dot products over the token rounded to
+ * int8), "avx512", "avx2dot" (AVX2, with int8, nf4 and int4 decode on integer
+ * dot products over the token rounded to int8), "avx2" or "ref".
  */
 const char *ingot_cpu_isa(void);
 

@@ -340,147 +340,136 @@ END_TEST
 
 /* ------------------------------------------------------------------ defaults and variants */
 
-START_TEST(transformers_defaults_apply)
+/* The fields of a parsed config that the accepted-patch cases below look at. */
+typedef enum field {
+    F_END = 0, /* ends a case's list */
+    F_ROPE_TYPE, F_THETA, F_FACTOR, F_ORIG_MAX_POS, F_ATTN_FACTOR, F_KV_HEADS, F_HEAD_DIM,
+    F_Q_DIM, /* n_heads x head_dim */
+    F_DTYPE, F_BOS, F_N_EOS, F_EOS0, F_MAX_POS, F_RMS_EPS, F_QKV_BIAS, F_O_BIAS, F_MLP_BIAS,
+    F_SLIDING,
+} field;
+
+static const char *const field_names[] = {
+    "", "rope.type", "rope.theta", "rope.factor", "rope.original_max_pos",
+    "rope.attention_factor", "n_kv_heads", "head_dim", "n_heads x head_dim", "dtype", "bos_id",
+    "n_eos", "eos_ids[0]", "max_pos", "rms_eps", "qkv_bias", "o_bias", "mlp_bias",
+    "sliding_window",
+};
+
+static double field_value(const ingot_config *c, field f)
 {
-    ingot_config c;
-    ingot_error err;
-    /* No rope_theta, no num_key_value_heads, no dtype, no bos/eos, no max_position. */
-    int rc = parse_patched(base_llama,
-                           "{\"rope_theta\":\"DELETE\",\"num_key_value_heads\":\"DELETE\","
-                           "\"torch_dtype\":\"DELETE\",\"bos_token_id\":\"DELETE\","
-                           "\"eos_token_id\":\"DELETE\",\"max_position_embeddings\":\"DELETE\","
-                           "\"rms_norm_eps\":\"DELETE\",\"hidden_act\":\"DELETE\"}",
-                           &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_double_eq(c.rope.theta, 10000);
-    ck_assert_int_eq(c.n_kv_heads, 32);
-    ck_assert_int_eq(c.head_dim, 128);
-    ck_assert_int_eq(c.dtype, INGOT_DT_COUNT);
-    ck_assert_int_eq(c.bos_id, 1);
-    ck_assert_int_eq(c.n_eos, 1);
-    ck_assert_int_eq(c.eos_ids[0], 2);
-    ck_assert_int_eq(c.max_pos, 2048);
-    ck_assert_double_eq(c.rms_eps, 1e-6);
-    assert_round_trip(&c);
-
-    /* null head_dim / kv heads / bos / eos */
-    rc = parse_patched(base_llama,
-                       "{\"head_dim\":null,\"num_key_value_heads\":null,\"bos_token_id\":null,"
-                       "\"eos_token_id\":null}",
-                       &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.head_dim, 128);
-    ck_assert_int_eq(c.n_kv_heads, 32);
-    ck_assert_int_eq(c.bos_id, -1);
-    ck_assert_int_eq(c.n_eos, 0);
-    assert_round_trip(&c);
-
-    /* An explicit head_dim that differs from hidden / heads (Mistral-Nemo style). */
-    rc = parse_patched(base_llama, "{\"hidden_size\":5120,\"head_dim\":128}", &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.head_dim, 128);
-    ck_assert_int_eq(c.n_heads * c.head_dim, 4096);
+    switch (f) {
+    case F_ROPE_TYPE: return c->rope.type;
+    case F_THETA: return c->rope.theta;
+    case F_FACTOR: return c->rope.factor;
+    case F_ORIG_MAX_POS: return c->rope.original_max_pos;
+    case F_ATTN_FACTOR: return c->rope.attention_factor;
+    case F_KV_HEADS: return c->n_kv_heads;
+    case F_HEAD_DIM: return c->head_dim;
+    case F_Q_DIM: return c->n_heads * c->head_dim;
+    case F_DTYPE: return c->dtype;
+    case F_BOS: return c->bos_id;
+    case F_N_EOS: return c->n_eos;
+    case F_EOS0: return c->eos_ids[0];
+    case F_MAX_POS: return c->max_pos;
+    case F_RMS_EPS: return c->rms_eps;
+    case F_QKV_BIAS: return c->qkv_bias;
+    case F_O_BIAS: return c->o_bias;
+    case F_MLP_BIAS: return c->mlp_bias;
+    case F_SLIDING: return c->sliding_window;
+    case F_END: break;
+    }
+    ck_abort_msg("no field %d", (int)f);
+    return 0;
 }
-END_TEST
 
-START_TEST(llama_biases)
+typedef struct good_case {
+    const char *what;
+    const char *patch; /* applied to base_llama; must be accepted */
+    bool round_trip;   /* also check assert_round_trip */
+    struct {
+        field f;
+        double want, tol; /* tol 0: exactly */
+    } wants[10];
+} good_case;
+#define IS(f, want) {f, want, 0}
+#define NEAR(f, want, tol) {f, want, tol}
+
+static const good_case good_cases[] = {
+    /* transformers' defaults */
+    {"no rope_theta, no num_key_value_heads, no dtype, no bos/eos, no max_position",
+     "{\"rope_theta\":\"DELETE\",\"num_key_value_heads\":\"DELETE\",\"torch_dtype\":\"DELETE\","
+     "\"bos_token_id\":\"DELETE\",\"eos_token_id\":\"DELETE\",\"max_position_embeddings\":"
+     "\"DELETE\",\"rms_norm_eps\":\"DELETE\",\"hidden_act\":\"DELETE\"}",
+     true,
+     {IS(F_THETA, 10000), IS(F_KV_HEADS, 32), IS(F_HEAD_DIM, 128), IS(F_DTYPE, INGOT_DT_COUNT),
+      IS(F_BOS, 1), IS(F_N_EOS, 1), IS(F_EOS0, 2), IS(F_MAX_POS, 2048), IS(F_RMS_EPS, 1e-6)}},
+    {"null head_dim / kv heads / bos / eos",
+     "{\"head_dim\":null,\"num_key_value_heads\":null,\"bos_token_id\":null,"
+     "\"eos_token_id\":null}",
+     true, {IS(F_HEAD_DIM, 128), IS(F_KV_HEADS, 32), IS(F_BOS, -1), IS(F_N_EOS, 0)}},
+    {"an explicit head_dim that differs from hidden / heads (Mistral-Nemo style)",
+     "{\"hidden_size\":5120,\"head_dim\":128}", false, {IS(F_HEAD_DIM, 128), IS(F_Q_DIM, 4096)}},
+    /* biases */
+    {"Llama attention_bias and mlp_bias", "{\"attention_bias\":true,\"mlp_bias\":true}", false,
+     {IS(F_QKV_BIAS, 1), IS(F_O_BIAS, 1), IS(F_MLP_BIAS, 1)}},
+    {"Qwen2 ignores these keys: q/k/v biased, never o or the MLP",
+     "{\"model_type\":\"qwen2\",\"attention_bias\":true,\"mlp_bias\":true}", false,
+     {IS(F_QKV_BIAS, 1), IS(F_O_BIAS, 0), IS(F_MLP_BIAS, 0)}},
+    /* rope */
+    {"dynamic scaling", "{\"rope_scaling\":{\"type\":\"dynamic\",\"factor\":2}}", true,
+     {IS(F_ROPE_TYPE, INGOT_ROPE_DYNAMIC), IS(F_FACTOR, 2), IS(F_ORIG_MAX_POS, 8192)}},
+    {"rope_type wins over type; \"default\" with a factor is no scaling",
+     "{\"rope_scaling\":{\"type\":\"linear\",\"rope_type\":\"default\",\"factor\":2}}", false,
+     {IS(F_ROPE_TYPE, INGOT_ROPE_DEFAULT), IS(F_FACTOR, 1)}},
+    {"yarn with DeepSeek-style mscale pair",
+     "{\"rope_parameters\":{\"rope_type\":\"yarn\",\"rope_theta\":10000,\"factor\":40,"
+     "\"original_max_position_embeddings\":4096,\"beta_fast\":32,\"beta_slow\":1,"
+     "\"mscale\":1.0,\"mscale_all_dim\":0.707}}",
+     true,
+     {IS(F_ROPE_TYPE, INGOT_ROPE_YARN), IS(F_THETA, 10000), IS(F_ORIG_MAX_POS, 4096),
+      /* (0.1 ln 40 + 1) / (0.1 * 0.707 ln 40 + 1) */
+      NEAR(F_ATTN_FACTOR, 1.0857263992561355, 1e-12)}},
+    {"5.x rope_parameters win over a stale top-level rope_theta",
+     "{\"rope_theta\":1.0,\"rope_parameters\":{\"rope_theta\":250000,\"rope_type\":\"default\"}}",
+     false, {IS(F_THETA, 250000)}},
+    /* sliding windows */
+    {"Qwen2 window",
+     "{\"model_type\":\"qwen2\",\"num_hidden_layers\":4,\"use_sliding_window\":true,"
+     "\"sliding_window\":1024,\"max_window_layers\":0}",
+     false, {IS(F_SLIDING, 1024)}},
+    {"every layer below max_window_layers is full: no window at all",
+     "{\"model_type\":\"qwen2\",\"num_hidden_layers\":4,\"use_sliding_window\":true,"
+     "\"sliding_window\":1024,\"max_window_layers\":4}",
+     false, {IS(F_SLIDING, 0)}},
+    {"Mistral: absent = the 4096 default", "{\"model_type\":\"mistral\"}", false,
+     {IS(F_SLIDING, 4096)}},
+    {"Mistral: null = none", "{\"model_type\":\"mistral\",\"sliding_window\":null}", false,
+     {IS(F_SLIDING, 0)}},
+    {"Mistral: layer_types decide when present",
+     "{\"model_type\":\"mistral\",\"num_hidden_layers\":2,\"sliding_window\":512,"
+     "\"layer_types\":[\"sliding_attention\",\"sliding_attention\"]}",
+     false, {IS(F_SLIDING, 512)}},
+    {"Llama has no window whatever the file says", "{\"sliding_window\":4096}", false,
+     {IS(F_SLIDING, 0)}},
+};
+
+START_TEST(good_config_is_accepted)
 {
+    const good_case *g = &good_cases[_i];
     ingot_config c;
     ingot_error err;
-    int rc = parse_patched(base_llama, "{\"attention_bias\":true,\"mlp_bias\":true}", &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert(c.qkv_bias && c.o_bias && c.mlp_bias);
-    /* Qwen2 ignores these keys: q/k/v biased, never o or the MLP. */
-    rc = parse_patched(base_llama,
-                       "{\"model_type\":\"qwen2\",\"attention_bias\":true,\"mlp_bias\":true}", &c,
-                       &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert(c.qkv_bias && !c.o_bias && !c.mlp_bias);
-}
-END_TEST
-
-START_TEST(rope_variants)
-{
-    ingot_config c;
-    ingot_error err;
-    int rc = parse_patched(base_llama, "{\"rope_scaling\":{\"type\":\"dynamic\",\"factor\":2}}",
-                           &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.rope.type, INGOT_ROPE_DYNAMIC);
-    ck_assert_double_eq(c.rope.factor, 2);
-    ck_assert_int_eq(c.rope.original_max_pos, 8192);
-    assert_round_trip(&c);
-
-    /* rope_type wins over type; "default" with a factor is no scaling. */
-    rc = parse_patched(base_llama,
-                       "{\"rope_scaling\":{\"type\":\"linear\",\"rope_type\":\"default\","
-                       "\"factor\":2}}",
-                       &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.rope.type, INGOT_ROPE_DEFAULT);
-    ck_assert_double_eq(c.rope.factor, 1);
-
-    /* yarn with DeepSeek-style mscale pair. */
-    rc = parse_patched(base_llama,
-                       "{\"rope_parameters\":{\"rope_type\":\"yarn\",\"rope_theta\":10000,"
-                       "\"factor\":40,\"original_max_position_embeddings\":4096,"
-                       "\"beta_fast\":32,\"beta_slow\":1,\"mscale\":1.0,"
-                       "\"mscale_all_dim\":0.707}}",
-                       &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.rope.type, INGOT_ROPE_YARN);
-    ck_assert_double_eq(c.rope.theta, 10000);
-    ck_assert_int_eq(c.rope.original_max_pos, 4096);
-    ck_assert_double_eq_tol(c.rope.attention_factor,
-                            (0.1 * log(40) + 1) / (0.1 * 0.707 * log(40) + 1), 1e-12);
-    assert_round_trip(&c);
-
-    /* 5.x rope_parameters win over a stale top-level rope_theta. */
-    rc = parse_patched(base_llama,
-                       "{\"rope_theta\":1.0,\"rope_parameters\":{\"rope_theta\":250000,"
-                       "\"rope_type\":\"default\"}}",
-                       &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_double_eq(c.rope.theta, 250000);
-}
-END_TEST
-
-START_TEST(sliding_window_variants)
-{
-    ingot_config c;
-    ingot_error err;
-    static const char qwen[] = "{\"model_type\":\"qwen2\",\"num_hidden_layers\":4,"
-                               "\"use_sliding_window\":true,\"sliding_window\":1024,"
-                               "\"max_window_layers\":0}";
-    int rc = parse_patched(base_llama, qwen, &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.sliding_window, 1024);
-    /* every layer below max_window_layers is full: no window at all */
-    rc = parse_patched(base_llama,
-                       "{\"model_type\":\"qwen2\",\"num_hidden_layers\":4,"
-                       "\"use_sliding_window\":true,\"sliding_window\":1024,"
-                       "\"max_window_layers\":4}",
-                       &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.sliding_window, 0);
-    /* Mistral: absent = the 4096 default; null = none; layer_types decide when present. */
-    rc = parse_patched(base_llama, "{\"model_type\":\"mistral\"}", &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.sliding_window, 4096);
-    rc = parse_patched(base_llama, "{\"model_type\":\"mistral\",\"sliding_window\":null}", &c,
-                       &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.sliding_window, 0);
-    rc = parse_patched(base_llama,
-                       "{\"model_type\":\"mistral\",\"num_hidden_layers\":2,\"sliding_window\":"
-                       "512,\"layer_types\":[\"sliding_attention\",\"sliding_attention\"]}",
-                       &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.sliding_window, 512);
-    /* Llama has no window whatever the file says. */
-    rc = parse_patched(base_llama, "{\"sliding_window\":4096}", &c, &err);
-    ck_assert_msg(rc == 0, "%s", err.message);
-    ck_assert_int_eq(c.sliding_window, 0);
+    int rc = parse_patched(base_llama, g->patch, &c, &err);
+    ck_assert_msg(rc == 0, "%s: %s", g->what, err.message);
+    for (int k = 0; g->wants[k].f != F_END; k++) {
+        double got = field_value(&c, g->wants[k].f), want = g->wants[k].want;
+        double tol = g->wants[k].tol;
+        ck_assert_msg(tol ? fabs(got - want) <= tol : got == want,
+                      "%s: %s is %.17g, expected %.17g", g->what, field_names[g->wants[k].f], got,
+                      want);
+    }
+    if (g->round_trip)
+        assert_round_trip(&c);
 }
 END_TEST
 
@@ -594,20 +583,32 @@ START_TEST(bad_config_is_rejected)
 }
 END_TEST
 
+/* Texts that are not a config object at all. */
+static const struct {
+    const char *text;
+    const char *needle;
+} bad_json[] = {
+    {"{\"model_type\": \"llama\",", "config.json: invalid JSON at line 1"},
+    {"", "invalid JSON"},
+    {"[1, 2]", "config.json: expected a JSON object"},
+    {"{\"model_type\":\"llama\",\"model_type\":\"qwen2\"}", "duplicate object key"},
+    {"{\"hidden_size\": NaN}", "invalid JSON"},
+};
+
 START_TEST(bad_json_is_rejected)
 {
     ingot_config c;
     ingot_error err;
-    ck_assert_fails(parse_str("{\"model_type\": \"llama\",", &c, &err), err, INGOT_ERR_FORMAT,
-                    "config.json: invalid JSON at line 1");
-    ck_assert_fails(parse_str("", &c, &err), err, INGOT_ERR_FORMAT, "invalid JSON");
-    ck_assert_fails(parse_str("[1, 2]", &c, &err), err, INGOT_ERR_FORMAT,
-                    "config.json: expected a JSON object");
-    ck_assert_fails(parse_str("{\"model_type\":\"llama\",\"model_type\":\"qwen2\"}", &c, &err),
-                    err, INGOT_ERR_FORMAT, "duplicate object key");
-    ck_assert_fails(parse_str("{\"hidden_size\": NaN}", &c, &err), err, INGOT_ERR_FORMAT,
-                    "invalid JSON");
-    /* not NUL-terminated: only len bytes are read */
+    ck_assert_fails(parse_str(bad_json[_i].text, &c, &err), err, INGOT_ERR_FORMAT,
+                    bad_json[_i].needle);
+}
+END_TEST
+
+/* Not NUL-terminated: only len bytes are read. */
+START_TEST(only_len_bytes_are_read)
+{
+    ingot_config c;
+    ingot_error err;
     const char text[] = "{\"model_type\":\"gemma\"}garbage";
     ck_assert_int_eq(ingot_hf_config_parse(text, 22, NULL, &c, &err), -1);
     ck_assert_str_eq(err.message, "config.json: model_type \"gemma\" is not supported "
@@ -641,44 +642,52 @@ static ingot_config tiny_config(void)
     return c;
 }
 
+/* Hand-built configs that ingot_config_validate must refuse: each edits tiny_config(). */
+static void kv_zero(ingot_config *c) { c->n_kv_heads = 0; /* must not divide by zero */ }
+static void many_layers(ingot_config *c) { c->n_layers = 1 << 30; }
+static void nan_theta(ingot_config *c) { c->rope.theta = NAN; }
+static void small_factor(ingot_config *c)
+{
+    c->rope.type = INGOT_ROPE_LINEAR;
+    c->rope.factor = 0.5;
+}
+static void eos_past_vocab(ingot_config *c) { c->eos_ids[0] = 100; }
+static void zero_eps(ingot_config *c) { c->rms_eps = 0; }
+static void huge_q(ingot_config *c)
+{
+    c->n_heads = INGOT_MAX_DIM;
+    c->n_kv_heads = 1;
+    c->head_dim = 2;
+}
+static void no_model_type(ingot_config *c) { c->model_type[0] = '\0'; }
+static void bad_arch_value(ingot_config *c) { c->arch = (ingot_arch)7; }
+
+static const struct {
+    void (*edit)(ingot_config *);
+    const char *needle;
+} invalid_configs[] = {
+    {kv_zero, "x: n_kv_heads: 0 is out of range"},
+    {many_layers, "n_layers"},
+    {nan_theta, "rope.theta"},
+    {small_factor, "rope.scaling.factor"},
+    {eos_past_vocab, "eos_token_ids: 100 is out of range (0..99)"},
+    {zero_eps, "rms_norm_eps"},
+    {huge_q, "n_heads x head_dim"},
+    {no_model_type, "model_type"},
+    {bad_arch_value, "architecture"},
+};
+
 START_TEST(validate_catches_hand_built_configs)
 {
     ingot_error err;
     ingot_config c = tiny_config();
     ck_assert_int_eq(ingot_config_validate(&c, "x", &err), 0);
-    c.n_kv_heads = 0; /* must not divide by zero */
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT,
-                    "x: n_kv_heads: 0 is out of range");
-    c = tiny_config();
-    c.n_layers = 1 << 30;
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT, "n_layers");
-    c = tiny_config();
-    c.rope.theta = NAN;
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT, "rope.theta");
-    c = tiny_config();
-    c.rope.type = INGOT_ROPE_LINEAR;
-    c.rope.factor = 0.5;
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT,
-                    "rope.scaling.factor");
-    c = tiny_config();
-    c.eos_ids[0] = 100;
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT,
-                    "eos_token_ids: 100 is out of range (0..99)");
-    c = tiny_config();
-    c.rms_eps = 0;
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT, "rms_norm_eps");
-    c = tiny_config();
-    c.n_heads = INGOT_MAX_DIM;
-    c.n_kv_heads = 1;
-    c.head_dim = 2;
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT,
-                    "n_heads x head_dim");
-    c = tiny_config();
-    c.model_type[0] = '\0';
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT, "model_type");
-    c = tiny_config();
-    c.arch = (ingot_arch)7;
-    ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT, "architecture");
+    for (size_t i = 0; i < sizeof invalid_configs / sizeof invalid_configs[0]; i++) {
+        c = tiny_config();
+        invalid_configs[i].edit(&c);
+        ck_assert_fails(ingot_config_validate(&c, "x", &err), err, INGOT_ERR_FORMAT,
+                        invalid_configs[i].needle);
+    }
     ck_assert_str_eq(ingot_arch_name((ingot_arch)7), "unknown");
     ck_assert_str_eq(ingot_arch_name(INGOT_ARCH_QWEN2), "qwen2");
     ck_assert_str_eq(ingot_rope_type_name(INGOT_ROPE_LLAMA3), "llama3");
@@ -760,6 +769,39 @@ END_TEST
 
 /* ------------------------------------------------------------------ tensor specs */
 
+/* One tensor of a list: ingot_tensor_spec_find and _find_hf both give it, as described. */
+typedef struct spec_want {
+    const char *name, *hf_name;
+    ingot_tensor_kind kind;
+    int layer, ndim;
+    int64_t shape[2];
+} spec_want;
+
+static void assert_specs(const ingot_tensor_spec *s, int n, const spec_want *w, size_t count)
+{
+    for (size_t i = 0; i < count; i++, w++) {
+        const ingot_tensor_spec *t = ingot_tensor_spec_find(s, n, w->name);
+        ck_assert_msg(t != NULL, "%s: missing", w->name);
+        ck_assert_msg(ingot_tensor_spec_find_hf(s, n, w->hf_name) == t, "%s: not found by %s",
+                      w->name, w->hf_name);
+        ck_assert_str_eq(t->hf_name, w->hf_name);
+        ck_assert_int_eq(t->kind, w->kind);
+        ck_assert_int_eq(t->layer, w->layer);
+        ck_assert_int_eq(t->ndim, w->ndim);
+        ck_assert_int_eq(t->shape[0], w->shape[0]);
+        ck_assert_int_eq(t->shape[1], w->shape[1]);
+        ck_assert_int_eq(ingot_tensor_spec_numel(t),
+                         w->shape[0] * (w->ndim == 2 ? w->shape[1] : 1));
+    }
+}
+
+static void assert_absent(const ingot_tensor_spec *s, int n, const char *const *names)
+{
+    for (; *names; names++)
+        ck_assert_msg(ingot_tensor_spec_find(s, n, *names) == NULL, "%s: present", *names);
+}
+
+/* tiny_config(): hidden 64, 4 heads of 16, 2 kv heads, ffn 128, vocab 100, 2 layers */
 START_TEST(specs_untied_llama)
 {
     ingot_config c = tiny_config();
@@ -779,39 +821,21 @@ START_TEST(specs_untied_llama)
     ck_assert_int_eq(n, (int)(sizeof names / sizeof names[0]));
     for (int i = 0; i < n; i++)
         ck_assert_str_eq(s[i].name, names[i]);
-    /* hidden 64, 4 heads of 16, 2 kv heads, ffn 128, vocab 100 */
-    ck_assert_str_eq(s[0].hf_name, "model.embed_tokens.weight");
-    ck_assert_int_eq(s[0].kind, INGOT_TK_EMBED);
-    ck_assert_int_eq(s[0].layer, -1);
-    ck_assert_int_eq(s[0].shape[0], 100);
-    ck_assert_int_eq(s[0].shape[1], 64);
-    const ingot_tensor_spec *t = ingot_tensor_spec_find_hf(s, n, "model.layers.1.self_attn.k_proj.weight");
-    ck_assert_ptr_nonnull(t);
-    ck_assert_str_eq(t->name, "blk.1.attn_k.weight");
-    ck_assert_int_eq(t->layer, 1);
-    ck_assert_int_eq(t->kind, INGOT_TK_LINEAR);
-    ck_assert_int_eq(t->ndim, 2);
-    ck_assert_int_eq(t->shape[0], 32);
-    ck_assert_int_eq(t->shape[1], 64);
-    t = ingot_tensor_spec_find(s, n, "blk.0.attn_output.weight");
-    ck_assert_str_eq(t->hf_name, "model.layers.0.self_attn.o_proj.weight");
-    ck_assert_int_eq(t->shape[0], 64);
-    ck_assert_int_eq(t->shape[1], 64);
-    t = ingot_tensor_spec_find(s, n, "blk.1.ffn_down.weight");
-    ck_assert_str_eq(t->hf_name, "model.layers.1.mlp.down_proj.weight");
-    ck_assert_int_eq(t->shape[0], 64);
-    ck_assert_int_eq(t->shape[1], 128);
-    t = ingot_tensor_spec_find(s, n, "blk.1.ffn_norm.weight");
-    ck_assert_str_eq(t->hf_name, "model.layers.1.post_attention_layernorm.weight");
-    ck_assert_int_eq(t->kind, INGOT_TK_NORM);
-    ck_assert_int_eq(t->ndim, 1);
-    ck_assert_int_eq(t->shape[0], 64);
-    ck_assert_int_eq(ingot_tensor_spec_numel(t), 64);
-    ck_assert_str_eq(s[n - 2].hf_name, "model.norm.weight");
-    ck_assert_str_eq(s[n - 1].hf_name, "lm_head.weight");
-    ck_assert_int_eq(s[n - 1].kind, INGOT_TK_HEAD);
-    ck_assert_int_eq(ingot_tensor_spec_numel(&s[n - 1]), 6400);
-    ck_assert_ptr_null(ingot_tensor_spec_find(s, n, "blk.2.attn_q.weight"));
+    static const spec_want want[] = {
+        {"token_embd.weight", "model.embed_tokens.weight", INGOT_TK_EMBED, -1, 2, {100, 64}},
+        {"blk.1.attn_k.weight", "model.layers.1.self_attn.k_proj.weight", INGOT_TK_LINEAR, 1, 2,
+         {32, 64}},
+        {"blk.0.attn_output.weight", "model.layers.0.self_attn.o_proj.weight", INGOT_TK_LINEAR, 0,
+         2, {64, 64}},
+        {"blk.1.ffn_down.weight", "model.layers.1.mlp.down_proj.weight", INGOT_TK_LINEAR, 1, 2,
+         {64, 128}},
+        {"blk.1.ffn_norm.weight", "model.layers.1.post_attention_layernorm.weight", INGOT_TK_NORM,
+         1, 1, {64}},
+        {"output_norm.weight", "model.norm.weight", INGOT_TK_NORM, -1, 1, {64}},
+        {"output.weight", "lm_head.weight", INGOT_TK_HEAD, -1, 2, {100, 64}},
+    };
+    assert_specs(s, n, want, sizeof want / sizeof want[0]);
+    assert_absent(s, n, (const char *const[]){"blk.2.attn_q.weight", NULL});
     ck_assert_str_eq(ingot_tensor_kind_name(INGOT_TK_BIAS), "bias");
     free(s);
 }
@@ -829,16 +853,13 @@ START_TEST(specs_tied_with_biases)
     ck_assert_int_eq(ingot_tensor_specs(&c, &s, &n, &err), 0);
     ck_assert_int_eq(n, 2 + 2 * 12);
     ck_assert_str_eq(s[n - 1].name, "output_norm.weight");
-    ck_assert_ptr_null(ingot_tensor_spec_find(s, n, "output.weight"));
     ck_assert_str_eq(s[3].name, "blk.0.attn_q.bias");
-    ck_assert_str_eq(s[3].hf_name, "model.layers.0.self_attn.q_proj.bias");
-    ck_assert_int_eq(s[3].kind, INGOT_TK_BIAS);
-    ck_assert_int_eq(s[3].ndim, 1);
-    ck_assert_int_eq(s[3].shape[0], 64);
-    const ingot_tensor_spec *v = ingot_tensor_spec_find(s, n, "blk.1.attn_v.bias");
-    ck_assert_ptr_nonnull(v);
-    ck_assert_int_eq(v->shape[0], 32);
-    ck_assert_ptr_null(ingot_tensor_spec_find(s, n, "blk.0.attn_output.bias"));
+    static const spec_want qwen[] = {
+        {"blk.0.attn_q.bias", "model.layers.0.self_attn.q_proj.bias", INGOT_TK_BIAS, 0, 1, {64}},
+        {"blk.1.attn_v.bias", "model.layers.1.self_attn.v_proj.bias", INGOT_TK_BIAS, 1, 1, {32}},
+    };
+    assert_specs(s, n, qwen, sizeof qwen / sizeof qwen[0]);
+    assert_absent(s, n, (const char *const[]){"output.weight", "blk.0.attn_output.bias", NULL});
     free(s);
 
     /* Llama attention_bias + mlp_bias: o_proj and every MLP projection too. */
@@ -846,15 +867,13 @@ START_TEST(specs_tied_with_biases)
     c.qkv_bias = c.o_bias = c.mlp_bias = true;
     ck_assert_int_eq(ingot_tensor_specs(&c, &s, &n, &err), 0);
     ck_assert_int_eq(n, 3 + 2 * 16);
-    const ingot_tensor_spec *o = ingot_tensor_spec_find(s, n, "blk.0.attn_output.bias");
-    ck_assert_ptr_nonnull(o);
-    ck_assert_str_eq(o->hf_name, "model.layers.0.self_attn.o_proj.bias");
-    ck_assert_int_eq(o->shape[0], 64);
-    const ingot_tensor_spec *g = ingot_tensor_spec_find(s, n, "blk.1.ffn_gate.bias");
-    ck_assert_ptr_nonnull(g);
-    ck_assert_int_eq(g->shape[0], 128);
-    ck_assert_str_eq(ingot_tensor_spec_find(s, n, "blk.1.ffn_down.bias")->hf_name,
-                     "model.layers.1.mlp.down_proj.bias");
+    static const spec_want llama[] = {
+        {"blk.0.attn_output.bias", "model.layers.0.self_attn.o_proj.bias", INGOT_TK_BIAS, 0, 1,
+         {64}},
+        {"blk.1.ffn_gate.bias", "model.layers.1.mlp.gate_proj.bias", INGOT_TK_BIAS, 1, 1, {128}},
+        {"blk.1.ffn_down.bias", "model.layers.1.mlp.down_proj.bias", INGOT_TK_BIAS, 1, 1, {64}},
+    };
+    assert_specs(s, n, llama, sizeof llama / sizeof llama[0]);
     free(s);
 
     /* an invalid config gives no specs */
@@ -865,214 +884,187 @@ START_TEST(specs_tied_with_biases)
 }
 END_TEST
 
+/* HF tensor names that carry no weights (rotary tables of layers that exist). */
+static const struct {
+    const char *hf_name;
+    bool tied; /* with tied embeddings */
+    bool ignorable;
+} ignorable[] = {
+    {"model.layers.0.self_attn.rotary_emb.inv_freq", false, true},
+    {"model.layers.1.self_attn.rotary_emb.inv_freq", false, true},
+    {"model.rotary_emb.inv_freq", false, true},
+    {"model.layers.2.self_attn.rotary_emb.inv_freq", false, false},
+    {"model.layers.01.self_attn.rotary_emb.inv_freq", false, false},
+    {"model.layers..self_attn.rotary_emb.inv_freq", false, false},
+    {"model.layers.0.self_attn.q_proj.weight", false, false},
+    {"lm_head.weight", false, false},
+    {"model.embed_tokens.weight", false, false},
+    {"lm_head.weight", true, true},
+};
+
 START_TEST(ignorable_tensors)
 {
     ingot_config c = tiny_config();
-    ck_assert(ingot_hf_tensor_ignorable(&c, "model.layers.0.self_attn.rotary_emb.inv_freq"));
-    ck_assert(ingot_hf_tensor_ignorable(&c, "model.layers.1.self_attn.rotary_emb.inv_freq"));
-    ck_assert(ingot_hf_tensor_ignorable(&c, "model.rotary_emb.inv_freq"));
-    ck_assert(!ingot_hf_tensor_ignorable(&c, "model.layers.2.self_attn.rotary_emb.inv_freq"));
-    ck_assert(!ingot_hf_tensor_ignorable(&c, "model.layers.01.self_attn.rotary_emb.inv_freq"));
-    ck_assert(!ingot_hf_tensor_ignorable(&c, "model.layers..self_attn.rotary_emb.inv_freq"));
-    ck_assert(!ingot_hf_tensor_ignorable(&c, "model.layers.0.self_attn.q_proj.weight"));
-    ck_assert(!ingot_hf_tensor_ignorable(&c, "lm_head.weight"));
-    ck_assert(!ingot_hf_tensor_ignorable(&c, "model.embed_tokens.weight"));
-    c.tied_embeddings = true;
-    ck_assert(ingot_hf_tensor_ignorable(&c, "lm_head.weight"));
+    c.tied_embeddings = ignorable[_i].tied;
+    ck_assert_msg(ingot_hf_tensor_ignorable(&c, ignorable[_i].hf_name) == ignorable[_i].ignorable,
+                  "%s (tied %d)", ignorable[_i].hf_name, ignorable[_i].tied);
     ck_assert(!ingot_hf_tensor_ignorable(NULL, "lm_head.weight"));
 }
 END_TEST
 
 /* ------------------------------------------------------------------ HF files */
 
-static int check_file(const char *kind, const char *text, int vocab, ingot_error *err)
-{
-    memset(err, 0, sizeof *err);
-    return ingot_hf_validate_file(kind, kind, text, strlen(text), vocab, err);
-}
+/* One HF file checked by ingot_hf_validate_file. */
+typedef struct file_case {
+    const char *kind;
+    const char *text; /* NULL: read the file path from disk */
+    int vocab;
+    ingot_status code; /* INGOT_OK: accepted */
+    const char *needle;
+    const char *path; /* NULL: the kind */
+    size_t len;       /* 0: strlen(text) */
+} file_case;
 
-START_TEST(tokenizer_json_checks)
-{
-    ingot_error err;
-    static const char good[] =
-        "{\"version\":\"1.0\",\"added_tokens\":[{\"id\":3,\"content\":\"<|end|>\","
-        "\"special\":true}],\"post_processor\":{\"type\":\"Sequence\",\"processors\":["
-        "{\"type\":\"ByteLevel\"},{\"type\":\"TemplateProcessing\",\"special_tokens\":"
-        "{\"<s>\":{\"id\":\"<s>\",\"ids\":[0],\"tokens\":[\"<s>\"]}}}]},"
-        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}}";
-    ck_assert_msg(check_file("tokenizer.json", good, 4, &err) == 0, "%s", err.message);
-    ck_assert_fails(check_file("tokenizer.json", "{\"model\":{", 4, &err), err, INGOT_ERR_FORMAT,
-                    "tokenizer.json: invalid JSON at line 1");
-    ck_assert_fails(check_file("tokenizer.json", "[]", 4, &err), err, INGOT_ERR_FORMAT,
-                    "tokenizer.json: expected a JSON object");
-    ck_assert_fails(check_file("tokenizer.json", "{\"version\":\"1.0\"}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "tokenizer.json: model: missing");
-    ck_assert_fails(check_file("tokenizer.json", "{\"model\":[]}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "model: expected an object");
-    ck_assert_fails(check_file("tokenizer.json", "{\"model\":{\"type\":\"BPE\"}}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "model.vocab: missing");
+#define TOK "tokenizer.json"
+#define TOK_CONFIG "tokenizer_config.json"
+#define GEN_CONFIG "generation_config.json"
+#define GOOD(kind, text, vocab) {kind, text, vocab, INGOT_OK, NULL, NULL, 0}
+#define BAD(kind, text, vocab, needle) {kind, text, vocab, INGOT_ERR_FORMAT, needle, NULL, 0}
+
+/* clang-format off */
+static const file_case file_cases[] = {
+    /* tokenizer.json */
+    GOOD(TOK, "{\"version\":\"1.0\",\"added_tokens\":[{\"id\":3,\"content\":\"<|end|>\","
+              "\"special\":true}],\"post_processor\":{\"type\":\"Sequence\",\"processors\":["
+              "{\"type\":\"ByteLevel\"},{\"type\":\"TemplateProcessing\",\"special_tokens\":"
+              "{\"<s>\":{\"id\":\"<s>\",\"ids\":[0],\"tokens\":[\"<s>\"]}}}]},"
+              "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}}", 4),
+    BAD(TOK, "{\"model\":{", 4, "tokenizer.json: invalid JSON at line 1"),
+    BAD(TOK, "[]", 4, "tokenizer.json: expected a JSON object"),
+    BAD(TOK, "{\"version\":\"1.0\"}", 4, "tokenizer.json: model: missing"),
+    BAD(TOK, "{\"model\":[]}", 4, "model: expected an object"),
+    BAD(TOK, "{\"model\":{\"type\":\"BPE\"}}", 4, "model.vocab: missing"),
     /* added token beyond the embedding */
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"added_tokens\":[{\"id\":0,\"content\":\"<s>\"},"
-                               "{\"id\":4,\"content\":\"<|im_end|>\"}],"
-                               "\"model\":{\"vocab\":{\"a\":0}}}",
-                               4, &err),
-                    err, INGOT_ERR_FORMAT,
-                    "tokenizer.json: added_tokens[1] \"<|im_end|>\": id 4 is out of range (0..3");
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"added_tokens\":[{\"id\":1.5,\"content\":\"x\"}],"
-                               "\"model\":{\"vocab\":{}}}",
-                               4, &err),
-                    err, INGOT_ERR_FORMAT, "added_tokens[0] \"x\": expected an integer token id");
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"added_tokens\":[{\"content\":\"x\"}],\"model\":{\"vocab\":{}}}",
-                               4, &err),
-                    err, INGOT_ERR_FORMAT, "added_tokens[0] \"x\": id: missing");
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"added_tokens\":[{\"id\":-1,\"content\":\"x\"}],"
-                               "\"model\":{\"vocab\":{}}}",
-                               4, &err),
-                    err, INGOT_ERR_FORMAT, "id -1 is negative");
+    BAD(TOK, "{\"added_tokens\":[{\"id\":0,\"content\":\"<s>\"},{\"id\":4,\"content\":\"<|im_end|>\"}],"
+             "\"model\":{\"vocab\":{\"a\":0}}}",
+        4, "tokenizer.json: added_tokens[1] \"<|im_end|>\": id 4 is out of range (0..3"),
+    BAD(TOK, "{\"added_tokens\":[{\"id\":1.5,\"content\":\"x\"}],\"model\":{\"vocab\":{}}}", 4,
+        "added_tokens[0] \"x\": expected an integer token id"),
+    BAD(TOK, "{\"added_tokens\":[{\"content\":\"x\"}],\"model\":{\"vocab\":{}}}", 4,
+        "added_tokens[0] \"x\": id: missing"),
+    BAD(TOK, "{\"added_tokens\":[{\"id\":-1,\"content\":\"x\"}],\"model\":{\"vocab\":{}}}", 4,
+        "id -1 is negative"),
     /* vocab ids, with a control character escaped in the message */
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"model\":{\"vocab\":{\"a\":0,\"b\\nc\":9}}}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "model.vocab \"b\\x0ac\": id 9 is out of range");
-    ck_assert_fails(check_file("tokenizer.json", "{\"model\":{\"vocab\":{\"a\":\"0\"}}}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "model.vocab \"a\": expected an integer token id");
+    BAD(TOK, "{\"model\":{\"vocab\":{\"a\":0,\"b\\nc\":9}}}", 4,
+        "model.vocab \"b\\x0ac\": id 9 is out of range"),
+    BAD(TOK, "{\"model\":{\"vocab\":{\"a\":\"0\"}}}", 4, "model.vocab \"a\": expected an integer token id"),
     /* Unigram */
-    ck_assert_int_eq(check_file("tokenizer.json",
-                                "{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\",-1.5],[\"b\",-2]]}}",
-                                4, &err),
-                     0);
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\",0],[\"b\",0],"
-                               "[\"c\",0]]}}",
-                               2, &err),
-                    err, INGOT_ERR_FORMAT, "model.vocab: 3 entries but vocab_size is 2");
+    GOOD(TOK, "{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\",-1.5],[\"b\",-2]]}}", 4),
+    BAD(TOK, "{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\",0],[\"b\",0],[\"c\",0]]}}", 2,
+        "model.vocab: 3 entries but vocab_size is 2"),
     /* post-processor special ids */
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"post_processor\":{\"type\":\"TemplateProcessing\","
-                               "\"special_tokens\":{\"<s>\":{\"ids\":[7]}}},"
-                               "\"model\":{\"vocab\":{}}}",
-                               4, &err),
-                    err, INGOT_ERR_FORMAT, "post_processor.special_tokens \"<s>\".ids[0]: id 7");
-    ck_assert_fails(check_file("tokenizer.json",
-                               "{\"post_processor\":{\"type\":\"RobertaProcessing\","
-                               "\"sep\":[\"</s>\",9],\"cls\":[\"<s>\",0]},"
-                               "\"model\":{\"vocab\":{}}}",
-                               4, &err),
-                    err, INGOT_ERR_FORMAT, "post_processor.sep: id 9");
-}
-END_TEST
+    BAD(TOK, "{\"post_processor\":{\"type\":\"TemplateProcessing\",\"special_tokens\":{\"<s>\":{\"ids\":[7]}}},"
+             "\"model\":{\"vocab\":{}}}",
+        4, "post_processor.special_tokens \"<s>\".ids[0]: id 7"),
+    BAD(TOK, "{\"post_processor\":{\"type\":\"RobertaProcessing\",\"sep\":[\"</s>\",9],\"cls\":[\"<s>\",0]},"
+             "\"model\":{\"vocab\":{}}}",
+        4, "post_processor.sep: id 9"),
 
-START_TEST(tokenizer_config_checks)
-{
-    ingot_error err;
-    /* model_max_length overflows 64-bit integers in real files */
-    static const char good[] =
-        "{\"model_max_length\":1000000000000000019884624838656,\"bos_token\":\"<s>\","
-        "\"eos_token\":{\"__type\":\"AddedToken\",\"content\":\"</s>\",\"lstrip\":false},"
-        "\"pad_token\":null,\"additional_special_tokens\":[\"<a>\",{\"content\":\"<b>\"}],"
-        "\"added_tokens_decoder\":{\"0\":{\"content\":\"<s>\",\"special\":true},"
-        "\"3\":{\"content\":\"</s>\"}},"
-        "\"chat_template\":[{\"name\":\"default\",\"template\":\"{{ x }}\"},"
-        "{\"name\":\"tool_use\",\"template\":\"{{ y }}\"}]}";
-    ck_assert_msg(check_file("tokenizer_config.json", good, 4, &err) == 0, "%s", err.message);
-    ck_assert_int_eq(check_file("tokenizer_config.json", "{\"chat_template\":\"{{ m }}\"}", 4, &err),
-                     0);
-    ck_assert_fails(check_file("tokenizer_config.json", "{\"chat_template\":5}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "tokenizer_config.json: chat_template: expected a string");
-    ck_assert_fails(check_file("tokenizer_config.json",
-                               "{\"chat_template\":[{\"name\":\"default\"}]}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "chat_template[0]: expected");
-    ck_assert_fails(check_file("tokenizer_config.json", "{\"eos_token\":7}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "eos_token: expected a string, null or");
-    ck_assert_fails(check_file("tokenizer_config.json", "{\"bos_token\":{\"id\":1}}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "bos_token: expected");
-    ck_assert_fails(check_file("tokenizer_config.json",
-                               "{\"additional_special_tokens\":[\"a\",3]}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "additional_special_tokens[1]: expected");
-    ck_assert_fails(check_file("tokenizer_config.json",
-                               "{\"added_tokens_decoder\":{\"4\":{\"content\":\"<x>\"}}}", 4, &err),
-                    err, INGOT_ERR_FORMAT,
-                    "added_tokens_decoder \"4\" (\"<x>\"): id 4 is out of range");
-    ck_assert_fails(check_file("tokenizer_config.json",
-                               "{\"added_tokens_decoder\":{\"x\":{\"content\":\"<x>\"}}}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "key is not a token id");
-    ck_assert_fails(check_file("tokenizer_config.json", "{\"a\":1,}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "tokenizer_config.json: invalid JSON");
-    ck_assert_int_eq(check_file("special_tokens_map.json",
-                                "{\"bos_token\":{\"content\":\"<s>\"},\"eos_token\":\"</s>\"}", 4,
-                                &err),
-                     0);
-    ck_assert_fails(check_file("special_tokens_map.json", "{\"unk_token\":[]}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "special_tokens_map.json: unk_token");
-}
-END_TEST
+    /* tokenizer_config.json; model_max_length overflows 64-bit integers in real files */
+    GOOD(TOK_CONFIG, "{\"model_max_length\":1000000000000000019884624838656,\"bos_token\":\"<s>\","
+                     "\"eos_token\":{\"__type\":\"AddedToken\",\"content\":\"</s>\",\"lstrip\":false},"
+                     "\"pad_token\":null,\"additional_special_tokens\":[\"<a>\",{\"content\":\"<b>\"}],"
+                     "\"added_tokens_decoder\":{\"0\":{\"content\":\"<s>\",\"special\":true},"
+                     "\"3\":{\"content\":\"</s>\"}},"
+                     "\"chat_template\":[{\"name\":\"default\",\"template\":\"{{ x }}\"},"
+                     "{\"name\":\"tool_use\",\"template\":\"{{ y }}\"}]}", 4),
+    GOOD(TOK_CONFIG, "{\"chat_template\":\"{{ m }}\"}", 4),
+    BAD(TOK_CONFIG, "{\"chat_template\":5}", 4, "tokenizer_config.json: chat_template: expected a string"),
+    BAD(TOK_CONFIG, "{\"chat_template\":[{\"name\":\"default\"}]}", 4, "chat_template[0]: expected"),
+    BAD(TOK_CONFIG, "{\"eos_token\":7}", 4, "eos_token: expected a string, null or"),
+    BAD(TOK_CONFIG, "{\"bos_token\":{\"id\":1}}", 4, "bos_token: expected"),
+    BAD(TOK_CONFIG, "{\"additional_special_tokens\":[\"a\",3]}", 4, "additional_special_tokens[1]: expected"),
+    BAD(TOK_CONFIG, "{\"added_tokens_decoder\":{\"4\":{\"content\":\"<x>\"}}}", 4,
+        "added_tokens_decoder \"4\" (\"<x>\"): id 4 is out of range"),
+    BAD(TOK_CONFIG, "{\"added_tokens_decoder\":{\"x\":{\"content\":\"<x>\"}}}", 4, "key is not a token id"),
+    BAD(TOK_CONFIG, "{\"a\":1,}", 4, "tokenizer_config.json: invalid JSON"),
+    GOOD("special_tokens_map.json", "{\"bos_token\":{\"content\":\"<s>\"},\"eos_token\":\"</s>\"}", 4),
+    BAD("special_tokens_map.json", "{\"unk_token\":[]}", 4, "special_tokens_map.json: unk_token"),
 
-START_TEST(generation_config_checks)
-{
-    ingot_error err;
-    ck_assert_int_eq(check_file("generation_config.json",
-                                "{\"bos_token_id\":0,\"eos_token_id\":[1,3],\"pad_token_id\":null,"
-                                "\"do_sample\":true,\"temperature\":0.6,\"top_p\":0.95,"
-                                "\"top_k\":20,\"repetition_penalty\":1.05,\"max_length\":"
-                                "1000000000000000019884624838656}",
-                                4, &err),
-                     0);
-    ck_assert_fails(check_file("generation_config.json", "{\"eos_token_id\":4}", 4, &err), err,
-                    INGOT_ERR_FORMAT,
-                    "generation_config.json: eos_token_id: id 4 is out of range (0..3");
-    ck_assert_fails(check_file("generation_config.json", "{\"eos_token_id\":[1,128009]}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "eos_token_id[1]: id 128009 is out of range");
-    ck_assert_fails(check_file("generation_config.json", "{\"bos_token_id\":\"<s>\"}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "bos_token_id: expected an integer token id");
-    ck_assert_fails(check_file("generation_config.json", "{\"pad_token_id\":-1}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "pad_token_id: id -1 is negative");
-    ck_assert_fails(check_file("generation_config.json", "{\"top_p\":2}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "top_p: 2 is out of range");
-    ck_assert_fails(check_file("generation_config.json", "{\"temperature\":\"hot\"}", 4, &err),
-                    err, INGOT_ERR_FORMAT, "temperature: expected a number");
-    ck_assert_fails(check_file("generation_config.json", "{\"top_k\":-5}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "top_k: expected a non-negative integer");
-    ck_assert_fails(check_file("generation_config.json", "{\"do_sample\":1}", 4, &err), err,
-                    INGOT_ERR_FORMAT, "do_sample: expected true or false");
-    ck_assert_fails(check_file("generation_config.json", "{\"eos_token_id\":2", 4, &err), err,
-                    INGOT_ERR_FORMAT, "generation_config.json: invalid JSON");
+    /* generation_config.json */
+    GOOD(GEN_CONFIG, "{\"bos_token_id\":0,\"eos_token_id\":[1,3],\"pad_token_id\":null,"
+                     "\"do_sample\":true,\"temperature\":0.6,\"top_p\":0.95,"
+                     "\"top_k\":20,\"repetition_penalty\":1.05,\"max_length\":"
+                     "1000000000000000019884624838656}", 4),
+    BAD(GEN_CONFIG, "{\"eos_token_id\":4}", 4, "generation_config.json: eos_token_id: id 4 is out of range (0..3"),
+    BAD(GEN_CONFIG, "{\"eos_token_id\":[1,128009]}", 4, "eos_token_id[1]: id 128009 is out of range"),
+    BAD(GEN_CONFIG, "{\"bos_token_id\":\"<s>\"}", 4, "bos_token_id: expected an integer token id"),
+    BAD(GEN_CONFIG, "{\"pad_token_id\":-1}", 4, "pad_token_id: id -1 is negative"),
+    BAD(GEN_CONFIG, "{\"top_p\":2}", 4, "top_p: 2 is out of range"),
+    BAD(GEN_CONFIG, "{\"temperature\":\"hot\"}", 4, "temperature: expected a number"),
+    BAD(GEN_CONFIG, "{\"top_k\":-5}", 4, "top_k: expected a non-negative integer"),
+    BAD(GEN_CONFIG, "{\"do_sample\":1}", 4, "do_sample: expected true or false"),
+    BAD(GEN_CONFIG, "{\"eos_token_id\":2", 4, "generation_config.json: invalid JSON"),
     /* vocab_size <= 0: ids are only checked for sign */
-    ck_assert_int_eq(check_file("generation_config.json", "{\"eos_token_id\":99999}", 0, &err), 0);
+    GOOD(GEN_CONFIG, "{\"eos_token_id\":99999}", 0),
+
+    /* chat_template.jinja */
+    GOOD("chat_template.jinja", "{% for m in messages %}\xe4\xbd\xa0\xe5\xa5\xbd {{ m }}"
+                                "\xf0\x9f\x98\x80{% endfor %}", 0),
+    BAD("chat_template.jinja", "ab\xc3(", 0, "chat_template.jinja: invalid UTF-8 at byte 2"),
+    {"chat_template.jinja", "a\0b", 0, INGOT_ERR_FORMAT, "NUL byte at offset 1", "t.jinja", 3},
+    /* unknown kinds are the caller's mistake */
+    {"vocab.txt", "x", 4, INGOT_ERR_ARG, "vocab.txt", NULL, 0},
+    /* read from disk when no data is given */
+    {TOK, NULL, 4, INGOT_ERR_IO, "/nonexistent/tokenizer.json", "/nonexistent/tokenizer.json", 0},
+};
+/* clang-format on */
+
+START_TEST(hf_file_checks)
+{
+    const file_case *f = &file_cases[_i];
+    ingot_error err = {0};
+    size_t len = f->len ? f->len : f->text ? strlen(f->text) : 0;
+    int rc = ingot_hf_validate_file(f->path ? f->path : f->kind, f->kind, f->text, len, f->vocab,
+                                    &err);
+    if (f->code == INGOT_OK)
+        ck_assert_msg(rc == 0, "%s: %s", f->kind, err.message);
+    else
+        ck_assert_fails(rc, err, f->code, f->needle);
 }
 END_TEST
 
-START_TEST(chat_template_and_utf8)
+/* ingot_utf8_valid: the bytes, and where the first bad sequence starts (-1: not checked). */
+static const struct {
+    const char *bytes;
+    size_t len;
+    bool valid;
+    long bad_at;
+} utf8_cases[] = {
+    {"", 0, true, -1},
+    {"\xc0\xaf", 2, false, 0},        /* overlong '/' */
+    {"x\xed\xa0\x80", 4, false, 1},   /* surrogate */
+    {"\xf4\x90\x80\x80", 4, false, -1}, /* > U+10FFFF */
+    {"\xe2\x82", 2, false, -1},       /* truncated */
+    {"\x80", 1, false, -1},           /* stray continuation */
+    {"\xf4\x8f\xbf\xbf\xef\xbb\xbf", 7, true, -1},
+};
+
+START_TEST(utf8_validation)
 {
-    ingot_error err;
-    static const char good[] = "{% for m in messages %}\xe4\xbd\xa0\xe5\xa5\xbd {{ m }}"
-                               "\xf0\x9f\x98\x80{% endfor %}";
-    ck_assert_int_eq(check_file("chat_template.jinja", good, 0, &err), 0);
-    ck_assert_fails(check_file("chat_template.jinja", "ab\xc3(", 0, &err), err, INGOT_ERR_FORMAT,
-                    "chat_template.jinja: invalid UTF-8 at byte 2");
-    ck_assert_int_eq(ingot_hf_validate_file("t.jinja", "chat_template.jinja", "a\0b", 3, 0, &err),
-                     -1);
-    ck_assert_ptr_nonnull(strstr(err.message, "NUL byte at offset 1"));
     size_t bad = 99;
-    ck_assert(ingot_utf8_valid("", 0, &bad));
-    ck_assert(!ingot_utf8_valid("\xc0\xaf", 2, &bad));         /* overlong '/' */
-    ck_assert_uint_eq(bad, 0);
-    ck_assert(!ingot_utf8_valid("x\xed\xa0\x80", 4, &bad));    /* surrogate */
-    ck_assert_uint_eq(bad, 1);
-    ck_assert(!ingot_utf8_valid("\xf4\x90\x80\x80", 4, &bad)); /* > U+10FFFF */
-    ck_assert(!ingot_utf8_valid("\xe2\x82", 2, &bad));         /* truncated */
-    ck_assert(!ingot_utf8_valid("\x80", 1, &bad));             /* stray continuation */
-    ck_assert(ingot_utf8_valid("\xf4\x8f\xbf\xbf\xef\xbb\xbf", 7, &bad));
-    /* unknown kinds are the caller's mistake */
-    ck_assert_fails(check_file("vocab.txt", "x", 4, &err), err, INGOT_ERR_ARG, "vocab.txt");
+    ck_assert_msg(ingot_utf8_valid(utf8_cases[_i].bytes, utf8_cases[_i].len, &bad) ==
+                      utf8_cases[_i].valid,
+                  "case %d", _i);
+    if (utf8_cases[_i].bad_at >= 0)
+        ck_assert_uint_eq(bad, (size_t)utf8_cases[_i].bad_at);
+}
+END_TEST
+
+START_TEST(file_kinds)
+{
     ck_assert(ingot_hf_file_kind_known("generation_config.json"));
     ck_assert(!ingot_hf_file_kind_known("model.safetensors"));
-    /* read from disk when no data is given */
-    ck_assert_fails(ingot_hf_validate_file("/nonexistent/tokenizer.json", "tokenizer.json", NULL,
-                                           0, 4, &err),
-                    err, INGOT_ERR_IO, "/nonexistent/tokenizer.json");
 }
 END_TEST
 
@@ -1169,37 +1161,26 @@ static void check_model_files(const char *dir, int vocab)
     free(p);
 }
 
-START_TEST(real_tiny_llama)
-{
-    char *dir = model_dir("tiny-llama");
-    if (!dir)
-        return;
-    ingot_config c;
-    ingot_error err = {0};
-    ck_assert_msg(ingot_hf_config_load(dir, &c, &err) == 0, "%s", err.message);
-    expect e = {"tiny-llama", INGOT_ARCH_LLAMA, "llama", 256, 6, 4, 2, 64, 640, 4096, 4096, 0,
-                1e-6, .rope = INGOT_ROPE_DEFAULT, .theta = 500000, .factor = 1, .bos = 0,
-                .n_eos = 1, .eos = {0}, .dtype = INGOT_DT_BF16};
-    assert_expected(&c, &e);
-    assert_round_trip(&c);
-    check_model_tensors(dir, &c);
-    check_model_files(dir, c.vocab_size);
-    free(dir);
-}
-END_TEST
+/* The test models beside the repository, as their config.json must read. */
+static const expect real_models[] = {
+    {"tiny-llama", INGOT_ARCH_LLAMA, "llama", 256, 6, 4, 2, 64, 640, 4096, 4096, 0, 1e-6,
+     .rope = INGOT_ROPE_DEFAULT, .theta = 500000, .factor = 1, .bos = 0, .n_eos = 1, .eos = {0},
+     .dtype = INGOT_DT_BF16},
+    {"small-qwen2", INGOT_ARCH_QWEN2, "qwen2", 384, 6, 6, 2, 64, 1024, 8192, 4096, 0, 1e-6,
+     .rope = INGOT_ROPE_DEFAULT, .theta = 1e6, .factor = 1, .tied = true, .qkv_bias = true,
+     .bos = 0, .n_eos = 1, .eos = {0}, .dtype = INGOT_DT_BF16},
+};
 
-START_TEST(real_small_qwen2)
+START_TEST(real_model)
 {
-    char *dir = model_dir("small-qwen2");
+    const expect *e = &real_models[_i];
+    char *dir = model_dir(e->dir);
     if (!dir)
         return;
     ingot_config c;
     ingot_error err = {0};
     ck_assert_msg(ingot_hf_config_load(dir, &c, &err) == 0, "%s", err.message);
-    expect e = {"small-qwen2", INGOT_ARCH_QWEN2, "qwen2", 384, 6, 6, 2, 64, 1024, 8192, 4096, 0,
-                1e-6, .rope = INGOT_ROPE_DEFAULT, .theta = 1e6, .factor = 1, .tied = true,
-                .qkv_bias = true, .bos = 0, .n_eos = 1, .eos = {0}, .dtype = INGOT_DT_BF16};
-    assert_expected(&c, &e);
+    assert_expected(&c, e);
     assert_round_trip(&c);
     check_model_tensors(dir, &c);
     check_model_files(dir, c.vocab_size);
@@ -1217,13 +1198,12 @@ static Suite *suite(void)
                         (int)(sizeof fixtures / sizeof fixtures[0]));
     tcase_add_test(t, v4_and_v5_spellings_agree);
     tcase_add_test(t, manifest_form_has_documented_keys);
-    tcase_add_test(t, transformers_defaults_apply);
-    tcase_add_test(t, llama_biases);
-    tcase_add_test(t, rope_variants);
-    tcase_add_test(t, sliding_window_variants);
+    tcase_add_loop_test(t, good_config_is_accepted, 0,
+                        (int)(sizeof good_cases / sizeof good_cases[0]));
     tcase_add_loop_test(t, bad_config_is_rejected, 0,
                         (int)(sizeof bad_cases / sizeof bad_cases[0]));
-    tcase_add_test(t, bad_json_is_rejected);
+    tcase_add_loop_test(t, bad_json_is_rejected, 0, (int)(sizeof bad_json / sizeof bad_json[0]));
+    tcase_add_test(t, only_len_bytes_are_read);
     tcase_add_test(t, missing_config_file);
     tcase_add_test(t, validate_catches_hand_built_configs);
     tcase_add_test(t, from_json_is_strict);
@@ -1232,19 +1212,17 @@ static Suite *suite(void)
     t = tcase_create("tensors");
     tcase_add_test(t, specs_untied_llama);
     tcase_add_test(t, specs_tied_with_biases);
-    tcase_add_test(t, ignorable_tensors);
+    tcase_add_loop_test(t, ignorable_tensors, 0, (int)(sizeof ignorable / sizeof ignorable[0]));
     suite_add_tcase(s, t);
 
     t = tcase_create("hf_files");
-    tcase_add_test(t, tokenizer_json_checks);
-    tcase_add_test(t, tokenizer_config_checks);
-    tcase_add_test(t, generation_config_checks);
-    tcase_add_test(t, chat_template_and_utf8);
+    tcase_add_loop_test(t, hf_file_checks, 0, (int)(sizeof file_cases / sizeof file_cases[0]));
+    tcase_add_loop_test(t, utf8_validation, 0, (int)(sizeof utf8_cases / sizeof utf8_cases[0]));
+    tcase_add_test(t, file_kinds);
     suite_add_tcase(s, t);
 
     t = tcase_create("real_models");
-    tcase_add_test(t, real_tiny_llama);
-    tcase_add_test(t, real_small_qwen2);
+    tcase_add_loop_test(t, real_model, 0, (int)(sizeof real_models / sizeof real_models[0]));
     suite_add_tcase(s, t);
     return s;
 }

@@ -424,6 +424,35 @@ static char *crafted_artifact(const char *dir, enum craft what)
     return art;
 }
 
+/* The public defaults, and the reserved room (zeroed) that keeps the struct's size for later
+ * options. */
+START_TEST(options_defaults)
+{
+    ingot_quantize_options o;
+    memset(&o, 0xa5, sizeof o);
+    ingot_quantize_options_init(&o);
+    ck_assert_int_eq(o.type, INGOT_QUANT_INT8);
+    ck_assert_int_eq(o.group_size, 0);
+    ck_assert_int_eq(o.double_quant, 0);
+    ck_assert_ptr_null(o.calib_path);
+    ck_assert_int_eq(o.calib_samples, 0);
+    ck_assert_int_eq(o.calib_len, 0);
+    ck_assert_int_eq(o.loss_samples, 0);
+    ck_assert_ptr_null(o.keep);
+    ck_assert_int_eq(o.embed_type, -1);
+    ck_assert_int_eq(o.head_type, -1);
+    ck_assert_int_eq(o.mtime, 0);
+    ck_assert_int_eq(o.n_threads, 0);
+    ck_assert(o.progress == NULL && o.note == NULL && o.cancel == NULL);
+    for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++)
+        ck_assert_ptr_null(o.reserved[i]);
+    ck_assert_str_eq(ingot_quant_type_name(INGOT_QUANT_AWQ4), "awq4");
+    ck_assert_ptr_null(ingot_quant_type_name((ingot_quant_type)4));
+    ck_assert_int_eq(ingot_quant_type_from_name("nf4"), INGOT_QUANT_NF4);
+    ck_assert_int_eq(ingot_quant_type_from_name("q4"), -1);
+}
+END_TEST
+
 START_TEST(nan_in_source)
 {
     char *d = make_tmpdir(), *art = crafted_artifact(d, C_NAN), *out = path_in(d, "out");
@@ -941,6 +970,7 @@ int main(void)
     tcase_add_test(tc, keep_int4);
     tcase_add_test(tc, keep_awq4);
     tcase_add_test(tc, tied_head_type);
+    tcase_add_test(te, options_defaults);
     tcase_add_test(te, nan_in_source);
     tcase_add_test(te, extreme_int8);
     tcase_add_test(te, extreme_nf4);

@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -148,6 +149,26 @@ START_TEST(errors_are_one_line)
 }
 END_TEST
 
+START_TEST(fail_in_names_where)
+{
+    ingot_error err;
+    ck_assert_int_eq(ingot_fail_in(&err, INGOT_ERR_SHAPE, "x.ingot", "blk.0.w", "%d parts", 2), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_SHAPE);
+    ck_assert_str_eq(err.message, "x.ingot: blk.0.w: 2 parts");
+    ingot_fail_in(&err, INGOT_ERR_FORMAT, "tokenizer.json", NULL, "bad");
+    ck_assert_str_eq(err.message, "tokenizer.json: bad");
+    ingot_fail_in(&err, INGOT_ERR_FORMAT, "x.ingot", "", "empty name");
+    ck_assert_str_eq(err.message, "x.ingot: : empty name");
+    /* a long why is cut at INGOT_WHY_MAX bytes, after the place */
+    char why[1000];
+    memset(why, 'w', sizeof why - 1);
+    why[sizeof why - 1] = '\0';
+    ingot_fail_in(&err, INGOT_ERR_FORMAT, "f", "g", "%s", why);
+    ck_assert_uint_eq(strlen(err.message), strlen("f: g: ") + INGOT_WHY_MAX);
+    ck_assert_int_eq(ingot_fail_in(NULL, INGOT_ERR_IO, "f", NULL, "x"), -1);
+}
+END_TEST
+
 START_TEST(dtype_names)
 {
     for (int i = 0; i < INGOT_DT_COUNT; i++)
@@ -169,6 +190,7 @@ int main(void)
     tcase_add_test(tc, f8_values);
     tcase_add_test(tc, outfile_abort_leaves_nothing_and_keeps_old);
     tcase_add_test(tc, errors_are_one_line);
+    tcase_add_test(tc, fail_in_names_where);
     tcase_add_test(tc, dtype_names);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

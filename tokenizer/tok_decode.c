@@ -49,25 +49,7 @@ void ingot_tok_dec_free(ingot_tok_dec *d)
 
 /* ------------------------------------------------------------------ parsing */
 
-static int parse_seq(ingot_tok_dec *d, json_t *j, const char *what, const char *path,
-                     ingot_error *err)
-{
-    char sub[INGOT_TOK_PATH];
-    json_t *arr = json_object_get(j, "decoders");
-    if (!json_is_array(arr))
-        return ingot_tok_fail(err, INGOT_ERR_FORMAT, what, path, "\"decoders\" must be an array");
-    d->items = calloc(json_array_size(arr) + 1, sizeof *d->items);
-    if (!d->items)
-        return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        snprintf(sub, sizeof sub, "%s.decoders[%zu]", path, i);
-        d->items[i] = ingot_tok_dec_parse(json_array_get(arr, i), what, sub, err);
-        if (!d->items[i])
-            return -1;
-        d->n_items++;
-    }
-    return 0;
-}
+INGOT_TOK_SEQ_PARSER(parse_seq, ingot_tok_dec, "decoders", ingot_tok_dec_parse)
 
 static int parse_metaspace(ingot_tok_dec *d, json_t *j, const char *what, const char *path,
                            ingot_error *err)
@@ -131,30 +113,8 @@ static int parse_body(ingot_tok_dec *d, json_t *j, const char *what, const char 
     }
 }
 
-ingot_tok_dec *ingot_tok_dec_parse(json_t *j, const char *what, const char *path, ingot_error *err)
-{
-    const char *type = ingot_tok_type(j, what, path, err);
-    if (!type)
-        return NULL;
-    size_t k = 0;
-    while (k < INGOT_ARRAY_LEN(dec_types) && strcmp(dec_types[k].name, type))
-        k++;
-    if (k == INGOT_ARRAY_LEN(dec_types)) {
-        ingot_tok_bad_type(err, what, path, "decoder", type);
-        return NULL;
-    }
-    ingot_tok_dec *d = calloc(1, sizeof *d);
-    if (!d) {
-        ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);
-        return NULL;
-    }
-    d->kind = dec_types[k].kind;
-    if (parse_body(d, j, what, path, err)) {
-        ingot_tok_dec_free(d);
-        return NULL;
-    }
-    return d;
-}
+INGOT_TOK_COMPONENT_PARSER(ingot_tok_dec_parse, ingot_tok_dec, dec_types, "decoder",
+                           parse_body, ingot_tok_dec_free)
 
 /* ------------------------------------------------------------------ running */
 

@@ -20,9 +20,18 @@
 
 /* ---- errors ---- */
 
-/** ingot_fail with the message "<what>: <path>: <formatted why>". */
-int ingot_tok_fail(ingot_error *err, ingot_status code, const char *what, const char *path,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/** NULL for an empty JSON field path: ingot_fail_in then leaves it out. */
+static inline const char *ingot_tok_path_or_null(const char *path)
+{
+    return path && *path ? path : NULL;
+}
+
+/**
+ * Fills err with "<what>: <path>: <printf-formatted why>" ("<what>: <why>"
+ * when path is empty).  @return -1.
+ */
+#define ingot_tok_fail(err, code, what, path, ...) \
+    ingot_fail_in(err, code, what, ingot_tok_path_or_null(path), __VA_ARGS__)
 
 /* ---- growable byte buffer ---- */
 
@@ -182,6 +191,67 @@ int ingot_tok_bad_type(ingot_error *err, const char *what, const char *path, con
 /** A one-character string field (Metaspace replacement, Strip content). */
 int ingot_tok_get_char(json_t *o, const char *key, uint32_t def, uint32_t *out, const char *what,
                        const char *path, ingot_error *err);
+
+/* ---- the parsing the normalizers, pre-tokenizers and decoders share ---- */
+
+/*
+ * Defines T *fn(json_t *j, const char *what, const char *path, ingot_error *err):
+ * looks j's "type" up in types[] ({name, kind} entries; label names the
+ * component in "unsupported <label> type"), then fills a zeroed T of that
+ * kind with body(x, j, what, path, err), freed with free_fn on failure.
+ */
+#define INGOT_TOK_COMPONENT_PARSER(fn, T, types, label, body, free_fn)                 \
+    T *fn(json_t *j, const char *what, const char *path, ingot_error *err)            \
+    {                                                                                  \
+        const char *type = ingot_tok_type(j, what, path, err);                         \
+        if (!type)                                                                     \
+            return NULL;                                                               \
+        size_t k = 0;                                                                  \
+        while (k < INGOT_ARRAY_LEN(types) && strcmp(types[k].name, type))              \
+            k++;                                                                       \
+        if (k == INGOT_ARRAY_LEN(types)) {                                             \
+            ingot_tok_bad_type(err, what, path, label, type);                          \
+            return NULL;                                                               \
+        }                                                                              \
+        T *x = calloc(1, sizeof *x);                                                   \
+        if (!x) {                                                                      \
+            ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);               \
+            return NULL;                                                               \
+        }                                                                              \
+        x->kind = types[k].kind;                                                       \
+        if (body(x, j, what, path, err)) {                                             \
+            free_fn(x);                                                                \
+            return NULL;                                                               \
+        }                                                                              \
+        return x;                                                                      \
+    }
+
+/*
+ * Defines static int fn(T *x, json_t *j, const char *what, const char *path,
+ * ingot_error *err) for a Sequence: the array j.key (a string literal),
+ * parsed item by item with parse into x->items (NULL-terminated) and
+ * x->n_items.
+ */
+#define INGOT_TOK_SEQ_PARSER(fn, T, key, parse)                                                \
+    static int fn(T *x, json_t *j, const char *what, const char *path, ingot_error *err)     \
+    {                                                                                          \
+        char sub[INGOT_TOK_PATH];                                                              \
+        json_t *arr = json_object_get(j, key);                                                 \
+        if (!json_is_array(arr))                                                               \
+            return ingot_tok_fail(err, INGOT_ERR_FORMAT, what, path,                           \
+                                  "\"" key "\" must be an array");                             \
+        x->items = calloc(json_array_size(arr) + 1, sizeof *x->items);                         \
+        if (!x->items)                                                                         \
+            return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);                \
+        for (size_t i = 0; i < json_array_size(arr); i++) {                                    \
+            snprintf(sub, sizeof sub, "%s." key "[%zu]", path, i);                             \
+            x->items[i] = parse(json_array_get(arr, i), what, sub, err);                       \
+            if (!x->items[i])                                                                  \
+                return -1;                                                                     \
+            x->n_items++;                                                                      \
+        }                                                                                      \
+        return 0;                                                                              \
+    }
 
 /* ---- normalizers (tok_normalize.c) ---- */
 

@@ -55,26 +55,7 @@ static int copy_str(ingot_tok_norm *n, const char *s, size_t len)
     return 0;
 }
 
-static int parse_seq(ingot_tok_norm *n, json_t *j, const char *what, const char *path,
-                     ingot_error *err)
-{
-    char sub[INGOT_TOK_PATH];
-    json_t *arr = json_object_get(j, "normalizers");
-    if (!json_is_array(arr))
-        return ingot_tok_fail(err, INGOT_ERR_FORMAT, what, path,
-                              "\"normalizers\" must be an array");
-    n->items = calloc(json_array_size(arr) + 1, sizeof *n->items);
-    if (!n->items)
-        return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        snprintf(sub, sizeof sub, "%s.normalizers[%zu]", path, i);
-        n->items[i] = ingot_tok_norm_parse(json_array_get(arr, i), what, sub, err);
-        if (!n->items[i])
-            return -1;
-        n->n_items++;
-    }
-    return 0;
-}
+INGOT_TOK_SEQ_PARSER(parse_seq, ingot_tok_norm, "normalizers", ingot_tok_norm_parse)
 
 static int parse_body(ingot_tok_norm *n, json_t *j, const char *what, const char *path,
                       ingot_error *err)
@@ -108,32 +89,8 @@ static int parse_body(ingot_tok_norm *n, json_t *j, const char *what, const char
     return 0;
 }
 
-ingot_tok_norm *ingot_tok_norm_parse(json_t *j, const char *what, const char *path,
-                                     ingot_error *err)
-{
-    const char *type = ingot_tok_type(j, what, path, err);
-    if (!type)
-        return NULL;
-    ingot_tok_norm *n = calloc(1, sizeof *n);
-    if (!n) {
-        ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);
-        return NULL;
-    }
-    size_t k = 0;
-    while (k < INGOT_ARRAY_LEN(norm_types) && strcmp(norm_types[k].name, type))
-        k++;
-    if (k == INGOT_ARRAY_LEN(norm_types)) {
-        ingot_tok_bad_type(err, what, path, "normalizer", type);
-        free(n);
-        return NULL;
-    }
-    n->kind = norm_types[k].kind;
-    if (parse_body(n, j, what, path, err)) {
-        ingot_tok_norm_free(n);
-        return NULL;
-    }
-    return n;
-}
+INGOT_TOK_COMPONENT_PARSER(ingot_tok_norm_parse, ingot_tok_norm, norm_types, "normalizer",
+                           parse_body, ingot_tok_norm_free)
 
 /* ------------------------------------------------------------------ apply */
 

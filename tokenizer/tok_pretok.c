@@ -116,26 +116,7 @@ static int parse_behavior(json_t *j, int required, int *out, const char *what, c
                           "unsupported split behavior \"%s\"", s);
 }
 
-static int parse_seq(ingot_tok_pretok *p, json_t *j, const char *what, const char *path,
-                     ingot_error *err)
-{
-    char sub[INGOT_TOK_PATH];
-    json_t *arr = json_object_get(j, "pretokenizers");
-    if (!json_is_array(arr))
-        return ingot_tok_fail(err, INGOT_ERR_FORMAT, what, path,
-                              "\"pretokenizers\" must be an array");
-    p->items = calloc(json_array_size(arr) + 1, sizeof *p->items);
-    if (!p->items)
-        return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        snprintf(sub, sizeof sub, "%s.pretokenizers[%zu]", path, i);
-        p->items[i] = ingot_tok_pretok_parse(json_array_get(arr, i), what, sub, err);
-        if (!p->items[i])
-            return -1;
-        p->n_items++;
-    }
-    return 0;
-}
+INGOT_TOK_SEQ_PARSER(parse_seq, ingot_tok_pretok, "pretokenizers", ingot_tok_pretok_parse)
 
 static int parse_split(ingot_tok_pretok *p, json_t *j, const char *what, const char *path,
                        ingot_error *err)
@@ -207,31 +188,8 @@ static int parse_body(ingot_tok_pretok *p, json_t *j, const char *what, const ch
     }
 }
 
-ingot_tok_pretok *ingot_tok_pretok_parse(json_t *j, const char *what, const char *path,
-                                         ingot_error *err)
-{
-    const char *type = ingot_tok_type(j, what, path, err);
-    if (!type)
-        return NULL;
-    size_t k = 0;
-    while (k < INGOT_ARRAY_LEN(pt_types) && strcmp(pt_types[k].name, type))
-        k++;
-    if (k == INGOT_ARRAY_LEN(pt_types)) {
-        ingot_tok_bad_type(err, what, path, "pre-tokenizer", type);
-        return NULL;
-    }
-    ingot_tok_pretok *p = calloc(1, sizeof *p);
-    if (!p) {
-        ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", what);
-        return NULL;
-    }
-    p->kind = pt_types[k].kind;
-    if (parse_body(p, j, what, path, err)) {
-        ingot_tok_pretok_free(p);
-        return NULL;
-    }
-    return p;
-}
+INGOT_TOK_COMPONENT_PARSER(ingot_tok_pretok_parse, ingot_tok_pretok, pt_types, "pre-tokenizer",
+                           parse_body, ingot_tok_pretok_free)
 
 /* ------------------------------------------------------------------ running */
 

@@ -7,23 +7,9 @@
 
 #include "tokenizer/tok_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int ingot_tok_fail(ingot_error *err, ingot_status code, const char *what, const char *path,
-                   const char *fmt, ...)
-{
-    char why[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
-    va_end(ap);
-    if (path && *path)
-        return ingot_fail(err, code, "%s: %s: %s", what, path, why);
-    return ingot_fail(err, code, "%s: %s", what, why);
-}
 
 /* ------------------------------------------------------------------ buffers */
 

@@ -23,6 +23,19 @@ int ingot_fail(ingot_error *err, ingot_status code, const char *fmt, ...)
     return -1;
 }
 
+int ingot_fail_in(ingot_error *err, ingot_status code, const char *where, const char *where2,
+                  const char *fmt, ...)
+{
+    char why[INGOT_WHY_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (where2)
+        return ingot_fail(err, code, "%s: %s: %s", where, where2, why);
+    return ingot_fail(err, code, "%s: %s", where, why);
+}
+
 void ingot_error_prefix(ingot_error *err, const char *prefix)
 {
     if (!err || !prefix)

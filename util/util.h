@@ -28,6 +28,19 @@ extern "C" {
 int ingot_fail(ingot_error *err, ingot_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/** The longest why ingot_fail_in keeps; a longer one is cut. */
+#define INGOT_WHY_MAX 767
+
+/**
+ * Fills err (when not NULL) with code and "<where>: <why>", or "<where>:
+ * <where2>: <why>" when where2 is not NULL, why being the printf-formatted
+ * rest cut at INGOT_WHY_MAX bytes: a long why cannot push out where the
+ * error is (a file, a tensor, a JSON field).
+ * @return -1, like ingot_fail.
+ */
+int ingot_fail_in(ingot_error *err, ingot_status code, const char *where, const char *where2,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /** Prefixes err->message with "prefix: " (used to add a file name). */
 void ingot_error_prefix(ingot_error *err, const char *prefix);
 

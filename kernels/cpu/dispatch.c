@@ -15,6 +15,7 @@
 #endif
 
 #include "kernels/cpu/kernels.h"
+#include "util/threads.h"
 
 /* Until quant/ provides it (or in builds without it), quantized types have no kernels. */
 __attribute__((weak)) void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa)
@@ -130,24 +131,6 @@ const ingot_cpu_kernels *ingot_cpu_kernels_ref(void)
 
 /* ---- threaded matmul ---- */
 
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 /* Below this many multiply-adds a parallel region costs more than it saves. */
 #define MATMUL_PAR_MIN ((size_t)1 << 16)
 
@@ -208,7 +191,7 @@ int ingot_matmul_with(const ingot_cpu_kernels *k, const ingot_wmat *w, const flo
         return 0;
     }
 #pragma omp parallel num_threads(nth)
-    matmul_part(fn, w, x, n_tok, y, thread_id(), thread_count());
+    matmul_part(fn, w, x, n_tok, y, ingot_thread_id(), ingot_thread_count());
     return 0;
 }
 

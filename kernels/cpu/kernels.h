@@ -3,8 +3,11 @@
  *
  * Every kernel has a portable C reference (*_ref) that is its specification;
  * SIMD versions (AVX2+FMA+F16C, AVX-512) live in their own files compiled with
- * their own ISA flags and are tested against the reference.  ingot_cpu_kernels()
- * picks the best set once, by CPUID, into a table.
+ * their own ISA flags and are tested against the reference.
+ * ingot_cpu_kernels_get() picks the best set once, by CPUID, into a table:
+ * "ref", "avx2", "avx2dot" (AVX2 with the quantized formats decoded on
+ * integer dot products), "avx512" or "avx512vnni" (AVX-512 with VNNI decode
+ * of the quantized formats).
  */
 #ifndef INGOT_KERNELS_H
 #define INGOT_KERNELS_H
@@ -24,7 +27,7 @@ typedef void (*ingot_matmul_fn)(const ingot_wmat *w, const float *x, int n_tok, 
                                 int o0, int o1);
 
 typedef struct ingot_cpu_kernels {
-    const char *isa;                          /* "ref", "avx2", "avx512" */
+    const char *isa;                          /* "ref", "avx2", "avx2dot", "avx512", "avx512vnni" */
     ingot_matmul_fn matmul[INGOT_DT_COUNT];   /* indexed by weight type; NULL = unsupported */
     float (*dot_f32)(const float *a, const float *b, int n);
     void (*axpy_f32)(float a, const float *x, float *y, int n); /* y += a*x */
@@ -40,7 +43,10 @@ typedef struct ingot_cpu_kernels {
 const ingot_cpu_kernels *ingot_cpu_kernels_get(void);
 /** @return the portable reference table. */
 const ingot_cpu_kernels *ingot_cpu_kernels_ref(void);
-/** @return the table of a named ISA ("ref", "avx2", "avx512"); NULL if not built or not usable. */
+/**
+ * @return the table of a named ISA ("ref", "avx2", "avx2dot", "avx512", "avx512vnni");
+ *         NULL if not built or not usable.
+ */
 const ingot_cpu_kernels *ingot_cpu_kernels_named(const char *isa);
 
 /**
@@ -93,7 +99,8 @@ double ingot_measure_fma_peak(int n_threads);
 /** One ~15 ms repetition of ingot_measure_fma_peak, to interleave with a kernel.  @return GFLOP/s. */
 double ingot_fma_pass(int n_threads);
 
-/* ---- per-ISA table fillers and probes (internal to kernels/cpu) ---- */
+/* ---- per-ISA table fillers and probes (internal to kernels/cpu; the SIMD ones
+ * are defined by isa_tmpl.h in matmul_avx2.c and matmul_avx512.c) ---- */
 
 void ingot_kernels_fill_ref(ingot_cpu_kernels *k);
 void ingot_rmsnorm_ref(float *out, const float *x, const float *w, int n, float eps);

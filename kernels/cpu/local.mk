@@ -14,7 +14,7 @@ libqkern_la_SOURCES = kernels/cpu/qkernels.h kernels/cpu/qmatmul_ref.c kernels/c
 libqkern_la_CFLAGS = $(AM_CFLAGS) -ffp-contract=off
 libingot_la_LIBADD += libqkern.la
 
-KERN_TMPL = kernels/cpu/matmul_tmpl.h kernels/cpu/ops_tmpl.h
+KERN_TMPL = kernels/cpu/matmul_tmpl.h kernels/cpu/ops_tmpl.h kernels/cpu/isa_tmpl.h
 
 if HAVE_AVX2
 noinst_LTLIBRARIES += libkern_avx2.la libqkern_avx2.la

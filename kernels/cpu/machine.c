@@ -9,12 +9,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "kernels/cpu/kernels.h"
+#include "util/threads.h"
+#include "util/util.h"
 
 #define BW_BYTES ((size_t)256 << 20) /* 8x a large L3: nothing is served from cache */
 #define BW_MIN_REPS 5
@@ -22,31 +20,6 @@
 #define FMA_MIN_REPS 3
 #define FMA_SECONDS 0.3
 #define FMA_ITERS 4000000L /* ~15 ms per repetition on a 3 GHz core */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
 
 static float read_sum_scalar(const void *p, size_t n, int streams)
 {
@@ -95,15 +68,15 @@ static double read_pass_with(read_fn sum, int streams, const void *buf, size_t b
     (void)n_threads; /* without OpenMP */
     float total = 0.0f;
     size_t done = 0;
-    double t0 = now_s();
+    double t0 = ingot_now();
     /* each thread reads its contiguous slice (the one it first touched, when it did) */
 #pragma omp parallel num_threads(n_threads > 0 ? n_threads : 1) reduction(+ : total, done)
     {
-        size_t slice = bytes / (size_t)thread_count() & ~(size_t)255;
-        total += sum((const char *)buf + slice * (size_t)thread_id(), slice, streams);
+        size_t slice = bytes / (size_t)ingot_thread_count() & ~(size_t)255;
+        total += sum((const char *)buf + slice * (size_t)ingot_thread_id(), slice, streams);
         done += slice;
     }
-    double t = now_s() - t0;
+    double t = ingot_now() - t0;
     volatile float sink = total;
     (void)sink;
     return done ? (double)done / t / 1e9 : 0.0;
@@ -137,11 +110,11 @@ double ingot_measure_read_bandwidth(int n_threads)
         return 0.0;
 #pragma omp parallel num_threads(n_threads)
     {
-        size_t slice = BW_BYTES / (size_t)thread_count() & ~(size_t)255;
-        memset(buf + slice * (size_t)thread_id(), 1, slice);
+        size_t slice = BW_BYTES / (size_t)ingot_thread_count() & ~(size_t)255;
+        memset(buf + slice * (size_t)ingot_thread_id(), 1, slice);
     }
-    double best = 0.0, start = now_s();
-    for (int r = 0; r < BW_MIN_REPS || now_s() - start < BW_SECONDS; r++) {
+    double best = 0.0, start = ingot_now();
+    for (int r = 0; r < BW_MIN_REPS || ingot_now() - start < BW_SECONDS; r++) {
         double gbs = ingot_read_pass(buf, BW_BYTES, n_threads);
         best = gbs > best ? gbs : best;
     }
@@ -179,7 +152,7 @@ double ingot_fma_pass(int n_threads)
 {
     double (*loop)(long, float *) = best_fma_loop();
     (void)n_threads; /* without OpenMP */
-    double flops = 0.0, t0 = now_s();
+    double flops = 0.0, t0 = ingot_now();
     float s = 0.0f;
 #pragma omp parallel num_threads(n_threads > 0 ? n_threads : 1) reduction(+ : flops, s)
     {
@@ -187,7 +160,7 @@ double ingot_fma_pass(int n_threads)
         flops += loop(FMA_ITERS, &one);
         s += one;
     }
-    double t = now_s() - t0;
+    double t = ingot_now() - t0;
     volatile float sink = s;
     (void)sink;
     return flops / t / 1e9;
@@ -195,8 +168,8 @@ double ingot_fma_pass(int n_threads)
 
 double ingot_measure_fma_peak(int n_threads)
 {
-    double best = 0.0, start = now_s();
-    for (int r = 0; r < FMA_MIN_REPS || now_s() - start < FMA_SECONDS; r++) {
+    double best = 0.0, start = ingot_now();
+    for (int r = 0; r < FMA_MIN_REPS || ingot_now() - start < FMA_SECONDS; r++) {
         double rate = ingot_fma_pass(n_threads);
         best = rate > best ? rate : best;
     }

@@ -23,26 +23,5 @@
 
 #include "kernels/cpu/matmul_tmpl.h"
 #include "kernels/cpu/ops_tmpl.h"
-
-void ingot_kernels_fill_avx2(ingot_cpu_kernels *k)
-{
-    k->isa = "avx2";
-    k->matmul[INGOT_DT_F32] = matmul_f32;
-    k->matmul[INGOT_DT_F16] = matmul_f16;
-    k->matmul[INGOT_DT_BF16] = matmul_bf16;
-    k->dot_f32 = dot_f32;
-    k->axpy_f32 = axpy_f32;
-    k->rmsnorm = rmsnorm;
-    k->softmax = softmax;
-    k->swiglu = swiglu;
-}
-
-float ingot_read_sum_avx2(const void *p, size_t n, int streams)
-{
-    return read_sum(p, n, streams);
-}
-
-double ingot_fma_loop_avx2(long iters, float *sink)
-{
-    return fma_loop(iters, sink);
-}
+#define ISA avx2 /* names the entry points isa_tmpl.h defines */
+#include "kernels/cpu/isa_tmpl.h"

@@ -44,42 +44,32 @@
 
 /* ---- weight element access, folded to one type when type is a constant ---- */
 
-VI vf w_load(int type, const void *w, size_t i)
-{
-    if (type == INGOT_DT_BF16)
-        return v_load_bf16((const uint16_t *)w + i);
-    if (type == INGOT_DT_F16)
-        return v_load_f16((const uint16_t *)w + i);
-    return v_load((const float *)w + i);
-}
+/*
+ * name(type, w, i) loads a vector of type T from element i of w, and
+ * name_part(type, w, i, n) its first n lanes, with the loads of layer L
+ * (v: the ISA's width, h: vec_256.h's).
+ */
+#define W_LOADERS(T, L, name)                                                  \
+    VI T name(int type, const void *w, size_t i)                               \
+    {                                                                          \
+        if (type == INGOT_DT_BF16)                                             \
+            return L##_load_bf16((const uint16_t *)w + i);                     \
+        if (type == INGOT_DT_F16)                                              \
+            return L##_load_f16((const uint16_t *)w + i);                      \
+        return L##_load((const float *)w + i);                                 \
+    }                                                                          \
+    VI T name##_part(int type, const void *w, size_t i, int n)                 \
+    {                                                                          \
+        if (type == INGOT_DT_BF16)                                             \
+            return L##_load_part_bf16((const uint16_t *)w + i, n);             \
+        if (type == INGOT_DT_F16)                                              \
+            return L##_load_part_f16((const uint16_t *)w + i, n);              \
+        return L##_load_part((const float *)w + i, n);                         \
+    }
 
-VI vf w_load_part(int type, const void *w, size_t i, int n)
-{
-    if (type == INGOT_DT_BF16)
-        return v_load_part_bf16((const uint16_t *)w + i, n);
-    if (type == INGOT_DT_F16)
-        return v_load_part_f16((const uint16_t *)w + i, n);
-    return v_load_part((const float *)w + i, n);
-}
-
+W_LOADERS(vf, v, w_load)
 /* The same at decode width (vec_256.h: 256-bit loads stream fastest). */
-VI hv hw_load(int type, const void *w, size_t i)
-{
-    if (type == INGOT_DT_BF16)
-        return h_load_bf16((const uint16_t *)w + i);
-    if (type == INGOT_DT_F16)
-        return h_load_f16((const uint16_t *)w + i);
-    return h_load((const float *)w + i);
-}
-
-VI hv hw_load_part(int type, const void *w, size_t i, int n)
-{
-    if (type == INGOT_DT_BF16)
-        return h_load_part_bf16((const uint16_t *)w + i, n);
-    if (type == INGOT_DT_F16)
-        return h_load_part_f16((const uint16_t *)w + i, n);
-    return h_load_part((const float *)w + i, n);
-}
+W_LOADERS(hv, h, hw_load)
 
 VI float w_scalar(int type, const void *w, size_t i)
 {

@@ -21,13 +21,16 @@ VI hv h_zero(void) { return _mm256_setzero_ps(); }
 VI hv h_load(const float *p) { return _mm256_loadu_ps(p); }
 VI hv h_fma(hv a, hv b, hv c) { return _mm256_fmadd_ps(a, b, c); }
 VI hv h_add(hv a, hv b) { return _mm256_add_ps(a, b); }
-VI float h_hsum(hv v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+/* Defines float name(hv v): the 8 lanes folded with OP (add, max), halves first. */
+#define H_FOLD(name, OP)                                                                  \
+    VI float name(hv v)                                                                   \
+    {                                                                                     \
+        __m128 s = _mm_##OP##_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)); \
+        s = _mm_##OP##_ps(s, _mm_movehl_ps(s, s));                                        \
+        s = _mm_##OP##_ss(s, _mm_movehdup_ps(s));                                         \
+        return _mm_cvtss_f32(s);                                                          \
+    }
+H_FOLD(h_hsum, add)
 
 /* bf16 is the top half of an f32: widen and shift. */
 VI hv h_load_bf16(const uint16_t *p)

@@ -30,13 +30,7 @@ VI vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 VI vf v_div(vf a, vf b) { return _mm256_div_ps(a, b); }
 VI vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
 VI vf v_min(vf a, vf b) { return _mm256_min_ps(a, b); }
-VI float v_hmax(vf v)
-{
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+H_FOLD(v_hmax, max)
 
 /* Partial store (0 < n < VL): lanes >= n are not written. */
 VI void v_store_part(float *p, vf v, int n)
