@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cuda/backend.h"
 #include "runtime/backend.h"
 #include "runtime/forward.h"
 #include "runtime/model.h"
@@ -62,6 +63,108 @@ struct ingot_context {
     ingot_layer_stats *stats;
 };
 
+/* ---- context parameters ---- */
+
+void ingot_context_params_init_sized(ingot_context_params *p, size_t size)
+{
+    ingot_context_params d;
+    memset(&d, 0, sizeof d); /* padding too: read_params checks the bytes after the fields */
+    d.size = size;
+    d.n_ctx = 0;
+    d.n_threads = 0;
+    d.device = INGOT_DEVICE_AUTO;
+    d.device_index = 0;
+    d.kv_type = INGOT_DT_F32;
+    memset(p, 0, size);
+    memcpy(p, &d, size < sizeof d ? size : sizeof d);
+}
+
+/* The end of the fields this library knows. */
+#define PARAMS_END (offsetof(ingot_context_params, kv_type) + sizeof(ingot_dtype))
+#define COVERS(p, field) ((p)->size >= offsetof(ingot_context_params, field) + sizeof (p)->field)
+
+/* *out = the defaults, overwritten by the fields of *p that p->size covers. */
+static int read_params(const ingot_context_params *p, ingot_context_params *out, ingot_error *err)
+{
+    ingot_context_params_init(out);
+    if (!p)
+        return 0;
+    if (!COVERS(p, n_ctx))
+        return ingot_fail(err, INGOT_ERR_ARG,
+                          "context parameters of %zu bytes: set them up with ingot_context_params_init",
+                          p->size);
+    if (p->size > PARAMS_END) {
+        const unsigned char *extra = (const unsigned char *)p + PARAMS_END;
+        for (size_t i = 0; i < p->size - PARAMS_END; i++)
+            if (extra[i])
+                return ingot_fail(err, INGOT_ERR_ARG,
+                                  "context parameters: fields this ingot %s does not know are set "
+                                  "(built against a newer ingot.h?)",
+                                  ingot_version());
+    }
+    out->n_ctx = p->n_ctx;
+    if (COVERS(p, n_threads))
+        out->n_threads = p->n_threads;
+    if (COVERS(p, device))
+        out->device = p->device;
+    if (COVERS(p, device_index))
+        out->device_index = p->device_index;
+    if (COVERS(p, kv_type))
+        out->kv_type = p->kv_type;
+    return 0;
+}
+
+static int check_params(const ingot_config *cfg, const ingot_context_params *p, ingot_error *err)
+{
+    if (p->n_ctx < 0 || p->n_ctx > cfg->max_pos)
+        return ingot_fail(err, INGOT_ERR_ARG, "context of %d positions: the model supports 1..%d", p->n_ctx,
+                          cfg->max_pos);
+    if (p->n_threads < 0)
+        return ingot_fail(err, INGOT_ERR_ARG, "%d threads: 0 (the default) or more", p->n_threads);
+    if (p->device != INGOT_DEVICE_AUTO && p->device != INGOT_DEVICE_CPU && p->device != INGOT_DEVICE_CUDA)
+        return ingot_fail(err, INGOT_ERR_ARG, "device %d: not auto, cpu or cuda", (int)p->device);
+    if (p->device_index < 0)
+        return ingot_fail(err, INGOT_ERR_ARG, "device index %d: 0 or more", p->device_index);
+    if (p->kv_type != INGOT_DT_F32 && p->kv_type != INGOT_DT_F16 && p->kv_type != INGOT_DT_BF16) {
+        const char *name = ingot_dtype_name(p->kv_type);
+        return ingot_fail(err, INGOT_ERR_ARG, "KV cache type %s: not f32, f16 or bf16",
+                          name ? name : "(invalid)");
+    }
+    return 0;
+}
+
+/* The reason device cuda:index cannot be used (there is no CUDA backend yet). */
+static void cuda_unavailable(int index, ingot_error *err)
+{
+#ifdef INGOT_HAVE_CUDA
+    char desc[512];
+    int n = ingot_cuda_probe(desc, sizeof desc);
+    if (n <= 0)
+        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: %s", index, desc);
+    else if (index >= n)
+        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: no such CUDA device (%s)", index, desc);
+    else
+        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: the CUDA backend is not available yet (%s)",
+                   index, desc);
+#else
+    ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+               "device cuda:%d: not built with CUDA (configure found no nvcc/cuBLAS)", index);
+#endif
+}
+
+static ingot_backend *open_backend(const ingot_context_params *p, ingot_error *err)
+{
+    switch (p->device) {
+    case INGOT_DEVICE_CUDA:
+        cuda_unavailable(p->device_index, err);
+        return NULL;
+    case INGOT_DEVICE_AUTO: /* the CPU until there is a GPU backend */
+    case INGOT_DEVICE_CPU:
+    default:
+        return ingot_backend_cpu_create(p->n_threads, err);
+    }
+}
+
 /* ---- the context ---- */
 
 static void *xcalloc(size_t n, size_t size, bool *ok)
@@ -80,25 +183,23 @@ static ingot_buf *xbuf(ingot_context *c, size_t n, bool *ok)
     return b;
 }
 
-ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, ingot_error *err)
+ingot_context *ingot_context_create_with(ingot_model *m, const ingot_context_params *params, ingot_error *err)
 {
     const ingot_config *cfg = &m->cfg;
-    if (n_ctx < 0 || n_ctx > cfg->max_pos) {
-        ingot_fail(err, INGOT_ERR_ARG, "context of %d positions: the model supports 1..%d", n_ctx,
-                   cfg->max_pos);
+    ingot_context_params p;
+    if (read_params(params, &p, err) != 0 || check_params(cfg, &p, err) != 0)
         return NULL;
-    }
     ingot_context *c = calloc(1, sizeof *c);
     if (!c) {
         ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
         return NULL;
     }
     c->m = m;
-    c->n_ctx = n_ctx ? n_ctx : cfg->max_pos;
+    c->n_ctx = p.n_ctx ? p.n_ctx : cfg->max_pos;
     size_t B = MAX_BATCH, dim = (size_t)cfg->hidden_size, hd = (size_t)cfg->head_dim;
     size_t qd = (size_t)cfg->n_heads * hd, kvd = (size_t)cfg->n_kv_heads * hd;
-    if (!(c->be = ingot_backend_cpu_create(n_threads, err)) || !(c->w = c->be->weights_acquire(c->be, m, err)) ||
-        !(c->kv = c->be->kv_alloc(c->be, cfg->n_layers, c->n_ctx, (int)kvd, INGOT_DT_F32, err))) {
+    if (!(c->be = open_backend(&p, err)) || !(c->w = c->be->weights_acquire(c->be, m, err)) ||
+        !(c->kv = c->be->kv_alloc(c->be, cfg->n_layers, c->n_ctx, (int)kvd, p.kv_type, err))) {
         ingot_context_free(c);
         return NULL;
     }
@@ -124,6 +225,16 @@ ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, in
     }
     c->rope_scale = ingot_rope_freqs(&cfg->rope, cfg->head_dim, cfg->max_pos, 0, c->inv_freq);
     return c;
+}
+
+ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, ingot_error *err)
+{
+    ingot_context_params p;
+    ingot_context_params_init(&p);
+    p.n_ctx = n_ctx;
+    p.n_threads = n_threads > 0 ? n_threads : 0;
+    p.device = INGOT_DEVICE_CPU;
+    return ingot_context_create_with(m, &p, err);
 }
 
 void ingot_context_free(ingot_context *c)
