@@ -269,10 +269,62 @@ int ingot_detokenize(const ingot_model *m, const int32_t *ids, size_t n, int ski
 char *ingot_chat_prompt(const ingot_model *m, const char *system, const char *user,
                         ingot_error *err);
 
+/** Where a context computes. */
+typedef enum ingot_device {
+    INGOT_DEVICE_AUTO = 0, /* the best one available: today always the CPU */
+    INGOT_DEVICE_CPU,
+    INGOT_DEVICE_CUDA      /* the NVIDIA GPU numbered device_index (not available yet) */
+} ingot_device;
+
 /**
- * Creates an inference context with a KV cache for n_ctx positions
- * (0: the model's max_position_embeddings).  n_threads: the CPU threads
- * its evaluations use (0: OpenMP's default, all cores unless the process
+ * How to build an inference context.  Initialize with
+ * ingot_context_params_init, then set fields.  Fields are only ever
+ * appended, and the library reads only those the caller's struct covers
+ * (`size`): a program built against an older ingot.h gets the defaults for
+ * the newer fields; one built against a newer ingot.h runs with an older
+ * library as long as it leaves the fields that library does not know as
+ * ingot_context_params_init set them (zero), and gets INGOT_ERR_ARG if not.
+ */
+typedef struct ingot_context_params {
+    size_t size;          /* sizeof the caller's struct: set by ingot_context_params_init */
+    int n_ctx;            /* positions the KV cache holds; 0 (default): max_position_embeddings */
+    int n_threads;        /* CPU threads of each evaluation; 0 (default): OpenMP's default,
+                             all cores unless the process set fewer; the process-wide
+                             OpenMP setting is left alone */
+    ingot_device device;  /* default INGOT_DEVICE_AUTO */
+    int device_index;     /* which CUDA device (default 0); unused by the CPU */
+    ingot_dtype kv_type;  /* KV cache elements: INGOT_DT_F32 (default); INGOT_DT_F16 and
+                             INGOT_DT_BF16 are refused by the CPU backend (unsupported) */
+} ingot_context_params;
+
+/**
+ * Sets the first size bytes of *p to the defaults (zero beyond the fields
+ * this library knows) and p->size to size; ingot_context_params_init calls it.
+ */
+void ingot_context_params_init_sized(ingot_context_params *p, size_t size);
+
+/** Fills *p with the defaults and records the size of the caller's struct. */
+static inline void ingot_context_params_init(ingot_context_params *p)
+{
+    ingot_context_params_init_sized(p, sizeof *p);
+}
+
+/**
+ * Creates an inference context for m as p says (NULL: the defaults).  The
+ * model must outlive the context.  Errors: INGOT_ERR_ARG for an invalid
+ * field (or a params struct that ingot_context_params_init did not set up,
+ * or one setting fields this library does not know), INGOT_ERR_UNSUPPORTED
+ * for a device or KV cache type this build or machine cannot provide,
+ * INGOT_ERR_NOMEM when the KV cache or buffers cannot be allocated.
+ * @return a context owned by the caller (ingot_context_free), or NULL.
+ */
+ingot_context *ingot_context_create_with(ingot_model *m, const ingot_context_params *p, ingot_error *err);
+
+/**
+ * ingot_context_create_with on the CPU (INGOT_DEVICE_CPU, whatever
+ * INGOT_DEVICE_AUTO comes to mean) with the default f32 KV cache: a KV cache
+ * for n_ctx positions (0: the model's max_position_embeddings), n_threads
+ * CPU threads (0 or negative: OpenMP's default, all cores unless the process
  * set fewer); the process-wide OpenMP setting is left alone.
  * @return a context owned by the caller (ingot_context_free), or NULL.
  */

@@ -1,6 +1,7 @@
 /*
- * forward.c - the decoder forward pass on the CPU, and the inference context
- * (KV cache + scratch buffers).
+ * forward.c - the decoder forward pass and the inference context (KV cache +
+ * scratch buffers), device-independent: every step is an op of the
+ * context's backend (runtime/backend.h) on buffers the backend owns.
  *
  * For a batch of n tokens at positions pos .. pos+n-1, every linear layer is
  * one matrix-matrix product over the whole batch (prefill), and a single
@@ -13,17 +14,20 @@
  *     x += a·Wo
  *     h = rmsnorm(x) ; x += (silu(h·Wgate) * h·Wup)·Wdown
  *   logits = rmsnorm(x)·Woutput
+ *
+ * The host keeps only what is small and cheap: the rope tables (computed
+ * here for every rope type, then uploaded) and the caller's logits.
  */
 #include "config.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "kernels/cuda/backend.h"
+#include "runtime/backend.h"
 #include "runtime/forward.h"
 #include "runtime/model.h"
 #include "runtime/rope.h"
@@ -33,29 +37,135 @@
 
 struct ingot_context {
     ingot_model *m;
-    const ingot_cpu_kernels *k;
+    ingot_backend *be;
+    const ingot_weights *w; // the backend's view of m's weights
     int n_ctx;
-    int n_threads;
-    float *k_cache;   // (n_layers, n_ctx, nkv*hd)
-    float *v_cache;   // (n_layers, n_ctx, nkv*hd)
-    float *x;         // (MAX_BATCH, dim) residual stream
-    float *xb;        // (MAX_BATCH, dim) normed input
-    float *xb2;       // (MAX_BATCH, dim) block output before the residual add
-    float *q;         // (MAX_BATCH, nh*hd)
-    float *kv_k;      // (MAX_BATCH, nkv*hd)
-    float *kv_v;      // (MAX_BATCH, nkv*hd)
-    float *att;       // (MAX_BATCH, nh*hd)
-    float *hb;        // (MAX_BATCH, ffn)
-    float *hb2;       // (MAX_BATCH, ffn)
-    float *scores;    // (n_threads, n_ctx)
-    float *inv_freq;  // (hd/2)
-    float *cos_t;     // (MAX_BATCH, hd/2)
-    float *sin_t;     // (MAX_BATCH, hd/2)
-    int rope_seq_len; // sequence length inv_freq was computed for (dynamic NTK)
-    int rope_pos, rope_n; // positions the cos/sin tables hold
+    ingot_kv *kv;           // (n_layers, n_ctx, nkv*hd) keys and values
+    /* backend memory */
+    ingot_buf *x;           // (MAX_BATCH, dim) residual stream
+    ingot_buf *xb;          // (MAX_BATCH, dim) normed input
+    ingot_buf *xb2;         // (MAX_BATCH, dim) block output before the residual add
+    ingot_buf *q;           // (MAX_BATCH, nh*hd)
+    ingot_buf *kv_k;        // (MAX_BATCH, nkv*hd)
+    ingot_buf *kv_v;        // (MAX_BATCH, nkv*hd)
+    ingot_buf *att;         // (MAX_BATCH, nh*hd)
+    ingot_buf *hb;          // (MAX_BATCH, ffn)
+    ingot_buf *hb2;         // (MAX_BATCH, ffn)
+    ingot_buf *cos_b;       // (MAX_BATCH, hd/2) the rope tables, uploaded
+    ingot_buf *sin_b;       // (MAX_BATCH, hd/2)
+    /* host memory */
+    float *inv_freq;        // (hd/2)
+    float *cos_t;           // (MAX_BATCH, hd/2)
+    float *sin_t;           // (MAX_BATCH, hd/2)
+    int rope_seq_len;       // sequence length inv_freq was computed for (dynamic NTK)
+    int rope_pos, rope_n;   // positions the cos/sin tables hold
     float rope_scale;
     ingot_layer_stats *stats;
 };
+
+/* ---- context parameters ---- */
+
+void ingot_context_params_init_sized(ingot_context_params *p, size_t size)
+{
+    ingot_context_params d;
+    memset(&d, 0, sizeof d); /* padding too: read_params checks the bytes after the fields */
+    d.size = size;
+    d.n_ctx = 0;
+    d.n_threads = 0;
+    d.device = INGOT_DEVICE_AUTO;
+    d.device_index = 0;
+    d.kv_type = INGOT_DT_F32;
+    memset(p, 0, size);
+    memcpy(p, &d, size < sizeof d ? size : sizeof d);
+}
+
+/* The end of the fields this library knows. */
+#define PARAMS_END (offsetof(ingot_context_params, kv_type) + sizeof(ingot_dtype))
+#define COVERS(p, field) ((p)->size >= offsetof(ingot_context_params, field) + sizeof (p)->field)
+
+/* *out = the defaults, overwritten by the fields of *p that p->size covers. */
+static int read_params(const ingot_context_params *p, ingot_context_params *out, ingot_error *err)
+{
+    ingot_context_params_init(out);
+    if (!p)
+        return 0;
+    if (!COVERS(p, n_ctx))
+        return ingot_fail(err, INGOT_ERR_ARG,
+                          "context parameters of %zu bytes: set them up with ingot_context_params_init",
+                          p->size);
+    if (p->size > PARAMS_END) {
+        const unsigned char *extra = (const unsigned char *)p + PARAMS_END;
+        for (size_t i = 0; i < p->size - PARAMS_END; i++)
+            if (extra[i])
+                return ingot_fail(err, INGOT_ERR_ARG,
+                                  "context parameters: fields this ingot %s does not know are set "
+                                  "(built against a newer ingot.h?)",
+                                  ingot_version());
+    }
+    out->n_ctx = p->n_ctx;
+    if (COVERS(p, n_threads))
+        out->n_threads = p->n_threads;
+    if (COVERS(p, device))
+        out->device = p->device;
+    if (COVERS(p, device_index))
+        out->device_index = p->device_index;
+    if (COVERS(p, kv_type))
+        out->kv_type = p->kv_type;
+    return 0;
+}
+
+static int check_params(const ingot_config *cfg, const ingot_context_params *p, ingot_error *err)
+{
+    if (p->n_ctx < 0 || p->n_ctx > cfg->max_pos)
+        return ingot_fail(err, INGOT_ERR_ARG, "context of %d positions: the model supports 1..%d", p->n_ctx,
+                          cfg->max_pos);
+    if (p->n_threads < 0)
+        return ingot_fail(err, INGOT_ERR_ARG, "%d threads: 0 (the default) or more", p->n_threads);
+    if (p->device != INGOT_DEVICE_AUTO && p->device != INGOT_DEVICE_CPU && p->device != INGOT_DEVICE_CUDA)
+        return ingot_fail(err, INGOT_ERR_ARG, "device %d: not auto, cpu or cuda", (int)p->device);
+    if (p->device_index < 0)
+        return ingot_fail(err, INGOT_ERR_ARG, "device index %d: 0 or more", p->device_index);
+    if (p->kv_type != INGOT_DT_F32 && p->kv_type != INGOT_DT_F16 && p->kv_type != INGOT_DT_BF16) {
+        const char *name = ingot_dtype_name(p->kv_type);
+        return ingot_fail(err, INGOT_ERR_ARG, "KV cache type %s: not f32, f16 or bf16",
+                          name ? name : "(invalid)");
+    }
+    return 0;
+}
+
+/* The reason device cuda:index cannot be used (there is no CUDA backend yet). */
+static void cuda_unavailable(int index, ingot_error *err)
+{
+#ifdef INGOT_HAVE_CUDA
+    char desc[512];
+    int n = ingot_cuda_probe(desc, sizeof desc);
+    if (n <= 0)
+        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: %s", index, desc);
+    else if (index >= n)
+        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: no such CUDA device (%s)", index, desc);
+    else
+        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: the CUDA backend is not available yet (%s)",
+                   index, desc);
+#else
+    ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+               "device cuda:%d: not built with CUDA (configure found no nvcc/cuBLAS)", index);
+#endif
+}
+
+static ingot_backend *open_backend(const ingot_context_params *p, ingot_error *err)
+{
+    switch (p->device) {
+    case INGOT_DEVICE_CUDA:
+        cuda_unavailable(p->device_index, err);
+        return NULL;
+    case INGOT_DEVICE_AUTO: /* the CPU until there is a GPU backend */
+    case INGOT_DEVICE_CPU:
+    default:
+        return ingot_backend_cpu_create(p->n_threads, err);
+    }
+}
+
+/* ---- the context ---- */
 
 static void *xcalloc(size_t n, size_t size, bool *ok)
 {
@@ -65,69 +175,46 @@ static void *xcalloc(size_t n, size_t size, bool *ok)
     return p;
 }
 
-static int alloc_cache(ingot_context *c, ingot_error *err)
+static ingot_buf *xbuf(ingot_context *c, size_t n, bool *ok)
 {
-    const ingot_config *cfg = &c->m->cfg;
-    uint64_t per = 0, bytes = 0;
-    if (!ingot_mul_u64((uint64_t)cfg->n_layers * (uint64_t)cfg->n_kv_heads * (uint64_t)cfg->head_dim,
-                       (uint64_t)c->n_ctx, &per) ||
-        !ingot_mul_u64(per, 2 * sizeof(float), &bytes))
-        return ingot_fail(err, INGOT_ERR_NOMEM, "KV cache for %d positions: size overflows", c->n_ctx);
-    uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-    if (bytes > phys)
-        return ingot_fail(err, INGOT_ERR_NOMEM,
-                          "KV cache for %d positions needs %.1f GiB, more than this machine's %.1f GiB; "
-                          "use a smaller context",
-                          c->n_ctx, (double)bytes / (1 << 30), (double)phys / (1 << 30));
-    c->k_cache = malloc(bytes / 2);
-    c->v_cache = malloc(bytes / 2);
-    if (!c->k_cache || !c->v_cache)
-        return ingot_fail(err, INGOT_ERR_NOMEM, "KV cache for %d positions (%.1f MiB) cannot be allocated",
-                          c->n_ctx, (double)bytes / (1 << 20));
-    return 0;
+    ingot_buf *b = c->be->buf_alloc(c->be, n, NULL);
+    if (!b)
+        *ok = false;
+    return b;
 }
 
-ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, ingot_error *err)
+ingot_context *ingot_context_create_with(ingot_model *m, const ingot_context_params *params, ingot_error *err)
 {
     const ingot_config *cfg = &m->cfg;
-    if (n_ctx < 0 || n_ctx > cfg->max_pos) {
-        ingot_fail(err, INGOT_ERR_ARG, "context of %d positions: the model supports 1..%d", n_ctx,
-                   cfg->max_pos);
+    ingot_context_params p;
+    if (read_params(params, &p, err) != 0 || check_params(cfg, &p, err) != 0)
         return NULL;
-    }
     ingot_context *c = calloc(1, sizeof *c);
     if (!c) {
         ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
         return NULL;
     }
     c->m = m;
-    c->k = ingot_cpu_kernels_get();
-    c->n_ctx = n_ctx ? n_ctx : cfg->max_pos;
-    /* the context's own count, passed to each parallel region: the
-       process-wide OpenMP setting belongs to the application */
-#ifdef _OPENMP
-    c->n_threads = n_threads > 0 ? n_threads : omp_get_max_threads();
-#else
-    c->n_threads = 1;
-    (void)n_threads;
-#endif
-    if (alloc_cache(c, err) != 0) {
+    c->n_ctx = p.n_ctx ? p.n_ctx : cfg->max_pos;
+    size_t B = MAX_BATCH, dim = (size_t)cfg->hidden_size, hd = (size_t)cfg->head_dim;
+    size_t qd = (size_t)cfg->n_heads * hd, kvd = (size_t)cfg->n_kv_heads * hd;
+    if (!(c->be = open_backend(&p, err)) || !(c->w = c->be->weights_acquire(c->be, m, err)) ||
+        !(c->kv = c->be->kv_alloc(c->be, cfg->n_layers, c->n_ctx, (int)kvd, p.kv_type, err))) {
         ingot_context_free(c);
         return NULL;
     }
-    size_t B = MAX_BATCH, dim = (size_t)cfg->hidden_size, hd = (size_t)cfg->head_dim;
-    size_t qd = (size_t)cfg->n_heads * hd, kvd = (size_t)cfg->n_kv_heads * hd;
     bool ok = true;
-    c->x = xcalloc(B * dim, 4, &ok);
-    c->xb = xcalloc(B * dim, 4, &ok);
-    c->xb2 = xcalloc(B * dim, 4, &ok);
-    c->q = xcalloc(B * qd, 4, &ok);
-    c->kv_k = xcalloc(B * kvd, 4, &ok);
-    c->kv_v = xcalloc(B * kvd, 4, &ok);
-    c->att = xcalloc(B * qd, 4, &ok);
-    c->hb = xcalloc(B * (size_t)cfg->ffn_size, 4, &ok);
-    c->hb2 = xcalloc(B * (size_t)cfg->ffn_size, 4, &ok);
-    c->scores = xcalloc((size_t)c->n_threads * (size_t)c->n_ctx, 4, &ok);
+    c->x = xbuf(c, B * dim, &ok);
+    c->xb = xbuf(c, B * dim, &ok);
+    c->xb2 = xbuf(c, B * dim, &ok);
+    c->q = xbuf(c, B * qd, &ok);
+    c->kv_k = xbuf(c, B * kvd, &ok);
+    c->kv_v = xbuf(c, B * kvd, &ok);
+    c->att = xbuf(c, B * qd, &ok);
+    c->hb = xbuf(c, B * (size_t)cfg->ffn_size, &ok);
+    c->hb2 = xbuf(c, B * (size_t)cfg->ffn_size, &ok);
+    c->cos_b = xbuf(c, B * hd / 2, &ok);
+    c->sin_b = xbuf(c, B * hd / 2, &ok);
     c->inv_freq = xcalloc(hd / 2, 4, &ok);
     c->cos_t = xcalloc(B * hd / 2, 4, &ok);
     c->sin_t = xcalloc(B * hd / 2, 4, &ok);
@@ -140,15 +227,33 @@ ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, in
     return c;
 }
 
+ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, ingot_error *err)
+{
+    ingot_context_params p;
+    ingot_context_params_init(&p);
+    p.n_ctx = n_ctx;
+    p.n_threads = n_threads > 0 ? n_threads : 0;
+    p.device = INGOT_DEVICE_CPU;
+    return ingot_context_create_with(m, &p, err);
+}
+
 void ingot_context_free(ingot_context *c)
 {
     if (!c)
         return;
-    float *bufs[] = {c->k_cache, c->v_cache, c->x,      c->xb,   c->xb2,    c->q,     c->kv_k,
-                     c->kv_v,    c->att,     c->hb,     c->hb2,      c->scores, c->inv_freq,
-                     c->cos_t,   c->sin_t};
-    for (size_t i = 0; i < INGOT_ARRAY_LEN(bufs); i++)
-        free(bufs[i]);
+    ingot_backend *be = c->be;
+    if (be) {
+        ingot_buf *bufs[] = {c->x,  c->xb,  c->xb2, c->q,     c->kv_k, c->kv_v,
+                             c->att, c->hb, c->hb2, c->cos_b, c->sin_b};
+        for (size_t i = 0; i < INGOT_ARRAY_LEN(bufs); i++)
+            be->buf_free(be, bufs[i]);
+        be->kv_free(be, c->kv);
+        be->weights_release(be, c->w);
+        be->free(be);
+    }
+    free(c->inv_freq);
+    free(c->cos_t);
+    free(c->sin_t);
     free(c);
 }
 
@@ -164,57 +269,22 @@ void ingot_context_set_stats(ingot_context *c, ingot_layer_stats *stats)
 
 /* ---- activation statistics ---- */
 
-static void track(float *slot, int *nonfinite, const float *x, size_t n)
-{
-    float mx = *slot;
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        if (!(a <= 3.4028235e38f))
-            bad = 1;
-        else if (a > mx)
-            mx = a;
-    }
-    *slot = mx;
-    *nonfinite |= bad;
-}
-
-#define STAT(c, layer, field, ptr, count)                                                     \
-    do {                                                                                      \
-        if ((c)->stats)                                                                       \
-            track(&(c)->stats[layer].field, &(c)->stats[layer].nonfinite, (ptr), (count));    \
+#define STAT(c, layer, field, buf, count)                                                         \
+    do {                                                                                          \
+        if ((c)->stats)                                                                           \
+            (c)->be->absmax((c)->be, (buf), (count), &(c)->stats[layer].field,                   \
+                            &(c)->stats[layer].nonfinite);                                        \
     } while (0)
 
 /* ---- building blocks ---- */
 
 void ingot_rmsnorm_rows(const ingot_context *c, float *out, const float *x, const float *w, int n)
 {
-    int dim = c->m->cfg.hidden_size;
-    float eps = (float)c->m->cfg.rms_eps;
-    for (int t = 0; t < n; t++)
-        ingot_rmsnorm(out + (size_t)t * dim, x + (size_t)t * dim, w, dim, eps);
+    ingot_host_rmsnorm_rows(out, x, w, n, c->m->cfg.hidden_size, (float)c->m->cfg.rms_eps);
 }
 
-static void add_bias(float *y, const float *b, int n, int d)
-{
-    if (!b)
-        return;
-    for (int t = 0; t < n; t++)
-        for (int i = 0; i < d; i++)
-            y[(size_t)t * d + i] += b[i];
-}
-
-static int linear(ingot_context *c, const ingot_wmat *w, const float *bias, const float *x, int n,
-                  float *y, ingot_error *err)
-{
-    if (ingot_matmul_with(c->k, w, x, n, y, c->n_threads) != 0)
-        return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "no CPU kernel for weight type %s",
-                          ingot_dtype_name(w->type));
-    add_bias(y, bias, n, w->n_out);
-    return 0;
-}
-
-static void rope_tables(ingot_context *c, int pos, int n)
+/* Fills the cos/sin tables of positions pos..pos+n-1 on the host and uploads them. */
+static int rope_tables(ingot_context *c, int pos, int n, ingot_error *err)
 {
     const ingot_config *cfg = &c->m->cfg;
     int half = cfg->head_dim / 2;
@@ -224,149 +294,142 @@ static void rope_tables(ingot_context *c, int pos, int n)
         c->rope_n = 0;
     }
     if (c->rope_pos == pos && c->rope_n >= n)
-        return; /* the previous layer of this batch computed them */
-    c->rope_pos = pos;
-    c->rope_n = n;
+        return 0; /* the previous layer of this batch computed them */
     for (int t = 0; t < n; t++)
         for (int i = 0; i < half; i++) {
             float a = (float)(pos + t) * c->inv_freq[i];
             c->cos_t[(size_t)t * half + i] = cosf(a) * c->rope_scale;
             c->sin_t[(size_t)t * half + i] = sinf(a) * c->rope_scale;
         }
+    size_t len = (size_t)n * half;
+    if (c->be->upload(c->be, c->cos_b, c->cos_t, len, err) != 0 ||
+        c->be->upload(c->be, c->sin_b, c->sin_t, len, err) != 0) {
+        c->rope_n = 0;
+        return -1;
+    }
+    c->rope_pos = pos;
+    c->rope_n = n;
+    return 0;
 }
 
-/* Causal attention of n new queries over cache positions [lo, pos+t]. */
-static void attention(ingot_context *c, int layer, int pos, int n)
+/*
+ * Self-attention of `layer` with the weights L on h(n, dim) at positions
+ * pos..pos+n-1 into out(n, dim); c->att keeps the input of o_proj.
+ */
+static int attention(ingot_context *c, const ingot_layer *L, int layer, const ingot_buf *h, int n, int pos,
+                     ingot_buf *out, ingot_error *err)
 {
-    const ingot_config *cfg = &c->m->cfg;
-    int hd = cfg->head_dim, nh = cfg->n_heads, nkv = cfg->n_kv_heads, group = nh / nkv;
-    size_t kvd = (size_t)nkv * hd, qd = (size_t)nh * hd;
-    const float *kc = c->k_cache + (size_t)layer * c->n_ctx * kvd;
-    const float *vc = c->v_cache + (size_t)layer * c->n_ctx * kvd;
-    float scale = 1.0f / sqrtf((float)hd);
-    int window = cfg->sliding_window;
-#pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(c->n_threads)
-    for (int t = 0; t < n; t++)
-        for (int h = 0; h < nh; h++) {
-#ifdef _OPENMP
-            float *sc = c->scores + (size_t)omp_get_thread_num() * c->n_ctx;
-#else
-            float *sc = c->scores;
-#endif
-            int p = pos + t, lo = window > 0 && p >= window ? p - window + 1 : 0;
-            const float *qv = c->q + (size_t)t * qd + (size_t)h * hd;
-            const float *kh = kc + (size_t)(h / group) * hd;
-            const float *vh = vc + (size_t)(h / group) * hd;
-            for (int j = lo; j <= p; j++)
-                sc[j - lo] = c->k->dot_f32(qv, kh + (size_t)j * kvd, hd) * scale;
-            ingot_softmax(sc, p - lo + 1);
-            float *out = c->att + (size_t)t * qd + (size_t)h * hd;
-            memset(out, 0, (size_t)hd * sizeof *out);
-            for (int j = lo; j <= p; j++)
-                c->k->axpy_f32(sc[j - lo], vh + (size_t)j * kvd, out, hd);
-        }
-}
-
-int ingot_attn_forward(ingot_context *c, const ingot_layer *L, int layer, const float *h, int n,
-                       int pos, float *out, float *inner, ingot_error *err)
-{
+    ingot_backend *be = c->be;
     const ingot_config *cfg = &c->m->cfg;
     int dim = cfg->hidden_size, hd = cfg->head_dim;
     size_t kvd = (size_t)cfg->n_kv_heads * hd, qd = (size_t)cfg->n_heads * hd;
-    if (n > MAX_BATCH || pos + n > c->n_ctx)
-        return ingot_fail(err, INGOT_ERR_ARG, "attention: %d tokens at %d exceed the batch or context", n, pos);
-    if (linear(c, &L->wq, L->bq, h, n, c->q, err) || linear(c, &L->wk, L->bk, h, n, c->kv_k, err) ||
-        linear(c, &L->wv, L->bv, h, n, c->kv_v, err))
+    if (be->matmul(be, &L->wq, L->bq, h, n, c->q, err) || be->matmul(be, &L->wk, L->bk, h, n, c->kv_k, err) ||
+        be->matmul(be, &L->wv, L->bv, h, n, c->kv_v, err))
         return -1;
     STAT(c, layer, attn_max, c->q, n * qd);
     STAT(c, layer, attn_max, c->kv_k, n * kvd);
     STAT(c, layer, attn_max, c->kv_v, n * kvd);
-    rope_tables(c, pos, n);
-    int half = hd / 2;
-    for (int t = 0; t < n; t++) {
-        ingot_rope_apply(c->q + t * qd, cfg->n_heads, hd, c->cos_t + (size_t)t * half, c->sin_t + (size_t)t * half);
-        ingot_rope_apply(c->kv_k + t * kvd, cfg->n_kv_heads, hd, c->cos_t + (size_t)t * half,
-                         c->sin_t + (size_t)t * half);
-    }
-    size_t base = (size_t)layer * c->n_ctx * kvd + (size_t)pos * kvd;
-    memcpy(c->k_cache + base, c->kv_k, (size_t)n * kvd * sizeof(float));
-    memcpy(c->v_cache + base, c->kv_v, (size_t)n * kvd * sizeof(float));
-    attention(c, layer, pos, n);
+    if (rope_tables(c, pos, n, err) != 0)
+        return -1;
+    be->rope(be, c->q, n, cfg->n_heads, hd, c->cos_b, c->sin_b);
+    be->rope(be, c->kv_k, n, cfg->n_kv_heads, hd, c->cos_b, c->sin_b);
+    be->kv_store(be, c->kv, layer, pos, n, c->kv_k, c->kv_v);
+    be->attention(be, c->kv, layer, pos, n, c->q, c->att, cfg->n_heads, cfg->n_kv_heads, hd,
+                  cfg->sliding_window);
     STAT(c, layer, attn_max, c->att, n * qd);
-    if (inner)
-        memcpy(inner, c->att, (size_t)n * qd * sizeof(float));
-    if (linear(c, &L->wo, L->bo, c->att, n, out, err))
+    if (be->matmul(be, &L->wo, L->bo, c->att, n, out, err))
         return -1;
     STAT(c, layer, attn_max, out, (size_t)n * dim);
     return 0;
 }
 
-static int attention_block(ingot_context *c, const ingot_layer *L, int layer, int pos, int n,
-                           ingot_error *err)
+/* SwiGLU MLP of `layer` with the weights L on h(n, dim) into out(n, dim); c->hb keeps the input of down_proj. */
+static int mlp(ingot_context *c, const ingot_layer *L, int layer, const ingot_buf *h, int n, ingot_buf *out,
+               ingot_error *err)
 {
-    size_t dim = (size_t)c->m->cfg.hidden_size;
-    ingot_rmsnorm_rows(c, c->xb, c->x, L->attn_norm, n);
-    if (ingot_attn_forward(c, L, layer, c->xb, n, pos, c->xb2, NULL, err))
+    ingot_backend *be = c->be;
+    const ingot_config *cfg = &c->m->cfg;
+    size_t dim = (size_t)cfg->hidden_size, ffn = (size_t)cfg->ffn_size;
+    if (be->matmul(be, &L->w_gate, L->b_gate, h, n, c->hb, err) ||
+        be->matmul(be, &L->w_up, L->b_up, h, n, c->hb2, err))
         return -1;
-    for (size_t i = 0; i < (size_t)n * dim; i++)
-        c->x[i] += c->xb2[i];
+    STAT(c, layer, mlp_max, c->hb, n * ffn);
+    STAT(c, layer, mlp_max, c->hb2, n * ffn);
+    be->swiglu(be, c->hb, c->hb2, n * ffn);
+    STAT(c, layer, mlp_max, c->hb, n * ffn);
+    if (be->matmul(be, &L->w_down, L->b_down, c->hb, n, out, err))
+        return -1;
+    STAT(c, layer, mlp_max, out, n * dim);
+    return 0;
+}
+
+/* The calibration entry points: host memory in and out, through the context's scratch. */
+
+int ingot_attn_forward(ingot_context *c, const ingot_layer *L, int layer, const float *h, int n,
+                       int pos, float *out, float *inner, ingot_error *err)
+{
+    ingot_backend *be = c->be;
+    const ingot_config *cfg = &c->m->cfg;
+    size_t dim = (size_t)cfg->hidden_size, qd = (size_t)cfg->n_heads * cfg->head_dim;
+    if (n > MAX_BATCH || pos + n > c->n_ctx)
+        return ingot_fail(err, INGOT_ERR_ARG, "attention: %d tokens at %d exceed the batch or context", n, pos);
+    if (be->upload(be, c->xb, h, (size_t)n * dim, err) || attention(c, L, layer, c->xb, n, pos, c->xb2, err) ||
+        (inner && be->download(be, inner, c->att, (size_t)n * qd, err)) ||
+        be->download(be, out, c->xb2, (size_t)n * dim, err))
+        return -1;
     return 0;
 }
 
 int ingot_mlp_forward(ingot_context *c, const ingot_layer *L, int layer, const float *h, int n,
                       float *out, float *inner, ingot_error *err)
 {
+    ingot_backend *be = c->be;
     const ingot_config *cfg = &c->m->cfg;
     size_t dim = (size_t)cfg->hidden_size, ffn = (size_t)cfg->ffn_size;
     if (n > MAX_BATCH)
         return ingot_fail(err, INGOT_ERR_ARG, "mlp: %d tokens exceed the batch of %d", n, MAX_BATCH);
-    if (linear(c, &L->w_gate, L->b_gate, h, n, c->hb, err) || linear(c, &L->w_up, L->b_up, h, n, c->hb2, err))
+    if (be->upload(be, c->xb, h, (size_t)n * dim, err) || mlp(c, L, layer, c->xb, n, c->xb2, err) ||
+        (inner && be->download(be, inner, c->hb, (size_t)n * ffn, err)) ||
+        be->download(be, out, c->xb2, (size_t)n * dim, err))
         return -1;
-    STAT(c, layer, mlp_max, c->hb, n * ffn);
-    STAT(c, layer, mlp_max, c->hb2, n * ffn);
-    ingot_swiglu(c->hb, c->hb2, (int)(n * ffn));
-    STAT(c, layer, mlp_max, c->hb, n * ffn);
-    if (inner)
-        memcpy(inner, c->hb, n * ffn * sizeof(float));
-    if (linear(c, &L->w_down, L->b_down, c->hb, n, out, err))
-        return -1;
-    STAT(c, layer, mlp_max, out, n * dim);
     return 0;
 }
 
-static int mlp_block(ingot_context *c, const ingot_layer *L, int layer, int n, ingot_error *err)
-{
-    size_t dim = (size_t)c->m->cfg.hidden_size;
-    ingot_rmsnorm_rows(c, c->xb, c->x, L->ffn_norm, n);
-    if (ingot_mlp_forward(c, L, layer, c->xb, n, c->xb2, NULL, err))
-        return -1;
-    for (size_t i = 0; i < (size_t)n * dim; i++)
-        c->x[i] += c->xb2[i];
-    return 0;
-}
+/* ---- the graph ---- */
 
 /* One batch of at most MAX_BATCH tokens. */
 static int eval_batch(ingot_context *c, const int32_t *tokens, int n, int pos, float *logits,
                       int all_logits, ingot_error *err)
 {
-    const ingot_model *m = c->m;
-    const ingot_config *cfg = &m->cfg;
+    ingot_backend *be = c->be;
+    const ingot_weights *w = c->w;
+    const ingot_config *cfg = &c->m->cfg;
     size_t dim = (size_t)cfg->hidden_size;
-    for (int t = 0; t < n; t++)
-        ingot_wmat_row(&m->embed, tokens[t], c->x + t * dim);
+    float eps = (float)cfg->rms_eps;
+    if (be->embed(be, w->embed, tokens, n, c->x, err))
+        return -1;
     for (int l = 0; l < cfg->n_layers; l++) {
-        if (attention_block(c, &m->layers[l], l, pos, n, err) || mlp_block(c, &m->layers[l], l, n, err))
+        const ingot_layer *L = &w->layers[l];
+        be->rmsnorm(be, c->xb, c->x, L->attn_norm, n, (int)dim, eps);
+        if (attention(c, L, l, c->xb, n, pos, c->xb2, err))
             return -1;
+        be->add(be, c->x, c->xb2, n * dim);
+        be->rmsnorm(be, c->xb, c->x, L->ffn_norm, n, (int)dim, eps);
+        if (mlp(c, L, l, c->xb, n, c->xb2, err))
+            return -1;
+        be->add(be, c->x, c->xb2, n * dim);
         STAT(c, l, resid_max, c->x, n * dim);
     }
     if (!logits)
-        return 0;
+        return be->sync(be, err);
     int first = all_logits ? 0 : n - 1, rows = n - first;
-    ingot_rmsnorm_rows(c, c->xb, c->x + (size_t)first * dim, m->out_norm, rows);
+    be->rmsnorm(be, c->xb, ingot_buf_at(c->x, (size_t)first * dim), w->out_norm, rows, (int)dim, eps);
     STAT(c, cfg->n_layers, resid_max, c->xb, rows * dim);
-    if (linear(c, &m->output, NULL, c->xb, rows, logits, err))
+    if (be->logits(be, w->output, c->xb, rows, logits, err))
         return -1;
-    STAT(c, cfg->n_layers, mlp_max, logits, (size_t)rows * cfg->vocab_size);
+    if (c->stats)
+        ingot_host_absmax(logits, (size_t)rows * cfg->vocab_size, &c->stats[cfg->n_layers].mlp_max,
+                          &c->stats[cfg->n_layers].nonfinite);
     return 0;
 }
 

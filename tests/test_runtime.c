@@ -1,13 +1,15 @@
 /*
  * test_runtime.c - the CPU runtime agrees with HuggingFace transformers
  * (golden/ of each model, fp32 on CPU): logits, perplexity of eval.txt's
- * first 16 x 512 tokens, greedy decoding.  Plus the runtime's bad inputs.
+ * first 16 x 512 tokens, greedy decoding.  Plus the runtime's bad inputs
+ * and the context parameters.
  */
 #include "config.h"
 
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +233,127 @@ START_TEST(bad_inputs)
 }
 END_TEST
 
+/* Creates a context from p, expecting failure with `want` and a message holding needle, or success. */
+static ingot_context *create_expect(ingot_model *m, const ingot_context_params *p, ingot_status want,
+                                    const char *needle)
+{
+    ingot_error err = {0};
+    ingot_context *c = ingot_context_create_with(m, p, &err);
+    if (want == INGOT_OK) {
+        ck_assert_msg(c != NULL, "%s", err.message);
+        return c;
+    }
+    ck_assert_msg(c == NULL, "created, expected: %s", needle);
+    ck_assert_msg(err.code == want, "%s: code %s", err.message, ingot_status_name(err.code));
+    ck_assert_msg(strstr(err.message, needle) != NULL, "'%s' lacks '%s'", err.message, needle);
+    ck_assert_ptr_null(strchr(err.message, '\n'));
+    return NULL;
+}
+
+START_TEST(context_params)
+{
+    ingot_model *m = open_model(0);
+    ingot_model_info info;
+    ingot_model_get_info(m, &info);
+    ingot_context_params p, d;
+
+    /* defaults */
+    memset(&d, 0x5a, sizeof d);
+    ingot_context_params_init(&d);
+    ck_assert_uint_eq(d.size, sizeof d);
+    ck_assert_int_eq(d.n_ctx, 0);
+    ck_assert_int_eq(d.n_threads, 0);
+    ck_assert_int_eq(d.device, INGOT_DEVICE_AUTO);
+    ck_assert_int_eq(d.device_index, 0);
+    ck_assert_int_eq(d.kv_type, INGOT_DT_F32);
+    ingot_context *c = create_expect(m, &d, INGOT_OK, NULL);
+    ck_assert_int_eq(ingot_context_n_ctx(c), info.max_pos);
+    ingot_context_free(c);
+    c = create_expect(m, NULL, INGOT_OK, NULL);
+    ck_assert_int_eq(ingot_context_n_ctx(c), info.max_pos);
+    ingot_context_free(c);
+    p = d;
+    p.device = INGOT_DEVICE_CPU;
+    p.n_ctx = 16;
+    p.n_threads = 1;
+    c = create_expect(m, &p, INGOT_OK, NULL);
+    ck_assert_int_eq(ingot_context_n_ctx(c), 16);
+    ingot_context_free(c);
+
+    /* invalid values */
+    p = d, p.n_ctx = -1, create_expect(m, &p, INGOT_ERR_ARG, "context of -1 positions");
+    p = d, p.n_ctx = info.max_pos + 1, create_expect(m, &p, INGOT_ERR_ARG, "the model supports");
+    p = d, p.n_threads = -1, create_expect(m, &p, INGOT_ERR_ARG, "-1 threads");
+    p = d, p.device = (ingot_device)7, create_expect(m, &p, INGOT_ERR_ARG, "device 7");
+    p = d, p.device_index = -1, create_expect(m, &p, INGOT_ERR_ARG, "device index -1");
+    p = d, p.kv_type = INGOT_DT_Q4, create_expect(m, &p, INGOT_ERR_ARG, "KV cache type int4");
+    p = d, p.kv_type = (ingot_dtype)99, create_expect(m, &p, INGOT_ERR_ARG, "KV cache type (invalid)");
+    p = d, p.size = 0, create_expect(m, &p, INGOT_ERR_ARG, "ingot_context_params_init");
+    /* KV cache types the CPU backend does not store */
+    p = d, p.kv_type = INGOT_DT_F16, create_expect(m, &p, INGOT_ERR_UNSUPPORTED, "KV cache type f16");
+    p = d, p.kv_type = INGOT_DT_BF16, create_expect(m, &p, INGOT_ERR_UNSUPPORTED, "KV cache type bf16");
+
+    /* CUDA: no backend yet; the reason depends on the build and the machine */
+    p = d, p.device = INGOT_DEVICE_CUDA, p.n_ctx = 16;
+#ifdef INGOT_HAVE_CUDA
+    ingot_error err = {0};
+    ck_assert_ptr_null(ingot_context_create_with(m, &p, &err));
+    ck_assert_int_eq(err.code, INGOT_ERR_UNSUPPORTED);
+    ck_assert_msg(strncmp(err.message, "device cuda:0: ", 15) == 0, "%s", err.message);
+    ck_assert_msg(strstr(err.message, "no CUDA device") || strstr(err.message, "not available yet"), "%s",
+                  err.message);
+    printf("cuda: %s\n", err.message);
+#else
+    create_expect(m, &p, INGOT_ERR_UNSUPPORTED, "device cuda:0: not built with CUDA");
+    p.device_index = 2;
+    create_expect(m, &p, INGOT_ERR_UNSUPPORTED, "device cuda:2: not built with CUDA");
+#endif
+
+    /* the size covers only the fields the caller knows: an older, shorter struct
+       gets the defaults for the rest; a newer, longer one may not set unknown fields */
+    p = d, p.size = offsetof(ingot_context_params, device), p.n_ctx = 16;
+    p.device = INGOT_DEVICE_CUDA, p.kv_type = INGOT_DT_F16; /* beyond its size: not read */
+    c = create_expect(m, &p, INGOT_OK, NULL);
+    ck_assert_int_eq(ingot_context_n_ctx(c), 16);
+    ingot_context_free(c);
+    struct {
+        ingot_context_params p;
+        int64_t future;
+    } big;
+    ingot_context_params_init_sized(&big.p, sizeof big);
+    ck_assert_uint_eq(big.p.size, sizeof big);
+    ck_assert_int_eq(big.p.kv_type, INGOT_DT_F32);
+    ck_assert(big.future == 0);
+    big.p.n_ctx = 16;
+    ingot_context_free(create_expect(m, &big.p, INGOT_OK, NULL));
+    big.future = 1;
+    create_expect(m, &big.p, INGOT_ERR_ARG, "newer ingot.h");
+
+    /* the old call is the new one with n_ctx and n_threads: the same bits */
+    enum { N = 40 };
+    int32_t ids[N];
+    for (int i = 0; i < N; i++)
+        ids[i] = (int32_t)((i * 911 + 7) % info.vocab_size);
+    size_t nl = (size_t)N * info.vocab_size;
+    float *la = malloc(nl * sizeof *la), *lb = malloc(nl * sizeof *lb);
+    for (int dev = INGOT_DEVICE_AUTO; dev <= INGOT_DEVICE_CPU; dev++) {
+        ingot_error e = {0};
+        ingot_context *a = ingot_context_create(m, N, 2, &e);
+        ck_assert_msg(a != NULL, "%s", e.message);
+        p = d, p.n_ctx = N, p.n_threads = 2, p.device = (ingot_device)dev;
+        ingot_context *b = create_expect(m, &p, INGOT_OK, NULL);
+        ck_assert_int_eq(ingot_context_eval(a, ids, N, 0, la, 1, &e), 0);
+        ck_assert_int_eq(ingot_context_eval(b, ids, N, 0, lb, 1, &e), 0);
+        ck_assert(memcmp(la, lb, nl * sizeof *la) == 0);
+        ingot_context_free(a);
+        ingot_context_free(b);
+    }
+    free(la);
+    free(lb);
+    ingot_model_free(m);
+}
+END_TEST
+
 static void setup_artifacts(void)
 {
     const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
@@ -274,6 +397,7 @@ int main(void)
     tcase_add_test(tc, greedy_small_qwen2);
     tcase_add_test(tc, decode_matches_prefill);
     tcase_add_test(tc, bad_inputs);
+    tcase_add_test(tc, context_params);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
