@@ -27,6 +27,7 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /** Prints "ingot: <message>" on stderr.  @return EXIT_FAIL. */
 int cli_error(const ingot_error *err);

@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"eval", "perplexity, KL divergence and activation ranges on a text", cmd_eval},
     {"bench", "prompt-processing and generation speed", cmd_bench},
     {"quantize", "quantize an artifact: int8, nf4, int4 or awq4", cmd_quantize},
+    {"export", "write an artifact back out as a HuggingFace or AutoAWQ checkpoint", cmd_export},
 };
 
 static void usage(FILE *f)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +25,9 @@ typedef struct writer {
     uint64_t *begin;                   /* data offset, by index in t */
     char *header;     /* JSON text, from json_dumps */
     ingot_st_fill_fn fill; /* produces the data of tensors whose data is NULL */
+    ingot_st_gen_fn gen;   /* or this, which may fail */
     void *fill_user;
+    bool gen_failed;       /* gen failed: err holds its error */
     ingot_error *err;
 } writer;
 
@@ -68,7 +71,7 @@ static int check_tensor(const writer *w, const ingot_st_tensor *t)
         return ingot_fail(w->err, INGOT_ERR_ARG,
                           "%s: %s: size %llu but the shape needs %llu bytes", w->path, nm,
                           (unsigned long long)t->size, (unsigned long long)bytes);
-    if (t->size && !t->data && !w->fill)
+    if (t->size && !t->data && !w->fill && !w->gen)
         return ingot_fail(w->err, INGOT_ERR_ARG, "%s: %s: no data", w->path, nm);
     return 0;
 }
@@ -188,7 +191,7 @@ static int write_all(int fd, const void *buf, uint64_t len)
 }
 
 /* Streams a tensor from the fill callback in bounded chunks. */
-static int write_generated(const writer *w, const ingot_st_tensor *t, int fd)
+static int write_generated(writer *w, const ingot_st_tensor *t, int fd)
 {
     enum { CHUNK = 1 << 22 };
     uint8_t *buf = malloc(CHUNK);
@@ -199,14 +202,22 @@ static int write_generated(const writer *w, const ingot_st_tensor *t, int fd)
     int rc = 0;
     for (uint64_t off = 0; rc == 0 && off < t->size; off += CHUNK) {
         size_t len = (size_t)(t->size - off < CHUNK ? t->size - off : CHUNK);
-        w->fill(w->fill_user, (int)(t - w->t), off, buf, len);
+        if (w->gen) {
+            if (w->gen(w->fill_user, (int)(t - w->t), off, buf, len, w->err) != 0) {
+                w->gen_failed = true;
+                rc = -1;
+                break;
+            }
+        } else {
+            w->fill(w->fill_user, (int)(t - w->t), off, buf, len);
+        }
         rc = write_all(fd, buf, len);
     }
     free(buf);
     return rc;
 }
 
-static int write_body(const writer *w, int fd)
+static int write_body(writer *w, int fd)
 {
     size_t hl = strlen(w->header);
     size_t pad = (8 - hl % 8) % 8;
@@ -234,6 +245,8 @@ static int write_file(writer *w)
     if (write_body(w, o.fd) != 0) {
         int e = errno;
         ingot_outfile_abort(&o);
+        if (w->gen_failed)
+            return -1;
         return ingot_fail(w->err, INGOT_ERR_IO, "%s: write: %s", w->path, strerror(e));
     }
     return ingot_outfile_commit(&o, w->err);
@@ -245,13 +258,14 @@ int ingot_st_write(const char *path, const ingot_st_tensor *tensors, int n,
     return ingot_st_write_fill(path, tensors, n, metadata_json, NULL, NULL, err);
 }
 
-int ingot_st_write_fill(const char *path, const ingot_st_tensor *tensors, int n,
-                        const char *metadata_json, ingot_st_fill_fn fill, void *user,
-                        ingot_error *err)
+static int write_st(const char *path, const ingot_st_tensor *tensors, int n,
+                    const char *metadata_json, ingot_st_fill_fn fill, ingot_st_gen_fn gen,
+                    void *user, ingot_error *err)
 {
     if (!path || n < 0 || (n > 0 && !tensors))
         return ingot_fail(err, INGOT_ERR_ARG, "%s: invalid arguments", path ? path : "(null)");
-    writer w = {.path = path, .t = tensors, .n = n, .fill = fill, .fill_user = user, .err = err};
+    writer w = {.path = path, .t = tensors, .n = n, .fill = fill, .gen = gen, .fill_user = user,
+                .err = err};
     int rc = plan(&w);
     if (rc == 0)
         rc = build_header(&w, metadata_json);
@@ -262,4 +276,18 @@ int ingot_st_write_fill(const char *path, const ingot_st_tensor *tensors, int n,
     free(w.begin);
     free(w.header);
     return rc;
+}
+
+int ingot_st_write_fill(const char *path, const ingot_st_tensor *tensors, int n,
+                        const char *metadata_json, ingot_st_fill_fn fill, void *user,
+                        ingot_error *err)
+{
+    return write_st(path, tensors, n, metadata_json, fill, NULL, user, err);
+}
+
+int ingot_st_write_gen(const char *path, const ingot_st_tensor *tensors, int n,
+                       const char *metadata_json, ingot_st_gen_fn gen, void *user,
+                       ingot_error *err)
+{
+    return write_st(path, tensors, n, metadata_json, NULL, gen, user, err);
 }

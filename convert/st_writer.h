@@ -41,4 +41,19 @@ int ingot_st_write_fill(const char *path, const ingot_st_tensor *tensors, int n,
                         const char *metadata_json, ingot_st_fill_fn fill, void *user,
                         ingot_error *err);
 
+/**
+ * Produces bytes [offset, offset+len) of tensor i into buf, or fails:
+ * @return 0, or -1 with err filled (the write stops, nothing is left).
+ */
+typedef int (*ingot_st_gen_fn)(void *user, int i, uint64_t offset, uint8_t *buf, size_t len,
+                               ingot_error *err);
+
+/**
+ * As ingot_st_write_fill, with a generator that may fail (an interrupt, a
+ * value that does not fit the output type): its error is returned as is.
+ */
+int ingot_st_write_gen(const char *path, const ingot_st_tensor *tensors, int n,
+                       const char *metadata_json, ingot_st_gen_fn gen, void *user,
+                       ingot_error *err);
+
 #endif /* INGOT_ST_WRITER_H */

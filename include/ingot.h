@@ -188,6 +188,67 @@ void ingot_quantize_options_init(ingot_quantize_options *o);
 int ingot_quantize(const char *in_path, const char *out_path, const ingot_quantize_options *o,
                    char **summary_json, ingot_error *err);
 
+/* ------------------------------------------------------------------ export */
+
+/** What `ingot export --format` writes. */
+typedef enum ingot_export_format {
+    INGOT_EXPORT_HF = 0, /* a plain HuggingFace checkpoint (safetensors, config, tokenizer) */
+    INGOT_EXPORT_AWQ     /* an AutoAWQ GEMM checkpoint (from int4 and awq4 artifacts) */
+} ingot_export_format;
+
+/** @return "hf" or "awq" (static storage); NULL for an invalid value. */
+const char *ingot_export_format_name(ingot_export_format f);
+/** @return the format named s, or -1 when s names none. */
+int ingot_export_format_from_name(const char *s);
+
+/* transformers' default max_shard_size, "5GB" (decimal) */
+#define INGOT_EXPORT_DEFAULT_SHARD_BYTES 5000000000ULL
+
+/**
+ * Options of ingot_export.  Always fill one with ingot_export_options_init
+ * first, then set fields: the struct ends in reserved room that later
+ * versions use for new options (the init function gives them their
+ * defaults), so that its size, and the ABI, stays the same.
+ */
+typedef struct ingot_export_options {
+    ingot_export_format format;
+    uint64_t max_shard_bytes; /* largest safetensors shard (0 = INGOT_EXPORT_DEFAULT_SHARD_BYTES);
+                                 a tensor larger than this gets a shard of its own */
+    ingot_progress_fn progress;
+    void *progress_user;
+    ingot_note_fn note;       /* warnings, e.g. that quantized tensors were dequantized */
+    void *note_user;
+    const volatile int *cancel; /* when non-NULL and *cancel != 0: stop, INGOT_ERR_INTERRUPTED */
+    void *reserved[8];        /* room for later options; zeroed by ingot_export_options_init */
+} ingot_export_options;
+
+/** Fills *o with the defaults: hf, 5 GB shards, no callbacks. */
+void ingot_export_options_init(ingot_export_options *o);
+
+/**
+ * Exports the artifact in_path as a checkpoint directory out_dir that other
+ * tools load: safetensors shards (model.safetensors, or
+ * model-0000i-of-0000n.safetensors with model.safetensors.index.json),
+ * config.json and the stored tokenizer and generation files.
+ *   hf:  tensors under their HuggingFace names, bf16/f16/f32 as stored;
+ *        quantized tensors are dequantized to bf16 (o->note says so).
+ *   awq: the int4 linear weights in AutoAWQ's GEMM layout (qweight, qzeros,
+ *        scales), everything else in f16, config.json with a
+ *        quantization_config; other artifacts are refused.
+ * The files are written into a temporary directory beside out_dir, which is
+ * renamed into place only on success: on failure or interrupt nothing is
+ * left and an existing out_dir is untouched.  An existing out_dir is replaced
+ * only when it is empty or holds nothing but checkpoint files (*.safetensors,
+ * *.json, *.jinja, *.txt, *.model); it may not hold the input.
+ * @param o NULL for the defaults.
+ * @param summary_json when not NULL, receives a malloc'ed JSON summary
+ *        (caller frees) on success, NULL on failure.
+ * @return 0 on success, -1 on failure (err filled: "<file or tensor>: <why>";
+ *         INGOT_ERR_UNSUPPORTED for an artifact the format cannot hold).
+ */
+int ingot_export(const char *in_path, const char *out_dir, const ingot_export_options *o,
+                 char **summary_json, ingot_error *err);
+
 /* ------------------------------------------------------------------ artifact */
 
 typedef struct ingot_artifact ingot_artifact;

@@ -42,6 +42,6 @@ awk -v rules=tests/layers.txt '
     bad = 1
   }
   END { exit bad }
-' $(find util model formats kernels artifact tokenizer chat runtime convert quant cli bench \
+' $(find util model formats kernels artifact tokenizer chat runtime convert quant export cli bench \
       -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' \) | sort)
 echo "check_layers: every #include follows tests/layers.txt"

@@ -2,7 +2,7 @@
 # test scripts.  Fixtures come from $(srcdir)/tests/data and $INGOT_MODELS.
 CHECK_SUITES = tests/test_util tests/test_safetensors tests/test_hf_config tests/test_convert \
 	tests/test_artifact tests/test_tokenizer tests/test_chat_template tests/test_runtime \
-	tests/test_kernels tests/test_quant tests/test_quantize
+	tests/test_kernels tests/test_quant tests/test_quantize tests/test_export
 if HAVE_CHECK
 check_PROGRAMS += $(CHECK_SUITES)
 TESTS += $(CHECK_SUITES)
@@ -29,8 +29,13 @@ tests_test_quant_CFLAGS = $(TEST_CFLAGS)
 tests_test_quant_LDADD = $(TEST_LDADD)
 tests_test_quantize_CFLAGS = $(TEST_CFLAGS)
 tests_test_quantize_LDADD = $(TEST_LDADD)
+tests_test_export_CFLAGS = $(TEST_CFLAGS)
+tests_test_export_LDADD = $(TEST_LDADD)
 
-check_SCRIPTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh
-TESTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh
+check_SCRIPTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
+	tests/cli_export.sh
+TESTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
+	tests/cli_export.sh
 EXTRA_DIST += tests/layers.txt tests/cli_lib.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
+	tests/cli_export.sh \
 	tests/data/configs
