@@ -81,6 +81,8 @@ void ingot_context_params_init_sized(ingot_context_params *p, size_t size)
 
 /* The end of the fields this library knows. */
 #define PARAMS_END (offsetof(ingot_context_params, kv_type) + sizeof(ingot_dtype))
+/* Larger than any version of the struct will be: a bound on reading the caller's bytes. */
+#define PARAMS_MAX 4096
 #define COVERS(p, field) ((p)->size >= offsetof(ingot_context_params, field) + sizeof (p)->field)
 
 /* *out = the defaults, overwritten by the fields of *p that p->size covers. */
@@ -89,7 +91,8 @@ static int read_params(const ingot_context_params *p, ingot_context_params *out,
     ingot_context_params_init(out);
     if (!p)
         return 0;
-    if (!COVERS(p, n_ctx))
+    /* a size out of these bounds is garbage: the struct was not set up */
+    if (!COVERS(p, n_ctx) || p->size > PARAMS_MAX)
         return ingot_fail(err, INGOT_ERR_ARG,
                           "context parameters of %zu bytes: set them up with ingot_context_params_init",
                           p->size);

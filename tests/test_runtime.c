@@ -289,6 +289,7 @@ START_TEST(context_params)
     p = d, p.kv_type = INGOT_DT_Q4, create_expect(m, &p, INGOT_ERR_ARG, "KV cache type int4");
     p = d, p.kv_type = (ingot_dtype)99, create_expect(m, &p, INGOT_ERR_ARG, "KV cache type (invalid)");
     p = d, p.size = 0, create_expect(m, &p, INGOT_ERR_ARG, "ingot_context_params_init");
+    p = d, p.size = (size_t)1 << 40, create_expect(m, &p, INGOT_ERR_ARG, "ingot_context_params_init");
     /* KV cache types the CPU backend does not store */
     p = d, p.kv_type = INGOT_DT_F16, create_expect(m, &p, INGOT_ERR_UNSUPPORTED, "KV cache type f16");
     p = d, p.kv_type = INGOT_DT_BF16, create_expect(m, &p, INGOT_ERR_UNSUPPORTED, "KV cache type bf16");
