@@ -20,5 +20,6 @@
 #define QM_CHAINS 2
 #define QM_Q4_LUT 0
 #define QM_PF8_STEPS 4 /* 16 bytes a row per step: R lines every 4 steps */
+#define QM_ROW_SCALES 0 /* partial vectors are copies: scales per chunk */
 
 #include "kernels/cpu/qmatmul_tmpl.h"

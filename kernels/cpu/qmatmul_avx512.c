@@ -22,5 +22,6 @@
 #define QM_CHAINS 1
 #define QM_Q4_LUT 1
 #define QM_PF8_STEPS 1 /* 32 bytes a row per step: R / 2 lines */
+#define QM_ROW_SCALES 1
 
 #include "kernels/cpu/qmatmul_tmpl.h"

@@ -13,6 +13,9 @@
  *              where groups are whole chunks the zero point is folded into
  *              the table; 0: they are converted (& 15, cvtdq2ps)
  *   QM_PF8_STEPS  int8 decode: steps between software prefetches
+ *   QM_ROW_SCALES 4-bit decode: 1 converts a row's scales to f32 once per
+ *              row (the vector layer needs v_map256, v_blend_from); 0 reads
+ *              them from the weight per chunk
  *
  * and the vector layer tells V_MASKED: whether tails are masked vectors or
  * scalar code.  Those choices change the order of the f32 operations, so
@@ -34,8 +37,8 @@
  *   int4: sum_g s_g * (sum_k q_k x_k - z_g sum_k x_k)
  *         or, folded into the table (QM_Q4_LUT), sum_g s_g * sum_k (q_k - z_g) x_k
  * (int4 groups that are not whole chunks: lane by lane, z_g sum_k x_k from
- * the per-lane sums of xp, "xs").  The rows' scales are converted to f32
- * once per row, and the stream of rows is software-prefetched (PF_DIST).
+ * the per-lane sums of xp, "xs").  The stream of rows is
+ * software-prefetched (PF_DIST).
  * Prefill dequantizes a panel of NR = 2 * VL rows x KC inputs (exactly the
  * reference values) into a transposed f32 panel and runs a QM_MR-token x
  * NR-row register-blocked FMA micro-kernel over all tokens.  Each output's
@@ -186,6 +189,7 @@ static void permute_x(const float *x, int n_in, int flip, float *xp)
 
 /* ---------------------------------------------------------------- decode */
 
+#if QM_ROW_SCALES
 /* nf4 double quant: the absmax of the row's nb blocks from b0 on into am,
  * computed as nf4_am does: map[q] * absmax2, rounded, + offset, rounded. */
 static void row_absmax_dq(const qm *c, int64_t b0, int nb, float *am)
@@ -209,28 +213,46 @@ static void row_absmax_dq(const qm *c, int64_t b0, int nb, float *am)
             v_store_part(am + b, a, n);
     }
 }
+#endif
 
 /*
- * Per-row scales for decode, converted once per row instead of once per
- * chunk: nf4 absmax (double quant undone) and, for int4 groups that are
- * whole chunks, f32 scales and zeros.  sc holds 2 * (n_in/64 + 1) floats.
+ * Where decode finds a row's scales.  With QM_ROW_SCALES they are converted
+ * to f32 once per row instead of once per chunk: nf4 absmax (double quant
+ * undone) and, for int4 groups that are whole chunks, scales and zeros
+ * (sc holds 2 * (n_in/64 + 1) floats).  Without, each chunk reads them from
+ * the weight (cheaper where partial vectors cost a copy).
  */
 typedef struct rowsc {
-    const float *am;    /* nf4: absmax of the row's blocks */
-    const float *s, *z; /* int4 whole-chunk groups: scale and zero of each group */
+    const float *am;     /* nf4: absmax of the row's blocks; NULL (only without
+                          * QM_ROW_SCALES): nf4_am per chunk */
+    const float *s, *z;  /* int4 whole-chunk groups, QM_ROW_SCALES: f32 scale and zero */
+    const uint16_t *s16; /* ... otherwise the row's stored f16 scales */
+    const uint8_t *zp;   /* and u8 zeros */
 } rowsc;
+
+AI float rs_scale(const rowsc *r, int gi)
+{
+    return QM_ROW_SCALES ? r->s[gi] : _cvtsh_ss(r->s16[gi]);
+}
+
+AI float rs_zero(const rowsc *r, int gi)
+{
+    return QM_ROW_SCALES ? r->z[gi] : (float)r->zp[gi];
+}
 
 AI rowsc row_scales(const qm *c, int fmt, int o, float *sc)
 {
-    rowsc r = {NULL, NULL, NULL};
+    rowsc r = {NULL, NULL, NULL, NULL, NULL};
     if (fmt == FMT_NF4) {
         int nb = c->n_in / 64;
         if (!c->dmap) {
             r.am = (const float *)c->scales + (int64_t)o * nb; // (n_out*n_in/64)
-            return r;
+        } else {
+#if QM_ROW_SCALES
+            row_absmax_dq(c, (int64_t)o * nb, nb, sc);
+            r.am = sc;
+#endif
         }
-        row_absmax_dq(c, (int64_t)o * nb, nb, sc);
-        r.am = sc;
         return r;
     }
     int g = c->group, ng = c->n_in / g;
@@ -238,6 +260,11 @@ AI rowsc row_scales(const qm *c, int fmt, int o, float *sc)
         return r; /* groups inside a chunk: chunk_scales per chunk */
     const uint16_t *s16 = (const uint16_t *)c->scales + (int64_t)o * ng; // (n_out, n_in/G)
     const uint8_t *zp = (const uint8_t *)c->zeros + (int64_t)o * ng;    // (n_out, n_in/G)
+    if (!QM_ROW_SCALES) {
+        r.s16 = s16;
+        r.zp = zp;
+        return r;
+    }
     for (int j = 0; j < ng; j += VL) {
         int n = ng - j;
         if (n >= VL) {
@@ -284,7 +311,7 @@ AI void dec4_rows(const qm *c, int fmt, int R, int o, const float *xp, const flo
                 t[i][r] = v_zero();
             /* int4 folded: lut[i] = i - z, so t sums (q - z) x exactly like
              * the reference */
-            lut[r] = fold ? v_lut_sub(c->lut, v_set1(rs[r].z[gi])) : c->lut;
+            lut[r] = fold ? v_lut_sub(c->lut, v_set1(rs_zero(&rs[r], gi))) : c->lut;
         }
         /* an address, not a pointer: it may lie past the end of the rows
          * (prefetches never fault) */
@@ -310,11 +337,14 @@ AI void dec4_rows(const qm *c, int fmt, int R, int o, const float *xp, const flo
             if (fmt == FMT_NF4) {
                 /* absmax of the chunk's blocks into lanes 8i..8i+7 */
                 int b = ch * (VL / 8);
-                sv = v_spread8(rs[r].am + b, nb - b < VL / 8 ? nb - b : VL / 8);
+                if (QM_ROW_SCALES || rs[r].am)
+                    sv = v_spread8(rs[r].am + b, nb - b < VL / 8 ? nb - b : VL / 8);
+                else
+                    chunk_scales(c, fmt, o + r, ch, &sv, &zv);
             } else if (whole) {
-                sv = v_set1(rs[r].s[gi]);
+                sv = v_set1(rs_scale(&rs[r], gi));
                 if (!fold) {
-                    zv = v_set1(rs[r].z[gi]);
+                    zv = v_set1(rs_zero(&rs[r], gi));
                     tr = v_fnmadd(zv, v_load(xs + ch * VL), tr);
                 }
             } else {

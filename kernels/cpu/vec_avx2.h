@@ -160,21 +160,5 @@ VI vf v_keep(vf v, int n)
     __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     return _mm256_and_ps(v, _mm256_castsi256_ps(m));
 }
-/* lanes >= first from b, the others from a */
-VI vf v_blend_from(vf a, vf b, int first)
-{
-    __m256i m = _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                   _mm256_set1_epi32(first - 1));
-    return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(m));
-}
-
-/* map[q] for the first n (<= VL) bytes q at p: a 256-entry table */
-VI vf v_map256(const float *map, const uint8_t *p, int n)
-{
-    uint8_t b[VL] = {0};
-    if (n < VL)
-        p = memcpy(b, p, (size_t)n);
-    return _mm256_i32gather_ps(map, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)), 4);
-}
 
 #endif /* INGOT_VEC_AVX2_H */
