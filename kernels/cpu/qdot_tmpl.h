@@ -357,20 +357,29 @@ AI void dec4_rows(int nr, int o, int stride, const qd *c, const qtok *t, float *
     const int cpg = c->group / QD_CH; // chunks per group
     const size_t scs = QD_SCS(n);
     const uint8_t *rp[QD_R4]; // (n_in/2) each
-    vf acc[QD_R4], corr[QD_R4];
+    vf acc[QD_R4];
+#if QD_Q4_GROUPED
+    vf corr[QD_R4]; /* taken off lane by lane */
+#else
+    float corr[QD_R4]; /* taken off the sum */
+#endif
     UNROLL
     for (int r = 0; r < nr; r++) {
         rp[r] = (const uint8_t *)c->data + (size_t)(o + r * stride) * (size_t)rowbytes;
         acc[r] = v_zero();
-        corr[r] = row_groups(c, o + r * stride, ng, t->xg, t->sc + (size_t)r * scs);
-    }
-    for (int g = 0, ch = 0; g < ng; g++) {
+        vf cv = row_groups(c, o + r * stride, ng, t->xg, t->sc + (size_t)r * scs);
 #if QD_Q4_GROUPED
+        corr[r] = cv;
+#else
+        corr[r] = d_hsum(cv);
+#endif
+    }
+#if QD_Q4_GROUPED
+    for (int g = 0, ch = 0; g < ng; g++) {
         vf ag[QD_R4];
         UNROLL
         for (int r = 0; r < nr; r++)
             ag[r] = v_zero();
-#endif
         for (const int ch_end = ch + cpg; ch < ch_end; ch++) {
             vi xl = vi_load(t->lo + DB * ch), xh = vi_load(t->hi + DB * ch);
             vf dv = v_load(t->dvs + VL * ch);
@@ -379,20 +388,30 @@ AI void dec4_rows(int nr, int o, int stride, const qd *c, const qtok *t, float *
                 qd_prefetch(rp[0], rp[r], r, nr, ch);
                 vi v = vi_load(rp[r] + DB * ch);
                 vi s = d_dot2_small(d_lo4(v), xl, d_hi4(v), xh);
-#if QD_Q4_GROUPED
                 ag[r] = v_fma(v_cvt_i32(s), dv, ag[r]);
-#else
-                acc[r] = v_fma(v_mul(v_cvt_i32(s), dv), v_set1(t->sc[(size_t)r * scs + (size_t)g]),
-                               acc[r]);
-#endif
             }
         }
-#if QD_Q4_GROUPED
         UNROLL
         for (int r = 0; r < nr; r++)
             acc[r] = v_fma(ag[r], v_set1(t->sc[(size_t)r * scs + (size_t)g]), acc[r]);
-#endif
     }
+#else
+    for (int ch = 0, g = 0, left = cpg; ch < n / QD_CH; ch++) {
+        vi xl = vi_load(t->lo + DB * ch), xh = vi_load(t->hi + DB * ch);
+        vf dv = v_load(t->dvs + VL * ch);
+        UNROLL
+        for (int r = 0; r < nr; r++) {
+            qd_prefetch(rp[0], rp[r], r, nr, ch);
+            vi v = vi_load(rp[r] + DB * ch);
+            vi s = d_dot2_small(d_lo4(v), xl, d_hi4(v), xh);
+            acc[r] = v_fma(v_mul(v_cvt_i32(s), dv), v_set1(t->sc[(size_t)r * scs + (size_t)g]), acc[r]);
+        }
+        if (--left == 0) {
+            g++;
+            left = cpg;
+        }
+    }
+#endif
 #if QD_Q4_GROUPED
     UNROLL
     for (int r = 0; r < nr; r++)
@@ -401,7 +420,7 @@ AI void dec4_rows(int nr, int o, int stride, const qd *c, const qtok *t, float *
 #else
     UNROLL
     for (int r = 0; r < nr; r++)
-        yt[(size_t)(o + r * stride)] = d_hsum(acc[r]) - d_hsum(corr[r]);
+        yt[(size_t)(o + r * stride)] = d_hsum(acc[r]) - corr[r];
 #endif
 }
 
