@@ -78,4 +78,81 @@ VI void v_transpose(vf t[VL])
     }
 }
 
+/* ---- for the quantized formats (qmatmul_tmpl.h, qdot_tmpl.h) ---- */
+
+/* No masked loads: a tail takes scalar code or a zeroed copy. */
+#define V_MASKED 0
+
+typedef __m256i vi; /* VL int32 lanes: 4 * VL bytes */
+
+VI vf v_fnmadd(vf a, vf b, vf c) { return _mm256_fnmadd_ps(a, b, c); } /* c - a * b */
+VI vf v_abs(vf v) { return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+VI vf v_cvt_i32(vi v) { return _mm256_cvtepi32_ps(v); }
+VI vi vi_load(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+VI void vi_store(void *p, vi v) { _mm256_storeu_si256((__m256i *)p, v); }
+VI vi vi_srl32(vi v, int s) { return _mm256_srli_epi32(v, s); }
+
+/* The first n dwords at p, the rest 0 (n = VL, or VL / 2 where an int4 row
+ * ends on 32 codes). */
+VI vi vi_load_dwords(const void *p, int n)
+{
+    if (n >= VL)
+        return vi_load(p);
+    if (n == VL / 2)
+        return _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    uint32_t b[VL] = {0};
+    memcpy(b, p, (size_t)n * 4);
+    return vi_load(b);
+}
+
+/* VL bytes as f32 */
+VI vf v_load_i8(const int8_t *p)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+VI vf v_load_u8(const uint8_t *p)
+{
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+VI vf v_load_part_u8(const uint8_t *p, int n)
+{
+    uint8_t b[VL] = {0};
+    memcpy(b, p, (size_t)n);
+    return v_load_u8(b);
+}
+
+/* A 16-entry f32 table, looked up by the low 4 bits of each dword: two
+ * vpermps on the low 3 bits, blended on bit 3. */
+typedef struct vlut {
+    __m256 lo, hi;
+} vlut;
+
+VI vlut v_lut_load(const float *t) { return (vlut){_mm256_loadu_ps(t), _mm256_loadu_ps(t + 8)}; }
+VI vlut v_lut_sub(vlut t, vf z) { return (vlut){_mm256_sub_ps(t.lo, z), _mm256_sub_ps(t.hi, z)}; }
+VI vf v_lut(vlut t, vi idx)
+{
+    __m256 lo = _mm256_permutevar8x32_ps(t.lo, idx), hi = _mm256_permutevar8x32_ps(t.hi, idx);
+    return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+}
+/* the low 4 bits of each dword as f32 */
+VI vf v_cvt_low4(vi v) { return _mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(15))); }
+
+/* Scale vectors: lane j = a[j / 8] (the first n of VL / 8 entries, the rest
+ * 0; here always the one), lane j = a[j / 4] (VL / 4 entries). */
+VI vf v_spread8(const float *a, int n)
+{
+    (void)n;
+    return _mm256_set1_ps(a[0]);
+}
+VI vf v_spread4(const float *a)
+{
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(a[0])), _mm_set1_ps(a[1]), 1);
+}
+/* lanes >= n set to 0 */
+VI vf v_keep(vf v, int n)
+{
+    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_and_ps(v, _mm256_castsi256_ps(m));
+}
+
 #endif /* INGOT_VEC_AVX2_H */

@@ -99,4 +99,91 @@ VI void v_transpose(vf t[VL])
     }
 }
 
+/* ---- for the quantized formats (qmatmul_tmpl.h, qdot_tmpl.h) ---- */
+
+/* Masked loads: a tail is one more vector with its lanes past the end 0. */
+#define V_MASKED 1
+
+typedef __m512i vi; /* VL int32 lanes: 4 * VL bytes */
+
+VI vf v_fnmadd(vf a, vf b, vf c) { return _mm512_fnmadd_ps(a, b, c); } /* c - a * b */
+VI vf v_abs(vf v)
+{
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff)));
+}
+VI vf v_cvt_i32(vi v) { return _mm512_cvtepi32_ps(v); }
+VI vi vi_load(const void *p) { return _mm512_loadu_si512(p); }
+VI void vi_store(void *p, vi v) { _mm512_storeu_si512(p, v); }
+VI vi vi_srl32(vi v, int s) { return _mm512_srli_epi32(v, s); }
+
+/* The first n dwords at p, the rest 0. */
+VI vi vi_load_dwords(const void *p, int n) { return _mm512_maskz_loadu_epi32(v_mask(n), p); }
+
+/* VL bytes as f32; the first n (0 <= n <= VL), the rest 0 */
+VI vf v_load_i8(const int8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+VI vf v_load_part_i8(const int8_t *p, int n)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(v_mask(n), p)));
+}
+VI vf v_load_u8(const uint8_t *p)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+VI vf v_load_part_u8(const uint8_t *p, int n)
+{
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(v_mask(n), p)));
+}
+
+/* A 16-entry f32 table, looked up by the low 4 bits of each dword: one vpermps. */
+typedef __m512 vlut;
+
+VI vlut v_lut_load(const float *t) { return _mm512_loadu_ps(t); }
+VI vlut v_lut_sub(vlut t, vf z) { return _mm512_sub_ps(t, z); }
+VI vf v_lut(vlut t, vi idx) { return _mm512_permutexvar_ps(idx, t); }
+/* the low 4 bits of each dword as f32 */
+VI vf v_cvt_low4(vi v) { return _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15))); }
+
+/* Scale vectors: lane j = a[j / 8] (the first n of VL / 8 entries, the rest
+ * 0), lane j = a[j / 4] (VL / 4 entries). */
+VI vf v_spread8(const float *a, int n)
+{
+    const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m128 pair = n >= 2 ? _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)a)) : _mm_load_ss(a);
+    return _mm512_permutexvar_ps(half, _mm512_castps128_ps512(pair));
+}
+VI vf v_spread4(const float *a)
+{
+    const __m512i quarter = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return _mm512_permutexvar_ps(quarter, _mm512_castps128_ps512(_mm_loadu_ps(a)));
+}
+/* lanes >= first from b, the others from a */
+VI vf v_blend_from(vf a, vf b, int first)
+{
+    return _mm512_mask_blend_ps((__mmask16)(0xffffu << first), a, b);
+}
+
+/* map[q] for the first n (<= VL) bytes q at p: a 256-entry table, as 8
+ * two-table permutes and a blend tree on index bits 5, 6 and 7 (AVX-512
+ * gathers are slower on Zen 4). */
+VI vf v_map256(const float *map, const uint8_t *p, int n)
+{
+    __m512i qi = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(v_mask(n), p));
+    __m512 t[8];
+    _Pragma("GCC unroll 8")
+    for (int i = 0; i < 8; i++)
+        t[i] = _mm512_permutex2var_ps(_mm512_loadu_ps(map + 32 * i), qi,
+                                      _mm512_loadu_ps(map + 32 * i + 16));
+    _Pragma("GCC unroll 3")
+    for (int bit = 32, k = 8; bit <= 128; bit *= 2, k /= 2) {
+        __mmask16 sel = _mm512_test_epi32_mask(qi, _mm512_set1_epi32(bit));
+        _Pragma("GCC unroll 4")
+        for (int i = 0; i < k / 2; i++)
+            t[i] = _mm512_mask_blend_ps(sel, t[2 * i], t[2 * i + 1]);
+    }
+    return t[0];
+}
+
 #endif /* INGOT_VEC_AVX512_H */
