@@ -11,13 +11,10 @@
 #include "chat/jinja.h"
 #include "util/util.h"
 
-/* Deeper nesting than this is refused rather than risking the C stack. */
-#define MAX_DEPTH 200
-
 typedef struct parser {
     const ingot_jtok *t;
     int n, pos;
-    int depth;
+    int depth, max_depth; /* deeper nesting is refused rather than risking the C stack */
     int loops; /* enclosing for loops, to place break / continue */
     ingot_error *err;
 } parser;
@@ -64,6 +61,12 @@ static int perr(parser *P, ingot_status code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return ingot_fail(P->err, code, "chat template: line %d: %s", cur(P)->line, msg);
+}
+
+static int too_deep(parser *P)
+{
+    return perr(P, INGOT_ERR_UNSUPPORTED, "blocks and expressions nest deeper than the limit of %d",
+                P->max_depth);
 }
 
 static int unexpected(parser *P, const char *wanted)
@@ -552,8 +555,8 @@ static ingot_jexpr *parse_filter_expr(parser *P, ingot_jexpr *e)
 
 static ingot_jexpr *parse_unary(parser *P, int with_filter)
 {
-    if (++P->depth > MAX_DEPTH) {
-        perr(P, INGOT_ERR_UNSUPPORTED, "expression nested too deeply");
+    if (++P->depth > P->max_depth) {
+        too_deep(P);
         return NULL;
     }
     const ingot_jtok *t = cur(P);
@@ -671,8 +674,8 @@ static ingot_jexpr *parse_not(parser *P)
     if (is_name(cur(P), "not")) {
         int line = cur(P)->line;
         advance(P);
-        if (++P->depth > MAX_DEPTH) {
-            perr(P, INGOT_ERR_UNSUPPORTED, "expression nested too deeply");
+        if (++P->depth > P->max_depth) {
+            too_deep(P);
             return NULL;
         }
         ingot_jexpr *e = wrap(P, JE_NOT, parse_not(P), line);
@@ -1077,8 +1080,8 @@ static int parse_text(parser *P, ingot_jbody *body)
 
 static int parse_body(parser *P, ingot_jbody *body, const block_ctx *bc, int *which)
 {
-    if (++P->depth > MAX_DEPTH)
-        return perr(P, INGOT_ERR_UNSUPPORTED, "blocks nested too deeply");
+    if (++P->depth > P->max_depth)
+        return too_deep(P);
     int rc = 0;
     while (rc == 0) {
         const ingot_jtok *t = cur(P);
@@ -1114,9 +1117,9 @@ static int parse_body(parser *P, ingot_jbody *body, const block_ctx *bc, int *wh
     return rc;
 }
 
-int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, ingot_jbody *root, ingot_error *err)
+int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, int max_nesting, ingot_jbody *root, ingot_error *err)
 {
-    parser P = {.t = toks, .n = ntoks, .err = err};
+    parser P = {.t = toks, .n = ntoks, .max_depth = max_nesting, .err = err};
     int which = -1;
     memset(root, 0, sizeof *root);
     if (parse_body(&P, root, NULL, &which) < 0 || ingot_jinja_scope(root, err) < 0) {

@@ -389,11 +389,11 @@ START_TEST(runtime_errors_fail)
     expect_error("{% for i in 5 %}{% endfor %}", NULL, 0, INGOT_ERR_FORMAT, "not iterable", NULL);
     expect_error("{{ range(200000) | length }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "range too big", NULL);
     expect_error("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", NULL, 0, INGOT_ERR_UNSUPPORTED,
-                 "nested too deeply", NULL);
+                 "macro calls nest deeper than the limit of 64", NULL);
     expect_error("{{ 9223372036854775807 + 1 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "integer overflow", NULL);
-    expect_error("{{ 'xx' * 100000000 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "too large", NULL);
+    expect_error("{{ 'xx' * 100000000000 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "memory use exceeds the limit", NULL);
     expect_error("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", NULL, 0,
-                 INGOT_ERR_UNSUPPORTED, "too much work", NULL);
+                 INGOT_ERR_UNSUPPORTED, "loop iterations and macro calls exceed the limit of 1000000", NULL);
 }
 END_TEST
 
