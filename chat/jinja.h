@@ -246,6 +246,7 @@ typedef struct ingot_jexpr {
     int op;
     int neg;
     int line;
+    int depth; /* of the tree below, this node included (bounded by the parser) */
     char *name;
     ingot_jv cst;
     struct ingot_jexpr **a;

@@ -123,12 +123,31 @@ static ingot_jexpr *new_expr(parser *P, ingot_jexpr_kind kind, int line)
     }
     e->kind = kind;
     e->line = line;
+    e->depth = 1;
     return e;
+}
+
+static int too_deep(parser *P);
+
+/* Makes child an operand of e, unless that makes the tree deeper than the
+ * limit: evaluating and freeing it recurse.  A flat `1 + 1 + ... + 1` makes a
+ * deep tree too, and is refused here.  @return 0, or -1 with child freed. */
+static int adopt(parser *P, ingot_jexpr *e, ingot_jexpr *child)
+{
+    if (child && child->depth + 1 > e->depth)
+        e->depth = child->depth + 1;
+    if (e->depth > P->max_depth) {
+        expr_free(child);
+        return too_deep(P);
+    }
+    return 0;
 }
 
 /* Appends child (NULL allowed: an absent slice bound or else branch). */
 static int add_arg(parser *P, ingot_jexpr *e, ingot_jexpr *child)
 {
+    if (adopt(P, e, child) < 0)
+        return -1;
     ingot_jexpr **a = realloc(e->a, (size_t)(e->na + 1) * sizeof *a);
     if (!a) {
         expr_free(child);
@@ -141,6 +160,10 @@ static int add_arg(parser *P, ingot_jexpr *e, ingot_jexpr *child)
 
 static int add_kw(parser *P, ingot_jexpr *e, char *name, ingot_jexpr *v)
 {
+    if (adopt(P, e, v) < 0) {
+        free(name);
+        return -1;
+    }
     char **n = realloc(e->kwn, (size_t)(e->nkw + 1) * sizeof *n);
     if (n)
         e->kwn = n;
@@ -179,9 +202,10 @@ static ingot_jexpr *make2(parser *P, ingot_jexpr_kind kind, int op, ingot_jexpr 
 {
     ingot_jexpr *e = l && r ? new_expr(P, kind, line) : NULL;
     if (!e || add_arg(P, e, l) < 0 || add_arg(P, e, r) < 0) {
-        if (!e || e->na == 0)
+        /* add_arg frees the child it fails on; e owns those it took */
+        if (!e)
             expr_free(l);
-        if (!e || e->na < 2)
+        if (!e || e->na == 0)
             expr_free(r);
         expr_free(e);
         return NULL;
