@@ -16,7 +16,7 @@ mkdir -p "$out"
 echo "== machine"; grep -m1 'model name' /proc/cpuinfo; nproc
 grep -o -w -E 'avx512f|avx512bw|avx512vl|avx512_vnni|avx512vnni' /proc/cpuinfo | sort -u | tr '\n' ' '; echo
 echo "== Check suites of the new build (every ISA this CPU runs)"
-for t in test_quant test_kernels test_runtime; do
+for t in test_quant test_kernels; do
   (cd "$top" && top_srcdir="$top" srcdir="$top" INGOT_MODELS="$top/../shared/models" CK_DEFAULT_TIMEOUT=600 \
     "$w/new/tests/$t" > "$out/$t.log" 2>&1) && echo "PASS $t: $(tail -1 "$out/$t.log")" || { echo "FAIL $t"; tail -30 "$out/$t.log"; }
 done

@@ -140,7 +140,7 @@ START_TEST(options_defaults)
     ck_assert_uint_eq(o.max_shard_bytes, 5000000000ULL);
     ck_assert_ptr_null(o.progress);
     ck_assert_ptr_null(o.note);
-    ck_assert_ptr_null(o.cancel);
+    ck_assert(o.cancel == NULL);
     for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++)
         ck_assert_ptr_null(o.reserved[i]);
     ck_assert_str_eq(ingot_export_format_name(INGOT_EXPORT_AWQ), "awq");
