@@ -37,7 +37,7 @@ for a in "$work"/old/*/*.ingot; do
   for isa in $isas; do
     # a kernel set this CPU lacks makes both builds fail alike: skip it
     INGOT_ISA=$isa "$old/ingot" run "$a" -p 'def quicksort(arr):' -n 32 --temp 0 > "$work/a.txt" 2>/dev/null || continue
-    INGOT_ISA=$isa "$new/ingot" run "$b" -p 'def quicksort(arr):' -n 32 --temp 0 > "$work/b.txt" 2>&1 || true
+    INGOT_ISA=$isa "$new/ingot" run "$b" -p 'def quicksort(arr):' -n 32 --temp 0 > "$work/b.txt" 2>/dev/null || true
     cmp -s "$work/a.txt" "$work/b.txt" || differ "$rel: run with INGOT_ISA=$isa"
     echo "same: $rel run ($isa)"
   done
