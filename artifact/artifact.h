@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ingot.h"
+#include "formats/formats.h"
 #include "model/model_config.h"
 #include "util/util.h"
 
@@ -62,6 +63,16 @@ struct ingot_artifact {
 const ingot_tensor *ingot_artifact_find(const ingot_artifact *a, const char *name);
 /** @return the first part with this role of t, or NULL. */
 const ingot_part *ingot_tensor_part(const ingot_tensor *t, const char *role);
+/**
+ * Binds stored tensor t as a (rows, cols) weight of format f: its parts found
+ * by role, each part's size checked against f's layout (ingot_wmat_bind_found;
+ * errors name path and t).  The view points into the artifact's mapping.
+ * @return 0, or -1 with err.
+ */
+int ingot_tensor_bind(const ingot_tensor *t, const ingot_format *f, int64_t rows, int64_t cols,
+                      const char *path, ingot_wmat *w, ingot_error *err);
+/** t read as rows of its last dimension: *cols = that dimension, *rows = the product of the others. */
+void ingot_tensor_rows(const ingot_tensor *t, int64_t *rows, int64_t *cols);
 /** @return the bytes of a tar member (e.g. "hf/tokenizer.json"), or NULL; *size set. */
 const uint8_t *ingot_artifact_member(const ingot_artifact *a, const char *member, size_t *size);
 

@@ -262,6 +262,32 @@ const ingot_part *ingot_tensor_part(const ingot_tensor *t, const char *role)
     return NULL;
 }
 
+/* ingot_part_lookup over a stored tensor's parts */
+static bool find_part(void *user, const char *role, const void **data, uint64_t *bytes)
+{
+    const ingot_part *p = ingot_tensor_part(user, role);
+    if (!p)
+        return false;
+    *data = p->data;
+    *bytes = p->size;
+    return true;
+}
+
+int ingot_tensor_bind(const ingot_tensor *t, const ingot_format *f, int64_t rows, int64_t cols,
+                      const char *path, ingot_wmat *w, ingot_error *err)
+{
+    return ingot_wmat_bind_found(w, f, rows, cols, t->group_size, find_part, (void *)t, path, t->name,
+                                 err);
+}
+
+void ingot_tensor_rows(const ingot_tensor *t, int64_t *rows, int64_t *cols)
+{
+    *rows = 1;
+    *cols = t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
+    for (int d = 0; d + 1 < t->ndim; d++)
+        *rows *= t->shape[d];
+}
+
 const uint8_t *ingot_artifact_member(const ingot_artifact *a, const char *member, size_t *size)
 {
     int i = find_member(a, member);

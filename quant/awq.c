@@ -303,7 +303,7 @@ static void embed_tokens(ingot_awq *a)
     size_t nt = (size_t)a->n * a->len;
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < nt; t++)
-        ingot_wmat_row(&a->m->embed, a->tokens[t], a->x + t * a->dim);
+        ingot_dequantize_ref(&a->m->embed, a->tokens[t], a->tokens[t] + 1, a->x + t * a->dim);
 }
 
 ingot_awq *ingot_awq_create(ingot_model *m, const ingot_calib *calib, const ingot_awq_params *p,
@@ -387,7 +387,7 @@ static void load_layer(ingot_awq *a, int l)
         int cols = a->cols[i];
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < a->rows[i]; r++)
-            ingot_wmat_row(sw, r, w + (size_t)r * cols);
+            ingot_dequantize_ref(sw, r, r + 1, w + (size_t)r * cols);
         *layer_w(&a->L, i) = f32_wmat(w, a->rows[i], cols);
         a->lin_changed[i] = false;
     }

@@ -344,25 +344,12 @@ static int plan(qz *q, ingot_error *err)
 
 /* ------------------------------------------------------------ 3. input check */
 
-/* ingot_part_lookup over a stored tensor's parts */
-static bool find_part(void *user, const char *role, const void **data, uint64_t *bytes)
-{
-    const ingot_part *p = ingot_tensor_part(user, role);
-    if (!p)
-        return false;
-    *data = p->data;
-    *bytes = p->size;
-    return true;
-}
-
 /* A float input tensor as rows of its format: a matrix's rows, a vector as one row. */
 static int src_view(const qz *q, const ingot_tensor *t, ingot_wmat *w, ingot_error *err)
 {
-    int64_t rows = 1, cols = t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
-    for (int d = 0; d + 1 < t->ndim; d++)
-        rows *= t->shape[d];
-    return ingot_wmat_bind_found(w, ingot_format_of(t->type), rows, cols, 0, find_part, (void *)t,
-                                 q->in_path, t->name, err);
+    int64_t rows, cols;
+    ingot_tensor_rows(t, &rows, &cols);
+    return ingot_tensor_bind(t, ingot_format_of(t->type), rows, cols, q->in_path, w, err);
 }
 
 static int check_values(const qz *q, const ingot_tensor *t, ingot_error *err)

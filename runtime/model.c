@@ -25,28 +25,12 @@ static float *pool_take(ingot_model *m, size_t n)
     return p;
 }
 
-void ingot_wmat_row(const ingot_wmat *w, int r, float *out)
-{
-    ingot_dequantize_ref(w, r, r + 1, out);
-}
-
 static uint64_t tensor_bytes(const ingot_tensor *t)
 {
     uint64_t b = 0;
     for (int i = 0; i < t->n_parts; i++)
         b += t->parts[i].size;
     return b;
-}
-
-/* ingot_part_lookup over a stored tensor's parts */
-static bool find_part(void *user, const char *role, const void **data, uint64_t *bytes)
-{
-    const ingot_part *p = ingot_tensor_part(user, role);
-    if (!p)
-        return false;
-    *data = p->data;
-    *bytes = p->size;
-    return true;
 }
 
 /* A (n_out, n_in) view of t's parts in its format, each part's size checked. */
@@ -57,8 +41,7 @@ static int bind_tensor(ingot_model *m, const ingot_tensor *t, int64_t n_out, int
     if (!f)
         return ingot_fail(err, INGOT_ERR_ARG, "%s: %s is not a weight format", t->name,
                           ingot_dtype_name(t->type));
-    return ingot_wmat_bind_found(w, f, n_out, n_in, t->group_size, find_part, (void *)t,
-                                 m->art->path, t->name, err);
+    return ingot_tensor_bind(t, f, n_out, n_in, m->art->path, w, err);
 }
 
 int ingot_wmat_from_tensor(ingot_model *m, const ingot_tensor *t, ingot_wmat *w, ingot_error *err)
@@ -85,7 +68,7 @@ static int load_vec(ingot_model *m, const char *name, int64_t n, const float **o
     float *dst = pool_take(m, (size_t)n);
     if (!dst)
         return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", m->art->path);
-    ingot_wmat_row(&v, 0, dst);
+    ingot_dequantize_ref(&v, 0, 1, dst);
     *out = dst;
     m->weight_bytes += tensor_bytes(t);
     m->n_params += (uint64_t)n;
