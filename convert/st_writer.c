@@ -174,22 +174,6 @@ static int build_header(writer *w, const char *metadata_json)
 
 /* ------------------------------------------------------------------ output */
 
-static int write_all(int fd, const void *buf, uint64_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
-        ssize_t r = write(fd, p, chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        len -= (uint64_t)r;
-    }
-    return 0;
-}
-
 /* Streams a tensor from the fill callback in bounded chunks. */
 static int write_generated(writer *w, const ingot_st_tensor *t, int fd)
 {
@@ -211,7 +195,7 @@ static int write_generated(writer *w, const ingot_st_tensor *t, int fd)
         } else {
             w->fill(w->fill_user, (int)(t - w->t), off, buf, len);
         }
-        rc = write_all(fd, buf, len);
+        rc = ingot_write_all(fd, buf, len);
     }
     free(buf);
     return rc;
@@ -226,12 +210,12 @@ static int write_body(writer *w, int fd)
     for (int i = 0; i < 8; i++)
         len_le[i] = (uint8_t)(n >> (8 * i));
     static const char spaces[8] = "        ";
-    if (write_all(fd, len_le, 8) != 0 || write_all(fd, w->header, hl) != 0 ||
-        write_all(fd, spaces, pad) != 0)
+    if (ingot_write_all(fd, len_le, 8) != 0 || ingot_write_all(fd, w->header, hl) != 0 ||
+        ingot_write_all(fd, spaces, pad) != 0)
         return -1;
     for (int i = 0; i < w->n; i++) {
         const ingot_st_tensor *t = w->by_layout[i];
-        if (t->data ? write_all(fd, t->data, t->size) != 0 : write_generated(w, t, fd) != 0)
+        if (t->data ? ingot_write_all(fd, t->data, t->size) != 0 : write_generated(w, t, fd) != 0)
             return -1;
     }
     return 0;

@@ -142,3 +142,22 @@ double ingot_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+int ingot_write_all(int fd, const void *buf, uint64_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
+        ssize_t r = write(fd, p, chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += r;
+        len -= (uint64_t)r;
+    }
+    return 0;
+}

@@ -87,6 +87,12 @@ int ingot_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 /** @return 1 if path exists, 0 if not. */
 int ingot_file_exists(const char *path);
 
+/**
+ * Writes all len bytes of buf to fd, retrying short and interrupted writes.
+ * @return 0, or -1 with errno set (EIO when write wrote nothing).
+ */
+int ingot_write_all(int fd, const void *buf, uint64_t len);
+
 /** @return malloc'ed "dir/name" (NULL on allocation failure). */
 char *ingot_path_join(const char *dir, const char *name);
 
