@@ -113,16 +113,6 @@ static xtensor *add(exporter *e, ingot_error *err)
     return x;
 }
 
-static bool find_part(void *user, const char *role, const void **data, uint64_t *bytes)
-{
-    const ingot_part *p = ingot_tensor_part(user, role);
-    if (!p)
-        return false;
-    *data = p->data;
-    *bytes = p->size;
-    return true;
-}
-
 /* The stored tensor of spec s, checked against its canonical shape. */
 static const ingot_tensor *stored(const exporter *e, const ingot_tensor_spec *s, ingot_error *err)
 {
@@ -149,11 +139,9 @@ static int bind(const exporter *e, const ingot_tensor *t, ingot_wmat *w, ingot_e
     if (!f)
         return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "%s: %s: type %s cannot be exported",
                           e->in_path, t->name, ingot_dtype_name(t->type));
-    int64_t rows = 1, cols = t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
-    for (int d = 0; d + 1 < t->ndim; d++)
-        rows *= t->shape[d];
-    return ingot_wmat_bind_found(w, f, rows, cols, t->group_size, find_part, (void *)t,
-                                 e->in_path, t->name, err);
+    int64_t rows, cols;
+    ingot_tensor_rows(t, &rows, &cols);
+    return ingot_tensor_bind(t, f, rows, cols, e->in_path, w, err);
 }
 
 /* Output tensor `name` of type dt made from the stored tensor t. */
@@ -391,24 +379,12 @@ static int write_text(const ingot_outdir *d, const char *name, const void *data,
         return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
     ingot_outfile of;
     int rc = ingot_outfile_open(&of, path, NULL, err);
-    if (rc == 0) {
-        const uint8_t *p = data;
-        size_t left = len;
-        while (rc == 0 && left > 0) {
-            ssize_t w = write(of.fd, p, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                rc = ingot_fail(err, INGOT_ERR_IO, "%s: write: %s", name, strerror(errno));
-                ingot_outfile_abort(&of);
-            } else {
-                p += w;
-                left -= (size_t)w;
-            }
-        }
-        if (rc == 0)
-            rc = ingot_outfile_commit(&of, err);
+    if (rc == 0 && ingot_write_all(of.fd, data, len) != 0) {
+        rc = ingot_fail(err, INGOT_ERR_IO, "%s: write: %s", name, strerror(errno));
+        ingot_outfile_abort(&of);
     }
+    if (rc == 0)
+        rc = ingot_outfile_commit(&of, err);
     free(path);
     return rc;
 }

@@ -115,11 +115,7 @@ int ingot_outdir_open(ingot_outdir *d, const char *path, const char *input, ingo
 
 char *ingot_outdir_file(const ingot_outdir *d, const char *name)
 {
-    size_t n = strlen(d->tmp) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", d->tmp, name);
-    return p;
+    return ingot_path_join(d->tmp, name);
 }
 
 /* Removes dir and the regular files in it (it holds nothing else). */
