@@ -19,6 +19,7 @@
 
 #include "runtime/backend.h"
 #include "runtime/rope.h"
+#include "util/threads.h"
 #include "util/util.h"
 
 typedef struct cpu_backend {
@@ -132,7 +133,7 @@ static int cpu_embed(ingot_backend *be, const ingot_wmat *emb, const int32_t *to
                      ingot_error *err)
 {
     for (int t = 0; t < n; t++)
-        ingot_wmat_row(emb, tokens[t], F(x) + (size_t)t * emb->n_in);
+        ingot_dequantize_ref(emb, tokens[t], tokens[t] + 1, F(x) + (size_t)t * emb->n_in);
     return 0;
 }
 
@@ -247,11 +248,7 @@ static void cpu_attention(ingot_backend *be, ingot_kv *kv_, int layer, int pos, 
 #pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(cpu(be)->n_threads)
     for (int t = 0; t < n; t++)
         for (int h = 0; h < nh; h++) {
-#ifdef _OPENMP
-            float *sc = kv->scores + (size_t)omp_get_thread_num() * n_ctx;
-#else
-            float *sc = kv->scores;
-#endif
+            float *sc = kv->scores + (size_t)ingot_thread_id() * n_ctx;
             int p = pos + t, lo = window > 0 && p >= window ? p - window + 1 : 0;
             const float *qv = q + (size_t)t * qd + (size_t)h * hd;
             const float *kh = kc + (size_t)(h / group) * hd;

@@ -46,9 +46,6 @@ struct ingot_model {
     uint64_t n_params, weight_bytes, bytes_per_token, flops_per_token;
 };
 
-/** Converts row r of an embedding-like matrix into out(n_in) f32. */
-void ingot_wmat_row(const ingot_wmat *w, int r, float *out);
-
 /** Builds a wmat view of a stored tensor (plain or quantized). */
 int ingot_wmat_from_tensor(ingot_model *m, const ingot_tensor *t, ingot_wmat *w, ingot_error *err);
 
