@@ -36,6 +36,6 @@ check_SCRIPTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh
 	tests/cli_export.sh
 TESTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
 	tests/cli_export.sh
-EXTRA_DIST += tests/layers.txt tests/cli_lib.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
+EXTRA_DIST += tests/test_files.h tests/layers.txt tests/cli_lib.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
 	tests/cli_export.sh \
 	tests/data/configs

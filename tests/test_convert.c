@@ -21,6 +21,7 @@
 #include "model/tensor_map.h"
 #include "artifact/artifact.h"
 #include "util/util.h"
+#include "tests/test_files.h"
 
 static char model_dir[1024], qwen_dir[1024];
 
@@ -39,25 +40,6 @@ static char *make_tmpdir(void)
     sprintf(t, "%s/ingot-conv-XXXXXX", base);
     ck_assert_ptr_nonnull(mkdtemp(t));
     return t;
-}
-
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    if (d)
-        closedir(d);
-    return n;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
 }
 
 /* Compares every converted tensor with its source, element by element. */
@@ -143,12 +125,6 @@ START_TEST(round_trip_small_qwen2)
 }
 END_TEST
 
-static void slurp(const char *path, char **buf, size_t *len)
-{
-    ingot_error err;
-    ck_assert_msg(ingot_read_file(path, 1 << 28, buf, len, &err) == 0, "%s", err.message);
-}
-
 START_TEST(deterministic)
 {
     char *d = make_tmpdir();
@@ -187,7 +163,7 @@ static void copy_file(const char *from, const char *to)
     free(buf);
 }
 
-static void write_text(const char *dir, const char *name, const char *text)
+static void write_in(const char *dir, const char *name, const char *text)
 {
     char *p = ingot_path_join(dir, name);
     FILE *f = fopen(p, "w");
@@ -243,9 +219,9 @@ static char *make_checkpoint(enum mutation mut)
     free(ts);
     ingot_st_set_free(st);
     if (mut == M_BAD_CONFIG)
-        write_text(d, "config.json", "{\"model_type\": \"gemma\", \"hidden_size\": 256}");
+        write_in(d, "config.json", "{\"model_type\": \"gemma\", \"hidden_size\": 256}");
     if (mut == M_BAD_TOKENIZER)
-        write_text(d, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 99999}");
+        write_in(d, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 99999}");
     if (mut == M_NO_TOKENIZER) {
         char *p = ingot_path_join(d, "tokenizer.json");
         unlink(p);
@@ -385,7 +361,7 @@ START_TEST(full_disk_leaves_old_file)
 {
     char *d = make_tmpdir();
     char *out = ingot_path_join(d, "m.ingot");
-    write_text(d, "m.ingot", "old contents");
+    write_in(d, "m.ingot", "old contents");
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit rl = {1 << 20, 1 << 20};
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);

@@ -21,50 +21,16 @@
 #include "convert/st_reader.h"
 #include "model/tensor_map.h"
 #include "util/util.h"
+#include "tests/test_files.h"
 
 static char model_dir[1024], tmp[512], bf16[600], int4[600], int4_g64[600], nf4[600];
 
 /* ------------------------------------------------------------ helpers */
 
-static char *make_tmpdir(void)
-{
-    char *t = malloc(strlen(tmp) + 32);
-    sprintf(t, "%s/case-XXXXXX", tmp);
-    ck_assert_ptr_nonnull(mkdtemp(t));
-    return t;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    char *p = ingot_path_join(dir, name);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    if (d)
-        closedir(d);
-    return n;
-}
-
 static bool exists(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 static int export_to(const char *in, const char *out, ingot_export_format fmt, uint64_t shard,
@@ -151,7 +117,7 @@ END_TEST
 
 START_TEST(hf_round_trip)
 {
-    char *t = make_tmpdir(), *out = join(t, "hf"), *back = join(t, "back.ingot");
+    char *t = make_case_dir(tmp), *out = path_in(t, "hf"), *back = path_in(t, "back.ingot");
     ingot_error err = {0};
     char *summary = NULL;
     ingot_export_options o;
@@ -160,12 +126,12 @@ START_TEST(hf_round_trip)
     ck_assert_ptr_nonnull(summary);
     ck_assert_ptr_nonnull(strstr(summary, "\"shards\": 1"));
     free(summary);
-    char *st = join(out, "model.safetensors");
+    char *st = path_in(out, "model.safetensors");
     ck_assert(exists(st));
-    char *idx = join(out, "model.safetensors.index.json");
+    char *idx = path_in(out, "model.safetensors.index.json");
     ck_assert(!exists(idx));
     /* the original checkpoint's config.json, byte for byte */
-    char *cfg = join(out, "config.json"), *orig = join(model_dir, "config.json");
+    char *cfg = path_in(out, "config.json"), *orig = path_in(model_dir, "config.json");
     size_t n1, n2;
     char *c1 = NULL, *c2 = NULL;
     ck_assert_int_eq(ingot_read_file(cfg, 1 << 20, &c1, &n1, &err), 0);
@@ -188,11 +154,11 @@ END_TEST
 
 START_TEST(hf_sharded)
 {
-    char *t = make_tmpdir(), *out = join(t, "hf"), *back = join(t, "back.ingot");
+    char *t = make_case_dir(tmp), *out = path_in(t, "hf"), *back = path_in(t, "back.ingot");
     ingot_error err = {0};
     ck_assert_msg(export_to(bf16, out, INGOT_EXPORT_HF, 3000000, &err) == 0, "%s", err.message);
     /* 12.5 MB of tensors: 2 MB embedding + layers + 2 MB head into 3 MB shards */
-    char *idx = join(out, "model.safetensors.index.json");
+    char *idx = path_in(out, "model.safetensors.index.json");
     json_error_t je;
     json_t *j = json_load_file(idx, 0, &je);
     ck_assert_ptr_nonnull(j);
@@ -203,7 +169,7 @@ START_TEST(hf_sharded)
     uint64_t total = 0;
     int n_files = 0;
     json_object_foreach(map, k, v) {
-        char *p = join(out, json_string_value(v));
+        char *p = path_in(out, json_string_value(v));
         ingot_st_file *f = ingot_st_open(p, &err);
         ck_assert_msg(f != NULL, "%s", err.message);
         const ingot_st_tensor *st = ingot_st_file_find(f, k);
@@ -220,7 +186,7 @@ START_TEST(hf_sharded)
     while ((e = readdir(d))) {
         if (strstr(e->d_name, ".safetensors") && !strstr(e->d_name, ".json")) {
             shards++;
-            char *p = join(out, e->d_name);
+            char *p = path_in(out, e->d_name);
             struct stat s;
             ck_assert_int_eq(stat(p, &s), 0);
             ck_assert_msg(s.st_size <= 3000000 + 16384, "%s too large", e->d_name);
@@ -232,7 +198,7 @@ START_TEST(hf_sharded)
     ck_assert_int_ge(shards, 4);
     char first[64];
     snprintf(first, sizeof first, "model-00001-of-%05d.safetensors", shards);
-    char *fp = join(out, first);
+    char *fp = path_in(out, first);
     ck_assert_msg(exists(fp), "%s missing", first);
     ck_assert_msg(ingot_convert(out, back, NULL, NULL, &err) == 0, "%s", err.message);
     assert_same_artifacts(bf16, back);
@@ -253,7 +219,7 @@ static void count_note(void *user, const char *msg)
 
 START_TEST(hf_dequantizes)
 {
-    char *t = make_tmpdir(), *out = join(t, "hf");
+    char *t = make_case_dir(tmp), *out = path_in(t, "hf");
     ingot_error err = {0};
     int notes = 0;
     ingot_export_options o;
@@ -266,7 +232,7 @@ START_TEST(hf_dequantizes)
     ck_assert_ptr_nonnull(a);
     const ingot_tensor *q = ingot_artifact_find(a, "blk.2.ffn_down.weight");
     ck_assert_int_eq(q->type, INGOT_DT_Q4);
-    char *p = join(out, "model.safetensors");
+    char *p = path_in(out, "model.safetensors");
     ingot_st_file *f = ingot_st_open(p, &err);
     ck_assert_ptr_nonnull(f);
     const ingot_st_tensor *st = ingot_st_file_find(f, "model.layers.2.mlp.down_proj.weight");
@@ -328,12 +294,12 @@ static const ingot_st_tensor *st_find(ingot_st_file *f, const char *name, ingot_
 
 static void check_awq(const char *art, int g)
 {
-    char *t = make_tmpdir(), *out = join(t, "awq");
+    char *t = make_case_dir(tmp), *out = path_in(t, "awq");
     ingot_error err = {0};
     ck_assert_msg(export_to(art, out, INGOT_EXPORT_AWQ, 0, &err) == 0, "%s", err.message);
     ingot_artifact *a = ingot_artifact_open(art, &err);
     ck_assert_ptr_nonnull(a);
-    char *p = join(out, "model.safetensors");
+    char *p = path_in(out, "model.safetensors");
     ingot_st_file *f = ingot_st_open(p, &err);
     ck_assert_msg(f != NULL, "%s", err.message);
     ingot_tensor_spec *specs;
@@ -388,7 +354,7 @@ static void check_awq(const char *art, int g)
     }
     ck_assert_int_eq(count, ingot_st_file_count(f));
     /* config.json: f16 and AutoAWQ's quantization_config */
-    char *cp = join(out, "config.json");
+    char *cp = path_in(out, "config.json");
     json_error_t je;
     json_t *c = json_load_file(cp, 0, &je);
     ck_assert_ptr_nonnull(c);
@@ -400,7 +366,7 @@ static void check_awq(const char *art, int g)
     ck_assert(json_is_true(json_object_get(qc, "zero_point")));
     ck_assert_str_eq(json_string_value(json_object_get(qc, "version")), "gemm");
     ck_assert_str_eq(json_string_value(json_object_get(c, "model_type")), "llama");
-    char *tok = join(out, "tokenizer.json");
+    char *tok = path_in(out, "tokenizer.json");
     ck_assert(exists(tok));
     json_decref(c);
     free(tok);
@@ -432,7 +398,7 @@ START_TEST(awq_refuses_other_formats)
     const char *ins[] = {nf4, bf16};
     const char *names[] = {"nf4", "bf16"};
     for (int i = 0; i < 2; i++) {
-        char *t = make_tmpdir(), *out = join(t, "awq");
+        char *t = make_case_dir(tmp), *out = path_in(t, "awq");
         ingot_error err = {0};
         ck_assert_int_eq(export_to(ins[i], out, INGOT_EXPORT_AWQ, 0, &err), -1);
         ck_assert_int_eq(err.code, INGOT_ERR_UNSUPPORTED);
@@ -448,17 +414,17 @@ END_TEST
 
 START_TEST(existing_output)
 {
-    char *t = make_tmpdir(), *out = join(t, "hf");
+    char *t = make_case_dir(tmp), *out = path_in(t, "hf");
     ingot_error err = {0};
     /* an earlier export is replaced */
     ck_assert_int_eq(export_to(bf16, out, INGOT_EXPORT_HF, 0, &err), 0);
-    char *stale = join(out, "stale.json");
+    char *stale = path_in(out, "stale.json");
     write_text(stale, "{}\n");
     ck_assert_msg(export_to(int4, out, INGOT_EXPORT_AWQ, 0, &err) == 0, "%s", err.message);
     ck_assert(!exists(stale));
     ck_assert_int_eq(dir_entries(t), 1);
     /* a failure leaves it as it was */
-    char *cfg = join(out, "config.json");
+    char *cfg = path_in(out, "config.json");
     struct stat s1, s2;
     ck_assert_int_eq(stat(cfg, &s1), 0);
     ck_assert_int_eq(export_to(nf4, out, INGOT_EXPORT_AWQ, 0, &err), -1);
@@ -466,14 +432,14 @@ START_TEST(existing_output)
     ck_assert_int_eq(s1.st_ino, s2.st_ino);
     ck_assert_int_eq(dir_entries(t), 1);
     /* a directory holding something else is not replaced */
-    char *other = join(t, "other"), *keep = join(other, "notes.md");
+    char *other = path_in(t, "other"), *keep = path_in(other, "notes.md");
     ck_assert_int_eq(mkdir(other, 0755), 0);
     write_text(keep, "mine\n");
     ck_assert_int_eq(export_to(bf16, other, INGOT_EXPORT_HF, 0, &err), -1);
     ck_assert_msg(strstr(err.message, "notes.md") != NULL, "%s", err.message);
     ck_assert_int_eq(dir_entries(other), 1);
     /* nor a regular file */
-    char *file = join(t, "file");
+    char *file = path_in(t, "file");
     write_text(file, "x\n");
     ck_assert_int_eq(export_to(bf16, file, INGOT_EXPORT_HF, 0, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.message, "not a directory"));
@@ -500,7 +466,7 @@ static void cancel_midway(void *user, const char *stage, uint64_t done, uint64_t
 
 START_TEST(interrupt_leaves_nothing)
 {
-    char *t = make_tmpdir(), *out = join(t, "hf");
+    char *t = make_case_dir(tmp), *out = path_in(t, "hf");
     ingot_error err = {0};
     ingot_export_options o;
     ingot_export_options_init(&o);
@@ -518,13 +484,13 @@ END_TEST
 
 START_TEST(bad_input)
 {
-    char *t = make_tmpdir(), *out = join(t, "hf");
+    char *t = make_case_dir(tmp), *out = path_in(t, "hf");
     ingot_error err = {0};
     ck_assert_int_eq(export_to("/nonexistent.ingot", out, INGOT_EXPORT_HF, 0, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.message, "/nonexistent.ingot"));
     ck_assert_int_eq(dir_entries(t), 0);
     /* the input inside the output directory: refused, input kept */
-    char *in = join(t, "model.safetensors");
+    char *in = path_in(t, "model.safetensors");
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", bf16, in);
     ck_assert_int_eq(system(cmd), 0);

@@ -26,59 +26,12 @@
 #include "artifact/artifact.h"
 #include "runtime/model.h"
 #include "util/util.h"
+#include "tests/test_files.h"
 
 static char model_dir[1024], qwen_dir[1024], calib[1100], eval_txt[1100];
 static char tmp[512], bf16[600];
 
 /* ------------------------------------------------------------ helpers */
-
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = ingot_path_join(dir, name);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static char *make_tmpdir(void)
-{
-    char *t = malloc(strlen(tmp) + 32);
-    sprintf(t, "%s/case-XXXXXX", tmp);
-    ck_assert_ptr_nonnull(mkdtemp(t));
-    return t;
-}
-
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    if (d)
-        closedir(d);
-    return n;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void slurp(const char *path, char **buf, size_t *len)
-{
-    ingot_error err;
-    ck_assert_msg(ingot_read_file(path, 1 << 28, buf, len, &err) == 0, "%s", err.message);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Options for a quick awq4: a few short sequences. */
 static void quick_awq(ingot_quantize_options *o)
@@ -146,7 +99,7 @@ static const ingot_tensor *find(const ingot_artifact *a, const char *name)
 
 static void format_runs(ingot_quant_type type, int double_quant, int head_type)
 {
-    char *d = make_tmpdir(), *out = path_in(d, "q.ingot");
+    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     if (type == INGOT_QUANT_AWQ4)
@@ -190,7 +143,7 @@ END_TEST
 /* A checkpoint directory is converted on the way, and nothing of it is left. */
 START_TEST(from_checkpoint)
 {
-    char *d = make_tmpdir(), *out = path_in(d, "q.ingot");
+    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     o.type = INGOT_QUANT_INT4;
@@ -251,7 +204,7 @@ static void check_awq_layers(json_t *layers, int n_layers)
 
 START_TEST(manifest_records_recipe)
 {
-    char *d = make_tmpdir(), *out = path_in(d, "q.ingot");
+    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     quick_awq(&o);
@@ -283,7 +236,7 @@ END_TEST
 
 START_TEST(manifest_double_quant)
 {
-    char *d = make_tmpdir(), *out = path_in(d, "q.ingot");
+    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     o.type = INGOT_QUANT_NF4;
@@ -317,7 +270,7 @@ static void same_bytes(const char *a, const char *b)
 
 static void deterministic_for(ingot_quant_type type)
 {
-    char *d = make_tmpdir();
+    char *d = make_case_dir(tmp);
     char *a = path_in(d, "a.ingot"), *b = path_in(d, "b.ingot"), *c = path_in(d, "c.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
@@ -455,7 +408,7 @@ END_TEST
 
 START_TEST(nan_in_source)
 {
-    char *d = make_tmpdir(), *art = crafted_artifact(d, C_NAN), *out = path_in(d, "out");
+    char *d = make_case_dir(tmp), *art = crafted_artifact(d, C_NAN), *out = path_in(d, "out");
     mkdir(out, 0755);
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
@@ -494,7 +447,7 @@ static void all_finite(const ingot_artifact *a, const char *name)
 
 static void extreme_values(ingot_quant_type type, int dq, enum craft what)
 {
-    char *d = make_tmpdir(), *art = crafted_artifact(d, what), *out = path_in(d, "q.ingot");
+    char *d = make_case_dir(tmp), *art = crafted_artifact(d, what), *out = path_in(d, "q.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     if (type == INGOT_QUANT_AWQ4)
@@ -528,7 +481,7 @@ END_TEST
 
 START_TEST(awq_overflow)
 {
-    char *d = make_tmpdir(), *art = crafted_artifact(d, C_EXTREME), *out = path_in(d, "out");
+    char *d = make_case_dir(tmp), *art = crafted_artifact(d, C_EXTREME), *out = path_in(d, "out");
     mkdir(out, 0755);
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
@@ -545,7 +498,7 @@ END_TEST
 
 START_TEST(group_size_not_dividing)
 {
-    char *d = make_tmpdir();
+    char *d = make_case_dir(tmp);
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     o.type = INGOT_QUANT_INT4;
@@ -558,7 +511,7 @@ END_TEST
 
 START_TEST(awq4_needs_calib)
 {
-    char *d = make_tmpdir();
+    char *d = make_case_dir(tmp);
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     o.type = INGOT_QUANT_AWQ4;
@@ -570,7 +523,7 @@ END_TEST
 
 START_TEST(missing_calib_file)
 {
-    char *d = make_tmpdir();
+    char *d = make_case_dir(tmp);
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     quick_awq(&o);
@@ -583,7 +536,7 @@ END_TEST
 
 START_TEST(empty_calib_text)
 {
-    char *d = make_tmpdir(), *out = path_in(d, "out"), *empty = path_in(d, "empty.txt");
+    char *d = make_case_dir(tmp), *out = path_in(d, "out"), *empty = path_in(d, "empty.txt");
     mkdir(out, 0755);
     write_text(empty, "");
     ingot_quantize_options o;
@@ -606,7 +559,7 @@ static void note_count(void *user, const char *msg)
 
 START_TEST(short_calib_text)
 {
-    char *d = make_tmpdir(), *out = path_in(d, "q.ingot"), *txt = path_in(d, "short.txt");
+    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot"), *txt = path_in(d, "short.txt");
     write_text(txt, "int main(void) { return 0; }\n");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
@@ -629,7 +582,7 @@ END_TEST
 
 START_TEST(interrupt_leaves_nothing)
 {
-    char *d = make_tmpdir();
+    char *d = make_case_dir(tmp);
     volatile int cancel = 1;
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
@@ -644,7 +597,7 @@ END_TEST
 
 START_TEST(refuses_to_overwrite_input)
 {
-    char *d = make_tmpdir(), *in = path_in(d, "in.ingot");
+    char *d = make_case_dir(tmp), *in = path_in(d, "in.ingot");
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", bf16, in);
     ck_assert_int_eq(system(cmd), 0);
@@ -665,7 +618,7 @@ END_TEST
 
 static void keep_for(ingot_quant_type type)
 {
-    char *d = make_tmpdir(), *out = path_in(d, "q.ingot");
+    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot");
     const char *keep[] = {"blk.0.*", "blk.4.ffn_down.weight", NULL};
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
@@ -708,7 +661,7 @@ START_TEST(tied_head_type)
         printf("SKIP: %s not found (set INGOT_MODELS)\n", qwen_dir);
         return;
     }
-    char *d = make_tmpdir(), *out = path_in(d, "q.ingot");
+    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     o.type = INGOT_QUANT_INT4;
@@ -790,7 +743,7 @@ static struct kld kld_vs_ref(const char *ref_path, const char *q_path)
 
 START_TEST(quality_orderings)
 {
-    char *d = make_tmpdir();
+    char *d = make_case_dir(tmp);
     char *p8 = path_in(d, "int8.ingot"), *p4 = path_in(d, "int4.ingot"), *pa = path_in(d, "awq4.ingot");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
@@ -878,7 +831,7 @@ static char *expanded_checkpoint(const char *src_dir, const char *dir)
 START_TEST(awq_scales_v_into_o)
 {
     bool qwen = ingot_file_exists(qwen_dir);
-    char *d = make_tmpdir(), *ck = expanded_checkpoint(qwen ? qwen_dir : model_dir, d);
+    char *d = make_case_dir(tmp), *ck = expanded_checkpoint(qwen ? qwen_dir : model_dir, d);
     char *base = path_in(d, "mha.ingot"), *out = path_in(d, "q.ingot");
     ingot_error err = {0};
     ck_assert_msg(ingot_convert(ck, base, NULL, NULL, &err) == 0, "%s", err.message);
