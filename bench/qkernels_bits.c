@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "ingot.h"
 #if __has_include("formats/formats.h")
@@ -55,12 +56,32 @@ static float rnd(void)
     return (float)((double)(rng >> 11) / 9007199254740992.0) * 2.0f - 1.0f;
 }
 
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
+/* Quantizes case c into malloc'ed parts and binds them: through the format
+ * table (formats/formats.h) or, in trees before it, quant/quant.h. */
+static int quantize_case(const kcase *c, const float *w, void *parts[4], int *n_parts, ingot_wmat *wm,
+                         ingot_error *err)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
+#ifdef INGOT_WMAT_MAX_PARTS
+    const ingot_format *f = ingot_format_of(c->type);
+    ingot_wlayout l;
+    if (ingot_format_layout(f, c->n_out, c->n_in, c->group, c->dq, &l, "bits", err))
+        return -1;
+#else
+    ingot_qparts l;
+    if (ingot_quant_layout(c->type, c->n_out, c->n_in, c->group, c->dq, &l, "bits", err))
+        return -1;
+#endif
+    *n_parts = l.n;
+    for (int i = 0; i < l.n; i++)
+        parts[i] = malloc(l.p[i].bytes);
+#ifdef INGOT_WMAT_MAX_PARTS
+    return ingot_quantize_ref(f, w, c->n_out, c->n_in, c->group, c->dq, parts, "bits", err) ||
+           ingot_wmat_bind(wm, f, c->n_out, c->n_in, c->group, c->dq, (const void *const *)parts, "bits", err);
+#else
+    return ingot_quantize_ref(c->type, w, c->n_out, c->n_in, c->group, c->dq, parts, "bits", err) ||
+           ingot_quant_wmat(wm, c->type, c->n_out, c->n_in, c->group, c->dq, (const void *const *)parts,
+                            "bits", err);
+#endif
 }
 
 /* x of n_tok tokens; edge: zero blocks, tiny and huge values mixed in */
@@ -91,19 +112,11 @@ int main(int argc, char **argv)
             w[i] = 0.0f;
         for (int i = 0; i < 64 && i < c->n_in; i++)
             w[(size_t)c->n_in + (size_t)i] = 0.0f;
-        ingot_qparts l;
-        ingot_error err;
-        if (ingot_quant_layout(c->type, c->n_out, c->n_in, c->group, c->dq, &l, "bits", &err)) {
-            fprintf(stderr, "case %zu: %s\n", ci, err.message);
-            return 1;
-        }
         void *parts[4] = {0};
-        for (int i = 0; i < l.n; i++)
-            parts[i] = malloc(l.p[i].bytes);
+        int n_parts = 0;
         ingot_wmat wm;
-        if (ingot_quantize_ref(c->type, w, c->n_out, c->n_in, c->group, c->dq, parts, "bits", &err) ||
-            ingot_quant_wmat(&wm, c->type, c->n_out, c->n_in, c->group, c->dq,
-                             (const void *const *)parts, "bits", &err)) {
+        ingot_error err;
+        if (quantize_case(c, w, parts, &n_parts, &wm, &err)) {
             fprintf(stderr, "case %zu: %s\n", ci, err.message);
             return 1;
         }
@@ -132,7 +145,7 @@ int main(int argc, char **argv)
                         for (size_t j = 0; j < ny; j++)
                             y[j] = -7.0f;
                         k->matmul[c->type](&wm, x, nt, y, r0[s], r1[s]);
-                        uint64_t h = fnv(y, ny * sizeof(float), 0xcbf29ce484222325ull);
+                        uint64_t h = XXH3_64bits(y, ny * sizeof(float));
                         printf("%-10s %-4s %4dx%-4d g%-3d dq%d edge%d tok%-3d rows[%d,%d) %016llx\n",
                                isas[i], ingot_dtype_name(c->type), c->n_out, c->n_in, c->group,
                                c->dq, edge, nt, r0[s], r1[s], (unsigned long long)h);
@@ -140,7 +153,7 @@ int main(int argc, char **argv)
                 }
             }
         }
-        for (int i = 0; i < l.n; i++)
+        for (int i = 0; i < n_parts; i++)
             free(parts[i]);
         free(w);
         free(x);

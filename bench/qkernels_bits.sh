@@ -19,7 +19,7 @@ for side in old new; do
     eval b=\$$side
     src=$(sed -n 's/^abs_top_srcdir = //p' "$b/Makefile")
     ${CC:-cc} -std=gnu11 -O1 -I"$src" -I"$src/include" -I"$b" -o "$tmp/bits-$side" \
-        "$here/qkernels_bits.c" -L"$b/.libs" -Wl,-rpath,"$b/.libs" -lingot
+        "$here/qkernels_bits.c" -L"$b/.libs" -Wl,-rpath,"$b/.libs" -lingot -lxxhash
     OMP_NUM_THREADS=1 "$tmp/bits-$side" "$@" > "$tmp/$side.txt"
 done
 if diff "$tmp/old.txt" "$tmp/new.txt" > "$tmp/diff.txt"; then
