@@ -4,9 +4,14 @@
 # .tar.xz for the GPU machine, which has none of ingot's libraries.
 #   sh bench/device_pack.sh OUT.tar.xz SRC_DIR:NAME [SRC_DIR:NAME ...]
 # Each SRC_DIR (a source tree, e.g. this one and a worktree of an older
-# commit) is configured in SRC_DIR/build-device with --disable-shared
-# --without-cuda, so that libingot links in statically, and built; its
-# programs land under NAME/ in the archive, the libraries under lib/.
+# commit) is configured in SRC_DIR/$BUILD (default build-device) with
+# --disable-shared $CONFIGURE (default --without-cuda), so that libingot
+# links in statically, and built; its programs land under NAME/ in the
+# archive, the libraries under lib/.  For the CUDA backend:
+#   BUILD=build-gpu CONFIGURE=--with-cuda NVCC_ARCH='-gencode arch=compute_90,code=sm_90' \
+#     sh bench/device_pack.sh .devpack/gpu.tar.xz .:new
+# (nvcc here is the GPU machine's version; cuBLAS is not packed: the CUDA
+# toolkit there has it, under /usr/local/cuda/lib64.)
 # There:  tar xJf OUT.tar.xz && export LD_LIBRARY_PATH=$PWD/lib
 set -eu
 out=$1; shift
@@ -15,22 +20,24 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/lib"
 for spec in "$@"; do
   src=$(cd "${spec%%:*}" && pwd); name=${spec##*:}
-  (cd "$src" && { [ -x configure ] || ./bootstrap; } && mkdir -p build-device && cd build-device &&
-   { [ -f Makefile ] || ../configure -q --disable-shared --without-cuda; } &&
+  (cd "$src" && { [ -x configure ] || ./bootstrap; } && mkdir -p "${BUILD:-build-device}" &&
+   cd "${BUILD:-build-device}" &&
+   { [ -f Makefile ] || ../configure -q --disable-shared ${CONFIGURE:---without-cuda}; } &&
    make -s -j"$(nproc)" && make -s -j"$(nproc)" check TESTS= >/dev/null)
   mkdir -p "$stage/$name/tests" "$stage/$name/bench"
-  cp "$src/build-device/ingot" "$stage/$name/"
-  for f in "$src"/build-device/tests/test_*; do
+  b="$src/${BUILD:-build-device}"
+  cp "$b/ingot" "$stage/$name/"
+  for f in "$b"/tests/test_*; do
     [ -x "$f" ] && [ ! -d "$f" ] && case "$f" in *.o|*.log|*.trs) ;; *) cp "$f" "$stage/$name/tests/" ;; esac
   done
   for f in bench_kernels bench_qkernels make-random-model; do
-    [ -x "$src/build-device/bench/$f" ] && cp "$src/build-device/bench/$f" "$stage/$name/bench/"
+    [ -x "$b/bench/$f" ] && cp "$b/bench/$f" "$stage/$name/bench/"
   done
 done
 # every library the programs load, except the C library and the loader
 for f in "$stage"/*/ingot "$stage"/*/tests/* "$stage"/*/bench/*; do ldd "$f"; done |
   awk '$3 ~ /^\// { print $3 }' | sort -u |
-  grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
+  grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*|libcuda|libcublas[A-Za-z]*)\.so' |
   while read -r l; do cp -L "$l" "$stage/lib/"; done
 tar cJf "$out" -C "$stage" .
 ls -la "$out"

@@ -68,6 +68,18 @@ bool cli_is_dir(const char *path);
  */
 int cli_read_input(const char *path, char **buf, size_t *len);
 
+/**
+ * Parses --device: auto, cpu, cuda or cuda:N into p->device and
+ * p->device_index; prints a usage error.  @return 0 or -1.
+ */
+int cli_device_arg(const char *cmd, const char *s, ingot_context_params *p);
+/** Parses --kv-type: f32, f16 or bf16 into p->kv_type; prints a usage error.  @return 0 or -1. */
+int cli_kv_type_arg(const char *cmd, const char *s, ingot_context_params *p);
+/** The help lines of --device and --kv-type. */
+#define CLI_DEVICE_HELP                                                                             \
+    "      --device D         auto, cpu, cuda or cuda:N (default auto: the GPU when there is one)\n" \
+    "      --kv-type T        KV cache elements: f32 (default), f16 or bf16 (GPU only)\n"
+
 /** Parses an integer option in [lo, hi]; prints a usage error.  @return 0 or -1. */
 int cli_int_arg(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 /** Parses a float option in [lo, hi]; prints a usage error.  @return 0 or -1. */

@@ -278,3 +278,39 @@ void cli_use_threads(long n)
     (void)n;
 #endif
 }
+
+int cli_device_arg(const char *cmd, const char *s, ingot_context_params *p)
+{
+    long idx = 0;
+    if (!strcmp(s, "auto"))
+        p->device = INGOT_DEVICE_AUTO;
+    else if (!strcmp(s, "cpu"))
+        p->device = INGOT_DEVICE_CPU;
+    else if (!strcmp(s, "cuda"))
+        p->device = INGOT_DEVICE_CUDA;
+    else if (!strncmp(s, "cuda:", 5) && s[5]) {
+        if (cli_int_arg(cmd, "--device cuda:N", s + 5, 0, 1023, &idx) != 0)
+            return -1;
+        p->device = INGOT_DEVICE_CUDA;
+    } else {
+        cli_usage_error(cmd, "--device %s: expected auto, cpu, cuda or cuda:N", s);
+        return -1;
+    }
+    p->device_index = (int)idx;
+    return 0;
+}
+
+int cli_kv_type_arg(const char *cmd, const char *s, ingot_context_params *p)
+{
+    if (!strcmp(s, "f32"))
+        p->kv_type = INGOT_DT_F32;
+    else if (!strcmp(s, "f16"))
+        p->kv_type = INGOT_DT_F16;
+    else if (!strcmp(s, "bf16"))
+        p->kv_type = INGOT_DT_BF16;
+    else {
+        cli_usage_error(cmd, "--kv-type %s: expected f32, f16 or bf16", s);
+        return -1;
+    }
+    return 0;
+}

@@ -24,12 +24,15 @@ static void help(void)
          "  -n, --n-gen N      tokens per tg run (default 128; 0 skips tg)\n"
          "  -r, --reps N       repetitions, reported as mean +- sd (default 5)\n"
          "  -t, --threads N    CPU threads (default: all)\n"
+         "      --device D     auto, cpu, cuda or cuda:N (default auto: the GPU when there is one)\n"
+         "      --kv-type T    KV cache elements: f32 (default), f16 or bf16 (GPU only)\n"
          "      --json         machine-readable output on stdout\n"
          "  -h, --help         this help\n"
          "\n"
          "tg is set against the weight bytes each token reads and this machine's\n"
          "memory-read bandwidth; pp against the linear layers' FLOPs and the\n"
-         "machine's FMA peak, both measured in the same run. See ingot-bench(1).");
+         "machine's FMA peak (on a GPU: its memory's read bandwidth and a large\n"
+         "GEMM), both measured in the same run. See ingot-bench(1).");
 }
 
 #define MAX_REPS 100
@@ -38,6 +41,7 @@ struct bench_opts {
     const char *model;
     long n_prompt, n_gen, reps, threads;
     bool json;
+    ingot_context_params cp;
 };
 
 static int parse(int argc, char **argv, struct bench_opts *o)
@@ -46,9 +50,11 @@ static int parse(int argc, char **argv, struct bench_opts *o)
         {"n-prompt", required_argument, NULL, 'p'}, {"n-gen", required_argument, NULL, 'n'},
         {"reps", required_argument, NULL, 'r'},     {"threads", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+        {"device", required_argument, NULL, 1},     {"kv-type", required_argument, NULL, 2},
         {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
+    ingot_context_params_init(&o->cp);
     o->n_prompt = 512;
     o->n_gen = 128;
     o->reps = 5;
@@ -60,6 +66,8 @@ static int parse(int argc, char **argv, struct bench_opts *o)
         case 'r': bad = cli_int_arg("bench", "-r", optarg, 1, MAX_REPS, &o->reps); break;
         case 't': bad = cli_int_arg("bench", "-t", optarg, 1, 1024, &o->threads); break;
         case 'j': o->json = true; break;
+        case 1: bad = cli_device_arg("bench", optarg, &o->cp); break;
+        case 2: bad = cli_kv_type_arg("bench", optarg, &o->cp); break;
         default: return cli_standard_option("bench", c, help) < 0 ? 1 : -1;
         }
     }
@@ -193,6 +201,31 @@ static long peak_rss_mb(void)
     return ru.ru_maxrss / 1024;
 }
 
+/*
+ * On a GPU the yardsticks are measured once, after the runs: the device's
+ * read bandwidth (hbm_read_gbs) for tg and a large GEMM for pp.  A GPU's
+ * clocks and bandwidth do not swing with neighbours as a shared CPU's do.
+ */
+static int gpu_peaks(const struct bench_opts *o, ingot_context *c, const ingot_model_info *info,
+                     const struct stat_acc *pp, const struct stat_acc *tg, json_t *out)
+{
+    ingot_error err = {0};
+    double bw = 0, tflops = 0, used = 0;
+    if (ingot_context_device_peaks(c, &bw, &tflops, &used, &err) != 0)
+        return cli_error(&err);
+    double pp_flops = (double)info->flops_per_token * o->n_prompt + attn_flops(info, o->n_prompt);
+    double tg_gbs = (double)info->bytes_per_token * acc_mean(tg) / 1e9;
+    double pp_tflops = o->n_prompt ? pp_flops * acc_mean(pp) / (double)o->n_prompt / 1e12 : 0;
+    json_object_set_new(out, "hbm_read_gbs", json_real(bw));
+    json_object_set_new(out, "read_bw_gbs", json_real(bw));
+    json_object_set_new(out, "tg_bw_pct", json_real(bw > 0 && o->n_gen ? 100 * tg_gbs / bw : 0));
+    json_object_set_new(out, "gemm_peak_tflops", json_real(tflops));
+    json_object_set_new(out, "pp_flops_pct", json_real(tflops > 0 ? 100 * pp_tflops / tflops : 0));
+    json_object_set_new(out, "ttft_ms", json_real(o->n_prompt && acc_mean(pp) > 0 ? 1e3 * o->n_prompt / acc_mean(pp) : 0));
+    json_object_set_new(out, "gpu_mem_mb", json_real(used));
+    return 0;
+}
+
 static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
 {
     ingot_model_info info;
@@ -202,9 +235,17 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
         return cli_errorf("%s: %ld tokens exceed the model's %d positions", o->model, n_ctx, info.max_pos);
     ingot_error err = {0};
     cli_use_threads(o->threads);
-    ingot_context *c = ingot_context_create(m, (int)n_ctx, (int)o->threads, &err);
+    ingot_context_params cp = o->cp;
+    cp.n_ctx = (int)n_ctx;
+    cp.n_threads = (int)o->threads;
+    double t_ctx = cli_now();
+    ingot_context *c = ingot_context_create_with(m, &cp, &err);
     if (!c)
         return cli_error(&err);
+    /* on a GPU the weights are uploaded here: the context's creation is the load */
+    json_object_set_new(out, "ctx_ms", json_real((cli_now() - t_ctx) * 1e3));
+    json_object_set_new(out, "device", json_string(ingot_context_device(c)));
+    bool gpu = strncmp(ingot_context_device(c), "cuda", 4) == 0;
     int32_t *toks = malloc((size_t)n_ctx * sizeof *toks);
     float *logits = malloc((size_t)info.vocab_size * sizeof *logits);
     double *tg_pct = calloc((size_t)o->n_gen + 1, sizeof *tg_pct); /* per token */
@@ -230,7 +271,7 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
     for (long r = 0; rc == 0 && o->n_prompt && r < o->reps; r++)
         if ((rc = time_pp(c, toks, o->n_prompt, logits, &secs)) == 0) {
             acc_add(&pp, (double)o->n_prompt / secs);
-            double p = ingot_machine_fma_peak((int)o->threads);
+            double p = gpu ? 0 : ingot_machine_fma_peak((int)o->threads);
             peak = p > peak ? p : peak;
             pp_pct[r] = p > 0 ? 100 * pp_flops / secs / 1e9 / p : 0;
         }
@@ -239,9 +280,11 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
             acc_add(&tg, (double)o->n_gen / secs);
             rss = r == 0 ? peak_rss_mb() : rss;
         }
-    if (rc == 0 && o->n_gen)
+    if (rc == 0 && o->n_gen && !gpu)
         rc = tg_vs_bandwidth(o, c, &info, toks, logits, tg_pct, &bw);
     rss = o->n_gen ? rss : peak_rss_mb();
+    if (rc == 0 && gpu)
+        rc = gpu_peaks(o, c, &info, &pp, &tg, out);
     free(toks);
     free(logits);
     ingot_context_free(c);
@@ -256,11 +299,13 @@ static int measure(const struct bench_opts *o, ingot_model *m, json_t *out)
     json_object_set_new(out, "tg_tps", json_real(acc_mean(&tg)));
     json_object_set_new(out, "tg_tps_sd", json_real(acc_sd(&tg)));
     json_object_set_new(out, "tg_gbs", json_real(tg_gbs));
-    json_object_set_new(out, "read_bw_gbs", json_real(bw));
-    json_object_set_new(out, "tg_bw_pct", json_real(o->n_gen ? median(tg_pct, (int)o->n_gen) : 0));
     json_object_set_new(out, "pp_gflops", json_real(pp_gflops));
-    json_object_set_new(out, "fma_peak_gflops", json_real(peak));
-    json_object_set_new(out, "pp_flops_pct", json_real(o->n_prompt ? median(pp_pct, (int)o->reps) : 0));
+    if (!gpu) {
+        json_object_set_new(out, "read_bw_gbs", json_real(bw));
+        json_object_set_new(out, "tg_bw_pct", json_real(o->n_gen ? median(tg_pct, (int)o->n_gen) : 0));
+        json_object_set_new(out, "fma_peak_gflops", json_real(peak));
+        json_object_set_new(out, "pp_flops_pct", json_real(o->n_prompt ? median(pp_pct, (int)o->reps) : 0));
+    }
     json_object_set_new(out, "peak_rss_mb", json_integer(rss));
     free(tg_pct);
     json_object_set_new(out, "bytes_per_token", json_integer((json_int_t)info.bytes_per_token));
@@ -290,13 +335,19 @@ static void print_human(const struct bench_opts *o, json_t *j)
     if (o->n_gen)
         printf("| %-24.24s | %9s | %8s | %-10s | %7ld | tg%-4ld | %9.2f +- %7.2f |\n", name, size, params,
                json_string_value(json_object_get(j, "isa")), thr, o->n_gen, num(j, "tg_tps"), num(j, "tg_tps_sd"));
-    printf("\nmachine: read bandwidth %.1f GB/s, FMA peak %.1f GFLOP/s\n", num(j, "read_bw_gbs"),
-           num(j, "fma_peak_gflops"));
+    if (json_object_get(j, "hbm_read_gbs"))
+        printf("\ndevice: %s\n        read bandwidth %.1f GB/s, GEMM peak %.1f TFLOP/s, memory in use %.0f MiB\n",
+               json_string_value(json_object_get(j, "device")), num(j, "hbm_read_gbs"), num(j, "gemm_peak_tflops"),
+               num(j, "gpu_mem_mb"));
+    else
+        printf("\nmachine: read bandwidth %.1f GB/s, FMA peak %.1f GFLOP/s\n", num(j, "read_bw_gbs"),
+               num(j, "fma_peak_gflops"));
     if (o->n_gen)
         printf("tg: %.1f MB of weights per token, %.1f GB/s = %.1f %% of read bandwidth\n",
                num(j, "bytes_per_token") / 1e6, num(j, "tg_gbs"), num(j, "tg_bw_pct"));
     if (o->n_prompt)
-        printf("pp: %.1f GFLOP/s = %.1f %% of FMA peak\n", num(j, "pp_gflops"), num(j, "pp_flops_pct"));
+        printf("pp: %.1f GFLOP/s = %.1f %% of %s peak\n", num(j, "pp_gflops"), num(j, "pp_flops_pct"),
+               json_object_get(j, "hbm_read_gbs") ? "GEMM" : "FMA");
     printf("model open: %.1f ms; peak RSS: %lld MB\n", num(j, "open_ms"),
            json_integer_value(json_object_get(j, "peak_rss_mb")));
 }
@@ -317,6 +368,8 @@ int cmd_bench(int argc, char **argv)
                           (int)o.threads, "n_prompt", (int)o.n_prompt, "n_gen", (int)o.n_gen, "reps", (int)o.reps,
                           "open_ms", open_ms);
     int rc = measure(&o, m, j);
+    if (rc == 0 && json_object_get(j, "hbm_read_gbs"))
+        json_object_set_new(j, "isa", json_string("cuda"));
     if (rc == 0 && o.threads == 0) {
         /* report the thread count actually used */
         json_object_set_new(j, "threads", json_integer(ingot_default_threads()));

@@ -36,6 +36,9 @@ static void help(void)
          "      --json        machine-readable output on stdout\n"
          "  -q, --quiet       no progress bar\n"
          "  -t, --threads N   CPU threads (default: all)\n"
+         "      --device D    auto, cpu, cuda or cuda:N (default auto: the GPU when there is one)\n"
+         "      --ref-device D  where the reference runs (default: as --device)\n"
+         "      --kv-type T   KV cache elements: f32 (default), f16 or bf16 (GPU only)\n"
          "  -h, --help        this help\n"
          "\n"
          "Exit status 1 when a NaN or Inf appears. See ingot-eval(1).");
@@ -44,7 +47,8 @@ static void help(void)
 struct eval_opts {
     const char *model, *text, *ref;
     long ctx, chunks, threads;
-    bool json, quiet;
+    bool json, quiet, ref_device_set;
+    ingot_context_params cp, ref_cp;
 };
 
 struct side {
@@ -69,9 +73,13 @@ static int parse(int argc, char **argv, struct eval_opts *o)
         {"chunks", required_argument, NULL, 'n'}, {"ref", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},       {"quiet", no_argument, NULL, 'q'},
         {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"device", required_argument, NULL, 1}, {"ref-device", required_argument, NULL, 2},
+        {"kv-type", required_argument, NULL, 3},
         {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
+    ingot_context_params_init(&o->cp);
+    ingot_context_params_init(&o->ref_cp);
     o->ctx = 512;
     int c, bad = 0;
     while (!bad && (c = getopt_long(argc, argv, "c:t:qhV", opts, NULL)) != -1) {
@@ -83,11 +91,19 @@ static int parse(int argc, char **argv, struct eval_opts *o)
         case 'j': o->json = true; break;
         case 'q': o->quiet = true; break;
         case 't': bad = cli_int_arg("eval", "--threads", optarg, 1, 1024, &o->threads); break;
+        case 1: bad = cli_device_arg("eval", optarg, &o->cp); break;
+        case 2: bad = cli_device_arg("eval", optarg, &o->ref_cp); o->ref_device_set = true; break;
+        case 3: bad = cli_kv_type_arg("eval", optarg, &o->cp); break;
         default: return cli_standard_option("eval", c, help) < 0 ? 1 : -1;
         }
     }
     if (bad)
         return -1;
+    if (!o->ref_device_set) {
+        o->ref_cp.device = o->cp.device;
+        o->ref_cp.device_index = o->cp.device_index;
+        o->ref_cp.kv_type = o->cp.kv_type;
+    }
     if (optind != argc - 1 || !o->text) {
         cli_usage_error("eval", "expected a model and --text F");
         return -1;
@@ -96,7 +112,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
     return 0;
 }
 
-static int open_side(struct side *s, const char *path, const struct eval_opts *o)
+static int open_side(struct side *s, const char *path, const struct eval_opts *o, const ingot_context_params *cp0)
 {
     ingot_error err = {0};
     memset(s, 0, sizeof *s);
@@ -109,7 +125,10 @@ static int open_side(struct side *s, const char *path, const struct eval_opts *o
     if (o->ctx > info.max_pos)
         return cli_errorf("%s: --ctx %ld is beyond the model's %d positions", path, o->ctx, info.max_pos);
     cli_use_threads(o->threads);
-    s->c = ingot_context_create(s->m, (int)o->ctx, (int)o->threads, &err);
+    ingot_context_params cp = *cp0;
+    cp.n_ctx = (int)o->ctx;
+    cp.n_threads = (int)o->threads;
+    s->c = ingot_context_create_with(s->m, &cp, &err);
     if (!s->c)
         return cli_error(&err);
     s->logits = malloc((size_t)BATCH * (size_t)s->vocab * sizeof(float));
@@ -343,6 +362,9 @@ static int run_eval(const struct eval_opts *o, struct side *m, struct side *r)
     if (rc == 0) {
         bool finite;
         json_t *j = results(o, &t, chunks, &finite);
+        json_object_set_new(j, "device", json_string(ingot_context_device(m->c)));
+        if (r)
+            json_object_set_new(j, "ref_device", json_string(ingot_context_device(r->c)));
         if (o->json) {
             char *s = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
             puts(s);
@@ -372,9 +394,9 @@ int cmd_eval(int argc, char **argv)
     cli_install_signal_handlers();
     struct side m, r;
     memset(&r, 0, sizeof r);
-    int rc = open_side(&m, o.model, &o);
+    int rc = open_side(&m, o.model, &o, &o.cp);
     if (rc == 0 && o.ref) {
-        rc = open_side(&r, o.ref, &o);
+        rc = open_side(&r, o.ref, &o, &o.ref_cp);
         if (rc == 0 && r.vocab != m.vocab)
             rc = cli_errorf("%s: vocabulary of %d tokens, but %s has %d", o.ref, r.vocab, o.model, m.vocab);
     }

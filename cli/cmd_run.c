@@ -28,6 +28,7 @@ static void help(void)
          "  -c, --ctx N            context size (default: prompt + n, at most the model's)\n"
          "      --truncate         keep the end of a prompt longer than the context\n"
          "  -t, --threads N        CPU threads (default: all)\n"
+         CLI_DEVICE_HELP
          "  -h, --help             this help\n"
          "\n"
          "See ingot-run(1).");
@@ -38,6 +39,7 @@ struct run_opts {
     long n_predict, ctx, threads;
     bool chat, truncate, have_seed;
     ingot_sampler_params sp;
+    ingot_context_params cp;
 };
 
 static int parse(int argc, char **argv, struct run_opts *o)
@@ -50,9 +52,11 @@ static int parse(int argc, char **argv, struct run_opts *o)
         {"chat", no_argument, NULL, 7},           {"system", required_argument, NULL, 8},
         {"ctx", required_argument, NULL, 'c'},    {"truncate", no_argument, NULL, 9},
         {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"device", required_argument, NULL, 10},  {"kv-type", required_argument, NULL, 11},
         {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
+    ingot_context_params_init(&o->cp);
     o->n_predict = 128;
     ingot_sampler_params_init(&o->sp);
     int c;
@@ -74,6 +78,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
         case 'c': bad = cli_int_arg("run", "--ctx", optarg, 1, 1 << 24, &o->ctx); break;
         case 9: o->truncate = true; break;
         case 't': bad = cli_int_arg("run", "--threads", optarg, 1, 1024, &o->threads); break;
+        case 10: bad = cli_device_arg("run", optarg, &o->cp); break;
+        case 11: bad = cli_kv_type_arg("run", optarg, &o->cp); break;
         default: return cli_standard_option("run", c, help) < 0 ? 1 : -1;
         }
         if (bad)
@@ -160,7 +166,10 @@ static int generate(ingot_model *m, const struct run_opts *o, int32_t *ids, size
         n_gen = max_ctx - (long)n_prompt;
     ingot_error err = {0};
     cli_use_threads(o->threads);
-    ingot_context *c = ingot_context_create(m, (int)(n_prompt + (size_t)n_gen), (int)o->threads, &err);
+    ingot_context_params cp = o->cp;
+    cp.n_ctx = (int)(n_prompt + (size_t)n_gen);
+    cp.n_threads = (int)o->threads;
+    ingot_context *c = ingot_context_create_with(m, &cp, &err);
     ingot_sampler *s = c ? ingot_sampler_create(&o->sp, info.vocab_size, &err) : NULL;
     float *logits = malloc((size_t)info.vocab_size * sizeof *logits);
     int32_t *hist = malloc((n_prompt + (size_t)n_gen + 1) * sizeof *hist);
@@ -197,9 +206,9 @@ static int generate(ingot_model *m, const struct run_opts *o, int32_t *ids, size
         rc = cli_errorf("interrupted");
     else
         fprintf(stderr,
-                "ingot: prompt %zu tokens, %.1f tok/s; time to first token %.1f ms; "
+                "ingot: %s: prompt %zu tokens, %.1f tok/s; time to first token %.1f ms; "
                 "generated %ld tokens, %.1f tok/s\n",
-                n_prompt, n_prompt / (t_prompt > 0 ? t_prompt : 1e-9), t_first * 1e3, made,
+                ingot_context_device(c), n_prompt, n_prompt / (t_prompt > 0 ? t_prompt : 1e-9), t_first * 1e3, made,
                 made > 1 ? (made - 1) / (t_all - t_first > 0 ? t_all - t_first : 1e-9) : 0.0);
     ingot_sampler_free(s);
     ingot_context_free(c);

@@ -52,6 +52,10 @@
 
 #include "ingot.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define INGOT_WMAT_MAX_PARTS 4
 
 /* ---- the parts of each format, as indices into ingot_wmat.part ---- */
@@ -321,5 +325,9 @@ static inline void ingot_nf4_row_absmax(const ingot_wmat *w, int o, float *out)
         out[j] = v + off;
     }
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* INGOT_FORMATS_H */

@@ -332,9 +332,9 @@ char *ingot_chat_prompt(const ingot_model *m, const char *system, const char *us
 
 /** Where a context computes. */
 typedef enum ingot_device {
-    INGOT_DEVICE_AUTO = 0, /* the best one available: today always the CPU */
+    INGOT_DEVICE_AUTO = 0, /* CUDA device device_index when the build has CUDA and it opens, else the CPU */
     INGOT_DEVICE_CPU,
-    INGOT_DEVICE_CUDA      /* the NVIDIA GPU numbered device_index (not available yet) */
+    INGOT_DEVICE_CUDA      /* the NVIDIA GPU numbered device_index (builds with CUDA) */
 } ingot_device;
 
 /**
@@ -355,7 +355,7 @@ typedef struct ingot_context_params {
     ingot_device device;  /* default INGOT_DEVICE_AUTO */
     int device_index;     /* which CUDA device (default 0); unused by the CPU */
     ingot_dtype kv_type;  /* KV cache elements: INGOT_DT_F32 (default); INGOT_DT_F16 and
-                             INGOT_DT_BF16 are refused by the CPU backend (unsupported) */
+                             INGOT_DT_BF16 (CUDA only; the CPU backend refuses them) */
 } ingot_context_params;
 
 /**
@@ -393,6 +393,19 @@ ingot_context *ingot_context_create(ingot_model *m, int n_ctx, int n_threads, in
 void ingot_context_free(ingot_context *c);
 /** @return the number of positions the context's KV cache holds. */
 int ingot_context_n_ctx(const ingot_context *c);
+
+/**
+ * Measures the GPU c runs on, for ingot bench: the streaming read bandwidth
+ * of its memory (GB/s, over a buffer far larger than its cache), the rate of
+ * an 8192³ matrix product in the type prefill uses (TFLOP/s) and the device
+ * memory in use on it (MiB, every process counted).  Takes a few seconds.
+ * @return 0, or -1 (INGOT_ERR_UNSUPPORTED for a CPU context).
+ */
+int ingot_context_device_peaks(ingot_context *c, double *read_gbs, double *gemm_tflops, double *mem_used_mb,
+                               ingot_error *err);
+
+/** @return the device c computes on, in words ("cpu", "cuda:0 (NVIDIA H100 80GB HBM3, sm_90)"); owned by c. */
+const char *ingot_context_device(const ingot_context *c);
 
 /**
  * Runs n tokens at positions pos .. pos+n-1 through the model, filling the KV

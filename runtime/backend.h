@@ -65,7 +65,9 @@ typedef struct ingot_weights {
 typedef struct ingot_backend ingot_backend;
 
 struct ingot_backend {
-    const char *name; /* "cpu" */
+    const char *name; /* "cpu", "cuda" */
+    const char *desc; /* the device in words: "cpu", "cuda:0 (NVIDIA H100 80GB HBM3, sm_90, ...)" */
+    int batch;        /* tokens per forward batch it prefers (at least INGOT_MAX_BATCH; 0: that) */
 
     /** Frees the backend; its buffers, caches and views must be freed (released) first. */
     void (*free)(ingot_backend *be);
@@ -152,10 +154,21 @@ struct ingot_backend {
     /**
      * host logits(n, vocab) = x(n, dim) · outputᵀ (output: the view's
      * output matrix, the embedding when tied).  Waits for the queued ops.
-     * @return 0, or -1 (no kernel for the type, a queued op's failure).
+     * @return 0, 1 (a decode step to run again: see step_begin), or -1 (no
+     *         kernel for the type, a queued op's failure).
      */
     int (*logits)(ingot_backend *be, const ingot_wmat *output, const ingot_buf *x, int n, float *logits,
                   ingot_error *err);
+
+    /**
+     * Optional (NULL: not offered).  Begins a decode step: one token at pos,
+     * with logits, no statistics.  The ops that follow, up to the logits op
+     * that ends the step, are the same at every step, so a backend may
+     * record them once and replay them (CUDA graphs).  The logits op then
+     * returns 1 when the step must be run again (the recording failed and
+     * the backend stopped recording).
+     */
+    void (*step_begin)(ingot_backend *be, int pos);
 
     /* ---- activation statistics (ingot eval) ---- */
 
@@ -164,6 +177,11 @@ struct ingot_backend {
      * when x holds a NaN or an Inf (those do not count in the maximum).
      */
     void (*absmax)(ingot_backend *be, const ingot_buf *x, size_t n, float *absmax, int *nonfinite);
+
+    /* ---- measurements (ingot bench; NULL where the backend has none) ---- */
+
+    /** Device read GB/s, GEMM TFLOP/s and device memory in use (MiB).  @return 0, or -1. */
+    int (*peaks)(ingot_backend *be, double *read_gbs, double *gemm_tflops, double *mem_used_mb, ingot_error *err);
 };
 
 /**
@@ -173,6 +191,14 @@ struct ingot_backend {
  * @return a backend owned by the caller (be->free), or NULL.
  */
 ingot_backend *ingot_backend_cpu_create(int n_threads, ingot_error *err);
+
+/**
+ * The CUDA backend (backend_cuda.c, only in builds with CUDA): device
+ * memory and kernels/cuda/ on CUDA device `device`.
+ * @return a backend owned by the caller (be->free), or NULL (no such
+ *         device, CUDA or cuBLAS unusable).
+ */
+ingot_backend *ingot_backend_cuda_create(int device, ingot_error *err);
 
 /* ---- host helpers: the CPU backend's arithmetic, on host memory ---- */
 

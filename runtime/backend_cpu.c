@@ -292,6 +292,7 @@ static void cpu_absmax(ingot_backend *be, const ingot_buf *x, size_t n, float *a
 
 static const ingot_backend cpu_ops = {
     .name = "cpu",
+    .desc = "cpu",
     .free = cpu_free,
     .buf_alloc = cpu_buf_alloc,
     .buf_free = cpu_buf_free,

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/cuda/backend.h"
+#include "kernels/cuda/cuda_ops.h"
 #include "runtime/backend.h"
 #include "runtime/forward.h"
 #include "runtime/model.h"
@@ -40,23 +40,24 @@ struct ingot_context {
     ingot_backend *be;
     const ingot_weights *w; // the backend's view of m's weights
     int n_ctx;
+    int batch;              // tokens per forward batch: the backend's (>= MAX_BATCH)
     ingot_kv *kv;           // (n_layers, n_ctx, nkv*hd) keys and values
     /* backend memory */
-    ingot_buf *x;           // (MAX_BATCH, dim) residual stream
-    ingot_buf *xb;          // (MAX_BATCH, dim) normed input
-    ingot_buf *xb2;         // (MAX_BATCH, dim) block output before the residual add
-    ingot_buf *q;           // (MAX_BATCH, nh*hd)
-    ingot_buf *kv_k;        // (MAX_BATCH, nkv*hd)
-    ingot_buf *kv_v;        // (MAX_BATCH, nkv*hd)
-    ingot_buf *att;         // (MAX_BATCH, nh*hd)
-    ingot_buf *hb;          // (MAX_BATCH, ffn)
-    ingot_buf *hb2;         // (MAX_BATCH, ffn)
-    ingot_buf *cos_b;       // (MAX_BATCH, hd/2) the rope tables, uploaded
-    ingot_buf *sin_b;       // (MAX_BATCH, hd/2)
+    ingot_buf *x;           // (batch, dim) residual stream
+    ingot_buf *xb;          // (batch, dim) normed input
+    ingot_buf *xb2;         // (batch, dim) block output before the residual add
+    ingot_buf *q;           // (batch, nh*hd)
+    ingot_buf *kv_k;        // (batch, nkv*hd)
+    ingot_buf *kv_v;        // (batch, nkv*hd)
+    ingot_buf *att;         // (batch, nh*hd)
+    ingot_buf *hb;          // (batch, ffn)
+    ingot_buf *hb2;         // (batch, ffn)
+    ingot_buf *cos_b;       // (batch, hd/2) the rope tables, uploaded
+    ingot_buf *sin_b;       // (batch, hd/2)
     /* host memory */
     float *inv_freq;        // (hd/2)
-    float *cos_t;           // (MAX_BATCH, hd/2)
-    float *sin_t;           // (MAX_BATCH, hd/2)
+    float *cos_t;           // (batch, hd/2)
+    float *sin_t;           // (batch, hd/2)
     int rope_seq_len;       // sequence length inv_freq was computed for (dynamic NTK)
     int rope_pos, rope_n;   // positions the cos/sin tables hold
     float rope_scale;
@@ -136,32 +137,31 @@ static int check_params(const ingot_config *cfg, const ingot_context_params *p, 
     return 0;
 }
 
-/* The reason device cuda:index cannot be used (there is no CUDA backend yet). */
-static void cuda_unavailable(int index, ingot_error *err)
-{
-#ifdef INGOT_HAVE_CUDA
-    char desc[512];
-    int n = ingot_cuda_probe(desc, sizeof desc);
-    if (n <= 0)
-        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: %s", index, desc);
-    else if (index >= n)
-        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: no such CUDA device (%s)", index, desc);
-    else
-        ingot_fail(err, INGOT_ERR_UNSUPPORTED, "device cuda:%d: the CUDA backend is not available yet (%s)",
-                   index, desc);
-#else
-    ingot_fail(err, INGOT_ERR_UNSUPPORTED,
-               "device cuda:%d: not built with CUDA (configure found no nvcc/cuBLAS)", index);
-#endif
-}
-
+/*
+ * The backend of p->device: cuda:N when asked for (an error when the build
+ * or machine has none); auto takes CUDA device 0 when the build has CUDA and
+ * the machine a device that opens, else the CPU.
+ */
 static ingot_backend *open_backend(const ingot_context_params *p, ingot_error *err)
 {
     switch (p->device) {
     case INGOT_DEVICE_CUDA:
-        cuda_unavailable(p->device_index, err);
+#ifdef INGOT_HAVE_CUDA
+        return ingot_backend_cuda_create(p->device_index, err);
+#else
+        ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+                   "device cuda:%d: not built with CUDA (configure found no nvcc/cuBLAS)", p->device_index);
         return NULL;
-    case INGOT_DEVICE_AUTO: /* the CPU until there is a GPU backend */
+#endif
+    case INGOT_DEVICE_AUTO:
+#ifdef INGOT_HAVE_CUDA
+        if (ingot_cuda_probe(NULL, 0) > 0) {
+            ingot_backend *be = ingot_backend_cuda_create(p->device_index, NULL);
+            if (be)
+                return be;
+        }
+#endif
+        return ingot_backend_cpu_create(p->n_threads, err); /* no usable GPU */
     case INGOT_DEVICE_CPU:
     default:
         return ingot_backend_cpu_create(p->n_threads, err);
@@ -199,13 +199,15 @@ ingot_context *ingot_context_create_with(ingot_model *m, const ingot_context_par
     }
     c->m = m;
     c->n_ctx = p.n_ctx ? p.n_ctx : cfg->max_pos;
-    size_t B = MAX_BATCH, dim = (size_t)cfg->hidden_size, hd = (size_t)cfg->head_dim;
+    size_t dim = (size_t)cfg->hidden_size, hd = (size_t)cfg->head_dim;
     size_t qd = (size_t)cfg->n_heads * hd, kvd = (size_t)cfg->n_kv_heads * hd;
     if (!(c->be = open_backend(&p, err)) || !(c->w = c->be->weights_acquire(c->be, m, err)) ||
         !(c->kv = c->be->kv_alloc(c->be, cfg->n_layers, c->n_ctx, (int)kvd, p.kv_type, err))) {
         ingot_context_free(c);
         return NULL;
     }
+    c->batch = c->be->batch > MAX_BATCH ? c->be->batch : MAX_BATCH;
+    size_t B = (size_t)c->batch;
     bool ok = true;
     c->x = xbuf(c, B * dim, &ok);
     c->xb = xbuf(c, B * dim, &ok);
@@ -263,6 +265,19 @@ void ingot_context_free(ingot_context *c)
 int ingot_context_n_ctx(const ingot_context *c)
 {
     return c->n_ctx;
+}
+
+int ingot_context_device_peaks(ingot_context *c, double *read_gbs, double *gemm_tflops, double *mem_used_mb,
+                               ingot_error *err)
+{
+    if (!c->be->peaks)
+        return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "%s: no device measurements (CPU context)", c->be->desc);
+    return c->be->peaks(c->be, read_gbs, gemm_tflops, mem_used_mb, err);
+}
+
+const char *ingot_context_device(const ingot_context *c)
+{
+    return c->be->desc;
 }
 
 void ingot_context_set_stats(ingot_context *c, ingot_layer_stats *stats)
@@ -374,7 +389,7 @@ int ingot_attn_forward(ingot_context *c, const ingot_layer *L, int layer, const 
     ingot_backend *be = c->be;
     const ingot_config *cfg = &c->m->cfg;
     size_t dim = (size_t)cfg->hidden_size, qd = (size_t)cfg->n_heads * cfg->head_dim;
-    if (n > MAX_BATCH || pos + n > c->n_ctx)
+    if (n > c->batch || pos + n > c->n_ctx)
         return ingot_fail(err, INGOT_ERR_ARG, "attention: %d tokens at %d exceed the batch or context", n, pos);
     if (be->upload(be, c->xb, h, (size_t)n * dim, err) || attention(c, L, layer, c->xb, n, pos, c->xb2, err) ||
         (inner && be->download(be, inner, c->att, (size_t)n * qd, err)) ||
@@ -389,8 +404,8 @@ int ingot_mlp_forward(ingot_context *c, const ingot_layer *L, int layer, const f
     ingot_backend *be = c->be;
     const ingot_config *cfg = &c->m->cfg;
     size_t dim = (size_t)cfg->hidden_size, ffn = (size_t)cfg->ffn_size;
-    if (n > MAX_BATCH)
-        return ingot_fail(err, INGOT_ERR_ARG, "mlp: %d tokens exceed the batch of %d", n, MAX_BATCH);
+    if (n > c->batch)
+        return ingot_fail(err, INGOT_ERR_ARG, "mlp: %d tokens exceed the batch of %d", n, c->batch);
     if (be->upload(be, c->xb, h, (size_t)n * dim, err) || mlp(c, L, layer, c->xb, n, c->xb2, err) ||
         (inner && be->download(be, inner, c->hb, (size_t)n * ffn, err)) ||
         be->download(be, out, c->xb2, (size_t)n * dim, err))
@@ -400,9 +415,9 @@ int ingot_mlp_forward(ingot_context *c, const ingot_layer *L, int layer, const f
 
 /* ---- the graph ---- */
 
-/* One batch of at most MAX_BATCH tokens. */
-static int eval_batch(ingot_context *c, const int32_t *tokens, int n, int pos, float *logits,
-                      int all_logits, ingot_error *err)
+/* One batch of at most c->batch tokens. */
+static int eval_ops(ingot_context *c, const int32_t *tokens, int n, int pos, float *logits, int all_logits,
+                    ingot_error *err)
 {
     ingot_backend *be = c->be;
     const ingot_weights *w = c->w;
@@ -428,12 +443,35 @@ static int eval_batch(ingot_context *c, const int32_t *tokens, int n, int pos, f
     int first = all_logits ? 0 : n - 1, rows = n - first;
     be->rmsnorm(be, c->xb, ingot_buf_at(c->x, (size_t)first * dim), w->out_norm, rows, (int)dim, eps);
     STAT(c, cfg->n_layers, resid_max, c->xb, rows * dim);
-    if (be->logits(be, w->output, c->xb, rows, logits, err))
-        return -1;
+    int r = be->logits(be, w->output, c->xb, rows, logits, err);
+    if (r != 0)
+        return r;
     if (c->stats)
         ingot_host_absmax(logits, (size_t)rows * cfg->vocab_size, &c->stats[cfg->n_layers].mlp_max,
                           &c->stats[cfg->n_layers].nonfinite);
     return 0;
+}
+
+/*
+ * A decode step (one token, logits wanted, no statistics) is announced to a
+ * backend that can record it (step_begin); if its recording fails the
+ * backend says so from the logits op and the step runs once more as
+ * plain ops.
+ */
+static int eval_batch(ingot_context *c, const int32_t *tokens, int n, int pos, float *logits, int all_logits,
+                      ingot_error *err)
+{
+    bool step = n == 1 && logits && !c->stats && c->be->step_begin;
+    for (int tries = 0; tries < 2; tries++) {
+        if (step) {
+            c->be->step_begin(c->be, pos);
+            c->rope_n = 0; /* every step uploads its rope tables: the recording has the upload */
+        }
+        int r = eval_ops(c, tokens, n, pos, logits, all_logits, err);
+        if (r != 1)
+            return r;
+    }
+    return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "%s: a decode step could not run", c->be->desc);
 }
 
 int ingot_context_eval(ingot_context *c, const int32_t *tokens, int n, int pos, float *logits,
@@ -450,8 +488,8 @@ int ingot_context_eval(ingot_context *c, const int32_t *tokens, int n, int pos, 
         if (tokens[t] < 0 || tokens[t] >= cfg->vocab_size)
             return ingot_fail(err, INGOT_ERR_ARG, "eval: token id %d outside the vocabulary (0..%d)",
                               (int)tokens[t], cfg->vocab_size - 1);
-    for (int done = 0; done < n; done += MAX_BATCH) {
-        int k = n - done < MAX_BATCH ? n - done : MAX_BATCH;
+    for (int done = 0; done < n; done += c->batch) {
+        int k = n - done < c->batch ? n - done : c->batch;
         bool last = done + k == n;
         float *out = NULL;
         if (logits && all_logits)

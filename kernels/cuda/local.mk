@@ -1,11 +1,16 @@
-# kernels/cuda/: the CUDA backend when configure found nvcc + cuBLAS, a stub otherwise.
-EXTRA_DIST += kernels/cuda/cuda_backend.cu build-aux/nvcc-libtool
-libingot_la_SOURCES += kernels/cuda/backend.h
+# kernels/cuda/: the CUDA device layer when configure found nvcc + cuBLAS, a stub otherwise.
+CUDA_SRCS = kernels/cuda/cuda_device.cu kernels/cuda/matmul.cu kernels/cuda/ops.cu kernels/cuda/attention.cu
+CUDA_HDRS = kernels/cuda/cuda_common.cuh kernels/cuda/cuda_formats.cuh
+EXTRA_DIST += $(CUDA_SRCS) $(CUDA_HDRS) build-aux/nvcc-libtool
+libingot_la_SOURCES += kernels/cuda/cuda_ops.h
 if HAVE_CUDA
-libingot_la_SOURCES += kernels/cuda/cuda_backend.cu
+libingot_la_SOURCES += $(CUDA_SRCS)
 libingot_la_LIBADD += $(CUDA_LIBS)
 # nvcc writes no dependency files here: rebuild when the headers it includes change.
-kernels/cuda/cuda_backend.lo: $(top_srcdir)/kernels/cuda/backend.h $(top_srcdir)/util/util.h $(top_srcdir)/include/ingot.h
+CUDA_DEPS = $(top_srcdir)/kernels/cuda/cuda_common.cuh $(top_srcdir)/kernels/cuda/cuda_formats.cuh \
+	$(top_srcdir)/kernels/cuda/cuda_ops.h $(top_srcdir)/formats/formats.h $(top_srcdir)/util/util.h \
+	$(top_srcdir)/include/ingot.h
+kernels/cuda/cuda_device.lo kernels/cuda/matmul.lo kernels/cuda/ops.lo kernels/cuda/attention.lo: $(CUDA_DEPS)
 # libtool knows no CUDA: compile through a wrapper that maps its PIC flags onto nvcc.
 .cu.lo:
 	$(AM_V_CC)$(LIBTOOL) $(AM_V_lt) --tag=CC --mode=compile \
