@@ -38,6 +38,27 @@ expect_status 0 "$INGOT" run "$m" -p "$long" --ctx 64 -n 4 --truncate --temp 0
 expect_status 1 "$INGOT" run "$m" -p x --ctx 100000
 one_line_error
 
+# --device / --kv-type: usage errors, and what a machine without a GPU says
+for cmd in "run -p x" "eval --text x" "bench -p 8"; do
+  expect_status 2 "$INGOT" $cmd "$m" --device gpu
+  grep -q -- "--device gpu: expected auto, cpu, cuda or cuda:N" "$T/stderr" || fail "$cmd --device gpu: $(cat "$T/stderr")"
+  expect_status 2 "$INGOT" $cmd "$m" --device cuda:x
+  expect_status 2 "$INGOT" $cmd "$m" --kv-type q8
+done
+expect_status 0 "$INGOT" run "$m" -p 'def quicksort(arr):' -n 16 --temp 0 --device cpu
+cmp -s "$T/stdout" "$T/first" || fail "--device cpu differs from the default on this machine"
+grep -q "ingot: cpu: prompt" "$T/stderr" || fail "run does not say where it ran: $(cat "$T/stderr")"
+expect_status 1 "$INGOT" run "$m" -p x -n 2 --device cpu --kv-type f16
+one_line_error
+grep -q "KV cache type f16" "$T/stderr" || fail "--kv-type f16 on the CPU: $(cat "$T/stderr")"
+if ! nvidia-smi -L > /dev/null 2>&1; then
+  expect_status 1 "$INGOT" run "$m" -p x -n 2 --device cuda
+  one_line_error
+  grep -E -q "device cuda:0: (no CUDA device|not built with CUDA)" "$T/stderr" || fail "--device cuda: $(cat "$T/stderr")"
+  expect_status 0 "$INGOT" bench "$m" -p 16 -n 4 -r 1 --json
+  grep -q '"device": "cpu"' "$T/stdout" || fail "bench --json lacks the device"
+fi
+
 # eval: JSON keys, with and without a reference
 expect_status 0 "$INGOT" eval "$m" --text "$model/eval.txt" --chunks 2 --ctx 128 --json
 for key in ppl tokens fp16_safe layers; do
