@@ -5,6 +5,8 @@
 # of the old and new builds with each AVX-512 set, and their speed side by
 # side.  Takes the archive bench/device_pack.sh made with NAMEs old and new.
 #   sh bench/device_cpu_check.sh PACK.tar.xz [OUT_DIR]
+# SPEED_ISAS: the kernel sets timed (default avx512vnni avx512 avx2dot avx2;
+# none: no timing), ROUNDS, THREADS as bench/compare_speed.sh.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 pack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -23,6 +25,7 @@ done
 echo "== bit-identical results, old and new, per AVX-512 kernel set"
 MODELS=tiny-llama CHUNKS=8 FORMATS="int8 nf4 nf4-dq int4 awq4" ISAS="avx512 avx512vnni avx2dot" \
   sh "$top/bench/compare_builds.sh" "$w/old" "$w/new" "$out/cmp" 2>/dev/null | grep -E 'DIFFERS|compare_builds' || true
+[ "${SPEED_ISAS:-}" = none ] && exit 0
 echo "== speed, old and new alternating"
 for isa in ${SPEED_ISAS:-avx512vnni avx512 avx2dot avx2}; do
   INGOT_ISA=$isa ROUNDS=${ROUNDS:-5} THREADS=${THREADS:-8} sh "$top/bench/compare_speed.sh" "$w/old" "$w/new" "$out/models" 2>&1 | tail -6
