@@ -77,7 +77,7 @@ int cli_device_arg(const char *cmd, const char *s, ingot_context_params *p);
 int cli_kv_type_arg(const char *cmd, const char *s, ingot_context_params *p);
 /** The help lines of --device and --kv-type. */
 #define CLI_DEVICE_HELP                                                                             \
-    "      --device D         auto, cpu, cuda or cuda:N (default auto: the GPU when there is one)\n" \
+    "      --device D         auto, cpu, cuda or cuda:N (default auto: the CPU for now)\n" \
     "      --kv-type T        KV cache elements: f32 (default), f16 or bf16 (GPU only)\n"
 
 /** Parses an integer option in [lo, hi]; prints a usage error.  @return 0 or -1. */

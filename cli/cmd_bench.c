@@ -24,7 +24,7 @@ static void help(void)
          "  -n, --n-gen N      tokens per tg run (default 128; 0 skips tg)\n"
          "  -r, --reps N       repetitions, reported as mean +- sd (default 5)\n"
          "  -t, --threads N    CPU threads (default: all)\n"
-         "      --device D     auto, cpu, cuda or cuda:N (default auto: the GPU when there is one)\n"
+         "      --device D     auto, cpu, cuda or cuda:N (default auto: the CPU for now)\n"
          "      --kv-type T    KV cache elements: f32 (default), f16 or bf16 (GPU only)\n"
          "      --json         machine-readable output on stdout\n"
          "  -h, --help         this help\n"

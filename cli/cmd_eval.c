@@ -36,7 +36,7 @@ static void help(void)
          "      --json        machine-readable output on stdout\n"
          "  -q, --quiet       no progress bar\n"
          "  -t, --threads N   CPU threads (default: all)\n"
-         "      --device D    auto, cpu, cuda or cuda:N (default auto: the GPU when there is one)\n"
+         "      --device D    auto, cpu, cuda or cuda:N (default auto: the CPU for now)\n"
          "      --ref-device D  where the reference runs (default: as --device)\n"
          "      --kv-type T   KV cache elements: f32 (default), f16 or bf16 (GPU only)\n"
          "  -h, --help        this help\n"
