@@ -364,7 +364,7 @@ static int track_bracket(lexer *L, brackets *b, char c)
     const char *open = strchr("([{", c);
     if (open) {
         if (b->depth == (int)sizeof b->want)
-            return lex_fail(L, INGOT_ERR_UNSUPPORTED, "brackets nested too deeply");
+            return lex_fail(L, INGOT_ERR_UNSUPPORTED, "brackets nest deeper than the limit of 64");
         b->want[b->depth++] = ")]}"[open - "([{"];
         return 0;
     }
