@@ -50,7 +50,9 @@
  * ingot_chat_limits): going over a limit fails with INGOT_ERR_UNSUPPORTED and
  * a message naming the limit and its value ("chat template: line 3: loop
  * iterations and macro calls exceed the limit of 1000000"), in bounded time
- * and memory.
+ * and memory.  The nesting limits (max_nesting, max_render_depth) also bound
+ * the C stack: with the defaults the worst template needs about 512 KiB of
+ * stack (1.5 MiB under ASan); raising them raises that in proportion.
  */
 #ifndef INGOT_CHAT_TEMPLATE_H
 #define INGOT_CHAT_TEMPLATE_H
@@ -80,6 +82,8 @@ typedef struct ingot_chat_limits {
     size_t max_output;    /* bytes of rendered text, also of a macro's or set block's (default 16 MiB) */
     size_t max_memory;    /* total bytes of the strings, lists, dicts and buffers one render
                            * allocates, freed or not (default 256 MiB) */
+    int max_render_depth; /* bodies and expressions being rendered at once, through macro
+                           * calls: a recursive macro's nesting counts once per call (default 1000) */
 } ingot_chat_limits;
 
 #define INGOT_CHAT_MAX_ITERATIONS 1000000L
@@ -88,6 +92,7 @@ typedef struct ingot_chat_limits {
 #define INGOT_CHAT_MAX_VALUE_DEPTH 1000
 #define INGOT_CHAT_MAX_OUTPUT ((size_t)16 << 20)
 #define INGOT_CHAT_MAX_MEMORY ((size_t)256 << 20)
+#define INGOT_CHAT_MAX_RENDER_DEPTH 1000
 
 /** @return the default limits. */
 ingot_chat_limits ingot_chat_limits_default(void);

@@ -25,7 +25,9 @@ struct ingot_jctx {
     ingot_error *err;
     int failed;
     int line;
-    int depth;
+    int depth;  /* macro calls in progress */
+    int nest;   /* bodies and expressions being rendered, through macro calls:
+                 * what bounds the C stack (max_render_depth) */
     long steps; /* loop iterations plus macro calls so far */
     const ingot_chat_limits *lim;
     frame *top; /* the template's top level, seen by macros */
@@ -432,11 +434,31 @@ fail:
     return -1;
 }
 
+/* Refuses one more level of rendering beyond max_render_depth.  @return 0 or -1. */
+static int nest_enter(ingot_jctx *c, int line)
+{
+    if (++c->nest <= c->lim->max_render_depth)
+        return 0;
+    c->nest--;
+    return ingot_jinja_fail(c, line, INGOT_ERR_UNSUPPORTED,
+                            "blocks, expressions and macro calls nest deeper than the limit of %d while rendering",
+                            c->lim->max_render_depth);
+}
+
+static int eval_kind(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out);
+
 static int eval(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out)
 {
     *out = ingot_jv_undef(NULL);
-    if (c->failed)
+    if (c->failed || nest_enter(c, e->line) < 0)
         return -1;
+    int rc = eval_kind(c, f, e, out);
+    c->nest--;
+    return rc;
+}
+
+static int eval_kind(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out)
+{
     switch (e->kind) {
     case JE_CONST: *out = ingot_jv_ref(e->cst); return 0;
     case JE_NAME: {
@@ -657,7 +679,18 @@ static int render_node(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf
     return ingot_jinja_fail(c, n->line, INGOT_ERR_FORMAT, "internal error: bad statement");
 }
 
+static int render_body(ingot_jctx *c, frame *f, const ingot_jbody *b, ingot_jbuf *out);
+
 static int render(ingot_jctx *c, frame *f, const ingot_jbody *b, ingot_jbuf *out)
+{
+    if (nest_enter(c, b->n ? b->v[0]->line : c->line) < 0)
+        return R_ERR;
+    int rc = render_body(c, f, b, out);
+    c->nest--;
+    return rc;
+}
+
+static int render_body(ingot_jctx *c, frame *f, const ingot_jbody *b, ingot_jbuf *out)
 {
     for (int i = 0; i < b->n; i++) {
         int rc = render_node(c, f, b->v[i], out);

@@ -737,7 +737,16 @@ static ingot_jexpr *parse_expr(parser *P)
         ingot_jexpr *other = NULL;
         if (is_name(cur(P), "else")) {
             advance(P);
-            if (!(other = parse_expr(P))) {
+            /* `a if x else b if y else ...` recurses here once per `else`:
+             * counted before recursing, like every other path that nests */
+            if (++P->depth > P->max_depth) {
+                too_deep(P);
+                expr_free(c);
+                return NULL;
+            }
+            other = parse_expr(P);
+            P->depth--;
+            if (!other) {
                 expr_free(c);
                 return NULL;
             }

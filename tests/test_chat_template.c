@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,6 +447,7 @@ START_TEST(limits_have_defaults)
     ck_assert_int_eq(d.max_value_depth, 1000);
     ck_assert_uint_eq(d.max_output, 16u << 20);
     ck_assert_uint_eq(d.max_memory, 256u << 20);
+    ck_assert_int_eq(d.max_render_depth, 1000);
     /* zero members mean the default */
     ingot_chat_limits zero = {0};
     expect_limit("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", &zero,
@@ -687,6 +689,115 @@ START_TEST(template_load_prefers_jinja_file)
 }
 END_TEST
 
+START_TEST(render_depth_is_limited)
+{
+    /* 20 blocks deep per call, 64 calls: under the call limit, over this one */
+    char *tmpl = repeated("{% macro f(k) %}", "{% if true %}", 20, "{% if k > 0 %}{{ f(k - 1) }}{% endif %}", "");
+    char *full = repeated(tmpl, "{% endif %}", 20, "", "{% endmacro %}{{ f(60) }}");
+    expect_limit(full, NULL,
+                 "blocks, expressions and macro calls nest deeper than the limit of 1000 while rendering");
+    free(full);
+    free(tmpl);
+    ingot_chat_limits lim = {.max_render_depth = 4};
+    ingot_error err = {0};
+    char *ok = render_limited("{% if true %}{{ 1 + 1 }}{% endif %}", &lim, &err); /* body, if body, +, 1 */
+    ck_assert_msg(ok != NULL, "%s", err.message);
+    ck_assert_str_eq(ok, "2");
+    free(ok);
+    expect_limit("{% if true %}{{ 1 + (1 - 1) }}{% endif %}", &lim,
+                 "blocks, expressions and macro calls nest deeper than the limit of 4 while rendering");
+}
+END_TEST
+
+/* ---- the stack: every limit above must be reached long before the C stack
+ * runs out.  The worst shapes at the default limits run in a thread with a
+ * stack far smaller than a default thread's (8 MiB on Linux); an unbounded
+ * recursion needs more and crashes the test. ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SMALL_STACK ((size_t)6 << 20) /* ASan's frames are about 3 times larger */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SMALL_STACK ((size_t)6 << 20)
+#endif
+#endif
+#ifndef SMALL_STACK
+#define SMALL_STACK ((size_t)2 << 20) /* measured need with -O2: 512 KiB */
+#endif
+
+typedef struct stack_case {
+    char *tmpl;
+    const char *want; /* a substring of the error, or NULL: renders */
+    char got[sizeof(ingot_error){0}.message + 16];
+} stack_case;
+
+static void *stack_case_run(void *arg)
+{
+    stack_case *sc = arg;
+    ingot_error err = {0};
+    ingot_chat_template *t = ingot_chat_template_parse(sc->tmpl, &err);
+    char *out = t ? ingot_chat_template_render(t, CONVERSATION, 2, 1, "<s>", "</s>", &err) : NULL;
+    snprintf(sc->got, sizeof sc->got, "%s", out ? "(rendered)" : err.message);
+    free(out);
+    ingot_chat_template_free(t);
+    return NULL;
+}
+
+START_TEST(limits_fit_a_small_stack)
+{
+    static const struct {
+        const char *pre, *s, *mid, *s2, *post, *want;
+        int n;
+    } cases[] = {
+        /* the source nesting just below and at the limit of 200 */
+        {"{{ ", "1 if false else ", "1", "", " }}", NULL, 197},
+        {"{{ ", "1 if false else ", "1", "", " }}", "deeper than the limit of 200", 100000},
+        {"{{ ", "-", "1", "", " }}", NULL, 197},
+        {"{{ ", "not ", "1", "", " }}", NULL, 197},
+        {"", "{% if true %}", "x", "{% endif %}", "", NULL, 199},
+        {"", "{% for i in [1] %}", "x", "{% endfor %}", "", NULL, 197},
+        {"", "{% set x %}", "x", "{% endset %}", "", NULL, 199},
+        {"{{ ", "(", "1", ")", " }}", NULL, 62},
+        {"{{ ", "[", "1", "]", " }}", NULL, 62},
+        {"{{ x", ".y", "", "", " }}", "undefined", 190},
+        /* recursion through macro calls: the render depth, then the call depth */
+        {"{% macro f(k) %}", "{% if true %}", "{% if k > 0 %}{{ f(k - 1) }}{% endif %}", "{% endif %}",
+         "{% endmacro %}{{ f(1000) }}", "limit of 1000 while rendering", 190},
+        {"{% macro f(k) %}", "{% for i in [1] %}", "{% if k > 0 %}{{ f(k - 1) }}{% endif %}", "{% endfor %}",
+         "{% endmacro %}{{ f(1000) }}", "limit of 1000 while rendering", 14},
+        {"{% macro f(k) %}{{ ", "x|default(", "k > 0 and f(k - 1)", ")", " }}{% endmacro %}{{ f(1000) }}",
+         "limit of 1000 while rendering", 60},
+        {"{% macro f(k) %}{{ ", "(", "f(k - 1)", ")", " }}{% endmacro %}{{ f(1000) }}",
+         "macro calls nest deeper than the limit of 64", 62},
+        /* values 990 deep printed, compared and measured 190 blocks deep */
+        {"{% set ns = namespace(v=1) %}{% for i in range(990) %}{% set ns.v = [ns.v] %}{% endfor %}",
+         "{% if true %}", "{{ ns.v|string|length }}{{ ns.v == ns.v }}{{ ns.v|length }}", "{% endif %}", "",
+         NULL, 190},
+        {"{% set ns = namespace(v=1) %}{% for i in range(990) %}{% set ns.v = {'a': ns.v} %}{% endfor %}",
+         "{% if true %}", "{{ ns.v|string|length }}{{ ns.v == ns.v }}{{ ns.v|tojson|length }}", "{% endif %}",
+         "", "tojson", 190},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *open = repeated(cases[i].pre, cases[i].s, cases[i].n, cases[i].mid, "");
+        stack_case sc = {.tmpl = repeated(open, cases[i].s2, cases[i].n, "", cases[i].post)};
+        free(open);
+        pthread_attr_t attr;
+        pthread_t th;
+        ck_assert_int_eq(pthread_attr_init(&attr), 0);
+        ck_assert_int_eq(pthread_attr_setstacksize(&attr, SMALL_STACK), 0);
+        ck_assert_int_eq(pthread_create(&th, &attr, stack_case_run, &sc), 0);
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        pthread_attr_destroy(&attr);
+        if (cases[i].want)
+            ck_assert_msg(strstr(sc.got, cases[i].want) != NULL, "case %zu: '%s' lacks '%s'", i, sc.got,
+                          cases[i].want);
+        else
+            ck_assert_msg(strcmp(sc.got, "(rendered)") == 0, "case %zu: %s", i, sc.got);
+        free(sc.tmpl);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("chat_template");
@@ -710,6 +821,8 @@ static Suite *suite(void)
     tcase_add_test(tc, output_is_limited);
     tcase_add_test(tc, value_nesting_is_limited);
     tcase_add_test(tc, source_nesting_is_limited);
+    tcase_add_test(tc, render_depth_is_limited);
+    tcase_add_test(tc, limits_fit_a_small_stack);
     tcase_add_test(tc, template_from_config);
     tcase_add_test(tc, template_load_prefers_jinja_file);
     suite_add_tcase(s, tc);
