@@ -295,7 +295,8 @@ static size_t scan_number(const char *s, char *buf, size_t cap, size_t *len, int
     *is_float = 0;
     while (k + 3 < cap) {
         char c = s[i];
-        int next_digit = isdigit((unsigned char)s[i + 1]);
+        /* s is NUL-terminated: past its end nothing may be read */
+        int next_digit = c != 0 && isdigit((unsigned char)s[i + 1]);
         if (isdigit((unsigned char)c)) {
             buf[k++] = s[i++];
         } else if (c == '_' && next_digit) {
