@@ -4,6 +4,7 @@
 # vocabulary 320: tiny-llama's tokenizer cut down to its first 320 tokens)
 # for the artifact and calibration harnesses.  Needs a built ingot, jq and
 # python3 (only to write the tiny checkpoint's safetensors file).
+# Inputs of fixed crashes (crash-*) are kept.
 # Usage: sh tests/fuzz/make_seeds.sh BUILD_DIR
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -12,7 +13,8 @@ corpus="$top/tests/fuzz/corpus"
 tiny=$(mktemp -d)
 trap 'rm -rf "$tiny"' EXIT
 for d in safetensors hf_config tokenizer chat_template artifact calib; do
-  rm -rf "$corpus/$d"; mkdir -p "$corpus/$d"
+  mkdir -p "$corpus/$d"
+  find "$corpus/$d" -type f ! -name 'crash-*' -delete   # fixed crashes stay
 done
 src="$top/models/tiny-llama"
 
@@ -89,7 +91,35 @@ cp "$src/config.json" "$corpus/hf_config/tiny-llama"
 # ---- tokenizers, each with a text after a NUL byte ----
 text='Hello world! def f(x):\n    return x ** 2  # ünïcödé 数字 123 <|im_start|>user\n'
 { cat "$tiny/tokenizer.json"; printf '\000'; printf "$text"; } > "$corpus/tokenizer/tiny-bytelevel"
-{ cat "$src/tokenizer.json"; printf '\000'; head -c 2000 "$src/eval.txt"; } > "$corpus/tokenizer/tiny-llama"
+# a SentencePiece-style BPE (Llama 2, Mistral): spaces as U+2581, byte fallback, <unk>
+python3 - "$tiny/sp.json" <<'PY'
+import json, sys
+MS = "\u2581"
+vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+for i in range(256):
+    vocab["<0x%02X>" % i] = 3 + i
+pieces = [MS, "h", "e", "l", "o", "w", "r", "d", "t", "he", "ll", "llo", MS + "h", MS + "he", MS + "w", "or", "ld"]
+for p in pieces:
+    vocab.setdefault(p, len(vocab))
+merges = [["h", "e"], ["l", "l"], ["ll", "o"], [MS, "h"], [MS + "h", "e"], [MS, "w"], ["o", "r"], ["l", "d"]]
+tok = {"version": "1.0", "truncation": None, "padding": None,
+       "added_tokens": [{"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+                         "normalized": False, "special": True} for i, c in enumerate(["<unk>", "<s>", "</s>"])],
+       "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": MS},
+                                                          {"type": "Replace", "pattern": {"String": " "}, "content": MS}]},
+       "pre_tokenizer": None,
+       "post_processor": {"type": "TemplateProcessing",
+                          "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                          "pair": [], "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
+       "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": MS}, "content": " "},
+                                                    {"type": "ByteFallback"}, {"type": "Fuse"},
+                                                    {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+       "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                 "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+                 "vocab": vocab, "merges": merges}}
+json.dump(tok, open(sys.argv[1], "w"), ensure_ascii=False)
+PY
+{ cat "$tiny/sp.json"; printf '\000'; printf "$text"; } > "$corpus/tokenizer/sentencepiece-bpe"
 cp "$tiny/tokenizer.json" "$corpus/tokenizer/tiny-bytelevel-no-text"
 
 # ---- chat templates: the real ones, and the feature cases with their contexts ----
