@@ -99,9 +99,11 @@ static int bind(ingot_jctx *c, frame *f, char *const *names, int n, ingot_jv v, 
         return 0;
     }
     if (v.kind != JV_LIST || v.u.l->n != (size_t)n) {
+        /* the message names v's type: v is released after it is written */
+        int rc = ingot_jinja_fail(c, line, INGOT_ERR_FORMAT, "cannot unpack a '%s' into %d names",
+                                  ingot_jv_type_name(v), n);
         ingot_jv_unref(v);
-        return ingot_jinja_fail(c, line, INGOT_ERR_FORMAT, "cannot unpack a '%s' into %d names",
-                                ingot_jv_type_name(v), n);
+        return rc;
     }
     for (int i = 0; i < n; i++)
         ingot_jv_dict_setc(f->vars, names[i], ingot_jv_ref(v.u.l->v[i]));

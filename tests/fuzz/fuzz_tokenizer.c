@@ -2,8 +2,8 @@
  * fuzz_tokenizer.c - tokenizer.json loading (tokenizer/) and, when it
  * loads, encoding and decoding of fuzzed text.  Input: the tokenizer.json
  * text, a NUL byte, then the text to encode (no NUL: a fixed text).  The
- * ids that come out must name tokens; decoding them, and decoding the text's
- * bytes taken as arbitrary ids (out of range included), must work.
+ * ids that come out must not be negative; decoding them, and decoding the
+ * text's bytes taken as arbitrary ids (out of range included), must work.
  */
 #include "config.h"
 
@@ -41,10 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         FUZZ_CHECK(ids != NULL);
-        for (size_t i = 0; i < n; i++) {
-            FUZZ_CHECK(ids[i] >= 0 && ids[i] < n_ids);
-            FUZZ_CHECK(ingot_tokenizer_id_token(t, ids[i]) != NULL);
-        }
+        /* not "< n_ids": as in HF, the ids of a TemplateProcessing post-processor
+         * are taken as written and need not name a token (the model's
+         * vocab_size bounds them when a model loads the tokenizer) */
+        for (size_t i = 0; i < n; i++)
+            FUZZ_CHECK(ids[i] >= 0);
         for (int skip = 0; skip < 2; skip++) {
             char *back = NULL;
             size_t blen = 0;
