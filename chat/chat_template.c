@@ -15,9 +15,50 @@
 
 struct ingot_chat_template {
     ingot_jbody root;
+    ingot_chat_limits limits;
 };
 
+ingot_chat_limits ingot_chat_limits_default(void)
+{
+    return (ingot_chat_limits){
+        .max_iterations = INGOT_CHAT_MAX_ITERATIONS,
+        .max_call_depth = INGOT_CHAT_MAX_CALL_DEPTH,
+        .max_nesting = INGOT_CHAT_MAX_NESTING,
+        .max_value_depth = INGOT_CHAT_MAX_VALUE_DEPTH,
+        .max_output = INGOT_CHAT_MAX_OUTPUT,
+        .max_memory = INGOT_CHAT_MAX_MEMORY,
+        .max_render_depth = INGOT_CHAT_MAX_RENDER_DEPTH,
+    };
+}
+
+/* limits with zero (or negative) members replaced by their defaults. */
+static ingot_chat_limits complete_limits(const ingot_chat_limits *limits)
+{
+    ingot_chat_limits d = ingot_chat_limits_default(), l = limits ? *limits : d;
+    if (l.max_iterations <= 0)
+        l.max_iterations = d.max_iterations;
+    if (l.max_call_depth <= 0)
+        l.max_call_depth = d.max_call_depth;
+    if (l.max_nesting <= 0)
+        l.max_nesting = d.max_nesting;
+    if (l.max_value_depth <= 0)
+        l.max_value_depth = d.max_value_depth;
+    if (l.max_output == 0)
+        l.max_output = d.max_output;
+    if (l.max_memory == 0)
+        l.max_memory = d.max_memory;
+    if (l.max_render_depth <= 0)
+        l.max_render_depth = d.max_render_depth;
+    return l;
+}
+
 ingot_chat_template *ingot_chat_template_parse(const char *tmpl, ingot_error *err)
+{
+    return ingot_chat_template_parse_limited(tmpl, NULL, err);
+}
+
+ingot_chat_template *ingot_chat_template_parse_limited(const char *tmpl, const ingot_chat_limits *limits,
+                                                       ingot_error *err)
 {
     if (!tmpl) {
         ingot_fail(err, INGOT_ERR_ARG, "chat template: no template text");
@@ -28,7 +69,9 @@ ingot_chat_template *ingot_chat_template_parse(const char *tmpl, ingot_error *er
     if (ingot_jinja_lex(tmpl, &toks, &ntoks, err) < 0)
         return NULL;
     ingot_chat_template *t = calloc(1, sizeof *t);
-    int rc = t ? ingot_jinja_parse(toks, ntoks, &t->root, err)
+    if (t)
+        t->limits = complete_limits(limits);
+    int rc = t ? ingot_jinja_parse(toks, ntoks, t->limits.max_nesting, &t->root, err)
                : ingot_fail(err, INGOT_ERR_NOMEM, "chat template: out of memory");
     ingot_jinja_toks_free(toks, ntoks);
     if (rc < 0) {
@@ -61,7 +104,7 @@ static char *render_with(const ingot_chat_template *t, ingot_jv vars, ingot_erro
     if (ingot_jv_oom())
         ingot_fail(err, INGOT_ERR_NOMEM, "chat template: out of memory");
     else
-        out = ingot_jinja_render(&t->root, vars, err);
+        out = ingot_jinja_render(&t->root, vars, &t->limits, err);
     ingot_jv_unref(vars);
     ingot_jv_oom_clear();
     return out;

@@ -45,6 +45,14 @@
  * the subset (include, call blocks, %-formatting, ...) and for
  * raise_exception(): the template refusing the conversation, whose message
  * ("raise_exception: <the template's words>") is meant for the user.
+ *
+ * Templates are untrusted input, so parsing and rendering are bounded (see
+ * ingot_chat_limits): going over a limit fails with INGOT_ERR_UNSUPPORTED and
+ * a message naming the limit and its value ("chat template: line 3: loop
+ * iterations and macro calls exceed the limit of 1000000"), in bounded time
+ * and memory.  The nesting limits (max_nesting, max_render_depth) also bound
+ * the C stack: with the defaults the worst template needs about 512 KiB of
+ * stack (1.5 MiB under ASan); raising them raises that in proportion.
  */
 #ifndef INGOT_CHAT_TEMPLATE_H
 #define INGOT_CHAT_TEMPLATE_H
@@ -60,11 +68,47 @@ typedef struct ingot_chat_message {
     const char *content; /* NULL renders as none (an assistant turn with only tool calls) */
 } ingot_chat_message;
 
+/**
+ * Bounds on what a template may make ingot do.  The defaults are far above
+ * what the shipped Llama, Qwen2, Mistral and DeepSeek templates need for any
+ * conversation that fits a context, and low enough to fail in well under a
+ * second.  A zero member means its default.
+ */
+typedef struct ingot_chat_limits {
+    long max_iterations;  /* loop iterations plus macro calls in one render (default 1000000) */
+    int max_call_depth;   /* macro calls in progress at once, i.e. recursion (default 64) */
+    int max_nesting;      /* nesting of blocks and expressions in the source (default 200) */
+    int max_value_depth;  /* nesting of the lists and dicts a render builds (default 1000) */
+    size_t max_output;    /* bytes of rendered text, also of a macro's or set block's (default 16 MiB) */
+    size_t max_memory;    /* total bytes of the strings, lists, dicts and buffers one render
+                           * allocates, freed or not (default 256 MiB) */
+    int max_render_depth; /* bodies and expressions being rendered at once, through macro
+                           * calls: a recursive macro's nesting counts once per call (default 1000) */
+} ingot_chat_limits;
+
+#define INGOT_CHAT_MAX_ITERATIONS 1000000L
+#define INGOT_CHAT_MAX_CALL_DEPTH 64
+#define INGOT_CHAT_MAX_NESTING 200
+#define INGOT_CHAT_MAX_VALUE_DEPTH 1000
+#define INGOT_CHAT_MAX_OUTPUT ((size_t)16 << 20)
+#define INGOT_CHAT_MAX_MEMORY ((size_t)256 << 20)
+#define INGOT_CHAT_MAX_RENDER_DEPTH 1000
+
+/** @return the default limits. */
+ingot_chat_limits ingot_chat_limits_default(void);
+
 /** A parsed template: parse once, render many times (also from several threads). */
 typedef struct ingot_chat_template ingot_chat_template;
 
 /** Parses tmpl (NUL-terminated).  @return a template (ingot_chat_template_free) or NULL. */
 ingot_chat_template *ingot_chat_template_parse(const char *tmpl, ingot_error *err);
+
+/**
+ * Parses tmpl under limits (NULL: the defaults; zero members: their default);
+ * the template keeps them for its renders.  @return a template or NULL.
+ */
+ingot_chat_template *ingot_chat_template_parse_limited(const char *tmpl, const ingot_chat_limits *limits,
+                                                       ingot_error *err);
 
 /** Frees t; NULL is a no-op. */
 void ingot_chat_template_free(ingot_chat_template *t);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chat/chat_template.h"
 #include "ingot.h"
 
 /* ------------------------------------------------------------------ values */
@@ -67,6 +68,8 @@ typedef struct ingot_jlist {
     int tuple; /* prints as (a, b): Python tuples (dict items, "(a, b)") */
     int gen;   /* a generator (what select, map, unique, ... return): iterable,
                 * always true, but no len() and no indexing */
+    int depth;  /* 1 + the deepest item's depth (a scalar's is 0); see ingot_jv_limits_begin */
+    int has_ns; /* holds a namespace, directly or deeper */
     size_t n, cap;
     ingot_jv *v;
 } ingot_jlist;
@@ -75,6 +78,7 @@ typedef struct ingot_jlist {
  * chat templates are.  Lookup is linear; template dicts are small. */
 typedef struct ingot_jdict {
     int refs;
+    int depth, has_ns; /* as in ingot_jlist */
     size_t n, cap;
     ingot_jstr **k;
     ingot_jv *v;
@@ -88,6 +92,8 @@ typedef struct ingot_jbuf {
     size_t len, cap;
 } ingot_jbuf;
 
+/** Makes room for extra more bytes.  @return 0, or -1 (the out-of-memory flag is set). */
+int ingot_jbuf_reserve(ingot_jbuf *b, size_t extra);
 void ingot_jbuf_put(ingot_jbuf *b, const char *s, size_t n);
 void ingot_jbuf_puts(ingot_jbuf *b, const char *s);
 void ingot_jbuf_putc(ingot_jbuf *b, char c);
@@ -96,10 +102,31 @@ void ingot_jbuf_printf(ingot_jbuf *b, const char *fmt, ...) __attribute__((forma
 char *ingot_jbuf_take(ingot_jbuf *b, size_t *len);
 void ingot_jbuf_free(ingot_jbuf *b);
 
-/** Out-of-memory flag of this thread: set by any failed allocation. */
+/** Out-of-memory flag of this thread: set by any failed allocation, and when
+ *  a limit of ingot_jv_limits_begin is hit (ingot_jv_limit_hit says which). */
 int ingot_jv_oom(void);
 void ingot_jv_oom_set(void);
 void ingot_jv_oom_clear(void);
+
+/* Limits of a render, per thread.  Between begin and end, every allocation of
+ * a string, list, dict or buffer is charged to a total that may not pass
+ * max_memory (freeing gives nothing back: the total also bounds the time spent
+ * copying), and a list or dict may not nest deeper than max_depth.  A refused
+ * allocation behaves like a failed one (the flag above). */
+enum { JV_LIMIT_NONE = 0, JV_LIMIT_MEMORY, JV_LIMIT_DEPTH };
+void ingot_jv_limits_begin(size_t max_memory, int max_depth);
+void ingot_jv_limits_end(void);
+/** @return the limit hit (JV_LIMIT_*), or JV_LIMIT_NONE. */
+int ingot_jv_limit_hit(void);
+/** Charges n bytes to the memory limit (for work done outside the allocators
+ *  here).  @return 0, or -1 when over the limit (the flag is set). */
+int ingot_jv_charge(size_t n);
+/** Stops / resumes charging (nestable): for the engine's own bookkeeping,
+ *  such as the loop object, which is bounded by the iteration limit instead. */
+void ingot_jv_charge_pause(int pause);
+/** Depth of v as ingot_jlist.depth counts it; does v hold a namespace? */
+int ingot_jv_depth(ingot_jv v);
+int ingot_jv_has_ns(ingot_jv v);
 
 ingot_jv ingot_jv_undef(const char *name);
 ingot_jv ingot_jv_none(void);
@@ -122,6 +149,8 @@ ingot_jv ingot_jv_dict_new(ingot_jv_kind kind);
 /** Sets key (borrowed string value) to v (reference taken over). */
 void ingot_jv_dict_set(ingot_jv d, ingot_jv key, ingot_jv v);
 void ingot_jv_dict_setc(ingot_jv d, const char *key, ingot_jv v);
+/** Like ingot_jv_dict_set for a key the caller knows d lacks (no search). */
+void ingot_jv_dict_add_new(ingot_jv d, ingot_jv key, ingot_jv v);
 /** @return the value stored under key (borrowed), or NULL. */
 ingot_jv *ingot_jv_dict_find(ingot_jv d, const char *key, size_t n);
 
@@ -217,6 +246,7 @@ typedef struct ingot_jexpr {
     int op;
     int neg;
     int line;
+    int depth; /* of the tree below, this node included (bounded by the parser) */
     char *name;
     ingot_jv cst;
     struct ingot_jexpr **a;
@@ -269,8 +299,9 @@ typedef struct ingot_jnode {
     int nparams;
 } ingot_jnode;
 
-/** Builds the tree of a template from its tokens.  @return 0 or -1. */
-int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, ingot_jbody *root, ingot_error *err);
+/** Builds the tree of a template from its tokens, refusing blocks and
+ *  expressions nested deeper than max_nesting.  @return 0 or -1. */
+int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, int max_nesting, ingot_jbody *root, ingot_error *err);
 void ingot_jinja_body_free(ingot_jbody *b);
 /** Fills the undef lists of the tree's frames, as Jinja's compiler decides them.  @return 0 or -1. */
 int ingot_jinja_scope(ingot_jbody *root, ingot_error *err);
@@ -280,10 +311,12 @@ int ingot_jinja_scope(ingot_jbody *root, ingot_error *err);
 typedef struct ingot_jctx ingot_jctx;
 
 /**
- * Renders root with the variables of the dict vars (borrowed).
+ * Renders root with the variables of the dict vars (borrowed) under limits
+ * (all members set).
  * @return malloc'ed text, or NULL with err filled.
  */
-char *ingot_jinja_render(const ingot_jbody *root, ingot_jv vars, ingot_error *err);
+char *ingot_jinja_render(const ingot_jbody *root, ingot_jv vars, const ingot_chat_limits *limits,
+                         ingot_error *err);
 
 /** Records a render error at line (the first one wins).  @return -1. */
 int ingot_jinja_fail(ingot_jctx *c, int line, ingot_status code, const char *fmt, ...)

@@ -16,11 +16,6 @@
 #include "chat/jinja.h"
 #include "util/util.h"
 
-/* Bounds on what a template may make us do: macro recursion (the C stack)
- * and total work (loop iterations plus macro calls). */
-#define MAX_CALL_DEPTH 64
-#define MAX_STEPS 1000000L
-
 typedef struct frame {
     struct frame *parent;
     ingot_jv vars; /* JV_DICT */
@@ -30,8 +25,11 @@ struct ingot_jctx {
     ingot_error *err;
     int failed;
     int line;
-    int depth;
-    long steps;
+    int depth;  /* macro calls in progress */
+    int nest;   /* bodies and expressions being rendered, through macro calls:
+                 * what bounds the C stack (max_render_depth) */
+    long steps; /* loop iterations plus macro calls so far */
+    const ingot_chat_limits *lim;
     frame *top; /* the template's top level, seen by macros */
 };
 
@@ -42,6 +40,14 @@ int ingot_jinja_fail(ingot_jctx *c, int line, ingot_status code, const char *fmt
     if (c->failed)
         return -1;
     c->failed = 1;
+    if (ingot_jv_limit_hit() == JV_LIMIT_MEMORY)
+        return ingot_fail(c->err, INGOT_ERR_UNSUPPORTED,
+                          "chat template: line %d: memory use exceeds the limit of %zu bytes", line,
+                          c->lim->max_memory);
+    if (ingot_jv_limit_hit() == JV_LIMIT_DEPTH)
+        return ingot_fail(c->err, INGOT_ERR_UNSUPPORTED,
+                          "chat template: line %d: lists and dicts nest deeper than the limit of %d", line,
+                          c->lim->max_value_depth);
     if (ingot_jv_oom())
         return ingot_fail(c->err, INGOT_ERR_NOMEM, "chat template: out of memory");
     char msg[900];
@@ -93,9 +99,11 @@ static int bind(ingot_jctx *c, frame *f, char *const *names, int n, ingot_jv v, 
         return 0;
     }
     if (v.kind != JV_LIST || v.u.l->n != (size_t)n) {
+        /* the message names v's type: v is released after it is written */
+        int rc = ingot_jinja_fail(c, line, INGOT_ERR_FORMAT, "cannot unpack a '%s' into %d names",
+                                  ingot_jv_type_name(v), n);
         ingot_jv_unref(v);
-        return ingot_jinja_fail(c, line, INGOT_ERR_FORMAT, "cannot unpack a '%s' into %d names",
-                                ingot_jv_type_name(v), n);
+        return rc;
     }
     for (int i = 0; i < n; i++)
         ingot_jv_dict_setc(f->vars, names[i], ingot_jv_ref(v.u.l->v[i]));
@@ -105,9 +113,9 @@ static int bind(ingot_jctx *c, frame *f, char *const *names, int n, ingot_jv v, 
 
 static int step(ingot_jctx *c, int line)
 {
-    if (++c->steps > MAX_STEPS)
-        return ingot_jinja_fail(c, line, INGOT_ERR_UNSUPPORTED, "template does too much work (over %ld steps)",
-                                MAX_STEPS);
+    if (++c->steps > c->lim->max_iterations)
+        return ingot_jinja_fail(c, line, INGOT_ERR_UNSUPPORTED,
+                                "loop iterations and macro calls exceed the limit of %ld", c->lim->max_iterations);
     return 0;
 }
 
@@ -163,12 +171,15 @@ static int call_macro(ingot_jctx *c, const ingot_jnode *m, const ingot_jargs *a,
     if (a->npos > m->nparams)
         return ingot_jinja_fail(c, line, INGOT_ERR_FORMAT, "macro '%s' takes %d arguments, %d given", m->name,
                                 m->nparams, a->npos);
-    if (c->depth >= MAX_CALL_DEPTH)
-        return ingot_jinja_fail(c, line, INGOT_ERR_UNSUPPORTED, "macro calls nested too deeply");
+    if (c->depth >= c->lim->max_call_depth)
+        return ingot_jinja_fail(c, line, INGOT_ERR_UNSUPPORTED, "macro calls nest deeper than the limit of %d",
+                                c->lim->max_call_depth);
     if (step(c, line) < 0)
         return -1;
     frame mf;
+    ingot_jv_charge_pause(1); /* bookkeeping, bounded by the iteration limit */
     frame_init(&mf, c->top, &m->body);
+    ingot_jv_charge_pause(0);
     int rc = 0;
     for (int i = 0; i < m->nparams && rc == 0; i++) {
         const ingot_jv *given = i < a->npos ? &a->pos[i] : NULL;
@@ -425,11 +436,31 @@ fail:
     return -1;
 }
 
+/* Refuses one more level of rendering beyond max_render_depth.  @return 0 or -1. */
+static int nest_enter(ingot_jctx *c, int line)
+{
+    if (++c->nest <= c->lim->max_render_depth)
+        return 0;
+    c->nest--;
+    return ingot_jinja_fail(c, line, INGOT_ERR_UNSUPPORTED,
+                            "blocks, expressions and macro calls nest deeper than the limit of %d while rendering",
+                            c->lim->max_render_depth);
+}
+
+static int eval_kind(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out);
+
 static int eval(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out)
 {
     *out = ingot_jv_undef(NULL);
-    if (c->failed)
+    if (c->failed || nest_enter(c, e->line) < 0)
         return -1;
+    int rc = eval_kind(c, f, e, out);
+    c->nest--;
+    return rc;
+}
+
+static int eval_kind(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out)
+{
     switch (e->kind) {
     case JE_CONST: *out = ingot_jv_ref(e->cst); return 0;
     case JE_NAME: {
@@ -526,24 +557,46 @@ static int loop_items(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jv *i
     return rc;
 }
 
-static ingot_jv loop_object(const ingot_jlist *l, size_t i)
+/* The names of the loop object, as immortal strings: made once, not per iteration. */
+enum { LK_INDEX, LK_INDEX0, LK_REVINDEX, LK_REVINDEX0, LK_FIRST, LK_LAST, LK_LENGTH, LK_DEPTH, LK_DEPTH0,
+       LK_PREVITEM, LK_NEXTITEM, LK_LOOP, LK_COUNT };
+#define LOOP_KEY(s) {-1, sizeof(s) - 1, (char *)(s)}
+static ingot_jstr g_loop_keys[LK_COUNT] = {
+    LOOP_KEY("index"),  LOOP_KEY("index0"), LOOP_KEY("revindex"), LOOP_KEY("revindex0"),
+    LOOP_KEY("first"),  LOOP_KEY("last"),   LOOP_KEY("length"),   LOOP_KEY("depth"),
+    LOOP_KEY("depth0"), LOOP_KEY("previtem"), LOOP_KEY("nextitem"), LOOP_KEY("loop"),
+};
+
+static ingot_jv loop_key(int k) { return (ingot_jv){.kind = JV_STR, .u.s = &g_loop_keys[k]}; }
+
+/* The loop object for item i of l.  *o is reused when nothing else holds it
+ * (the common case: the body did not keep `loop`), else replaced.  Its keys
+ * are fixed; previtem and nextitem are Undefined where Jinja's are. */
+static void loop_object(ingot_jv *o, const ingot_jlist *l, size_t i)
 {
-    ingot_jv o = ingot_jv_dict_new(JV_DICT);
+    if (o->kind != JV_DICT || o->u.d->refs != 1) {
+        ingot_jv_unref(*o);
+        *o = ingot_jv_dict_new(JV_DICT);
+        for (int k = 0; k < LK_LOOP; k++)
+            ingot_jv_dict_add_new(*o, loop_key(k), ingot_jv_none());
+        if (o->kind != JV_DICT || o->u.d->n != LK_LOOP)
+            return; /* out of memory: the caller sees the flag */
+    }
+    ingot_jv *v = o->u.d->v;
     int64_t n = (int64_t)l->n, k = (int64_t)i;
-    ingot_jv_dict_setc(o, "index", ingot_jv_int(k + 1));
-    ingot_jv_dict_setc(o, "index0", ingot_jv_int(k));
-    ingot_jv_dict_setc(o, "revindex", ingot_jv_int(n - k));
-    ingot_jv_dict_setc(o, "revindex0", ingot_jv_int(n - k - 1));
-    ingot_jv_dict_setc(o, "first", ingot_jv_bool(i == 0));
-    ingot_jv_dict_setc(o, "last", ingot_jv_bool(i + 1 == l->n));
-    ingot_jv_dict_setc(o, "length", ingot_jv_int(n));
-    ingot_jv_dict_setc(o, "depth", ingot_jv_int(1));
-    ingot_jv_dict_setc(o, "depth0", ingot_jv_int(0));
-    if (i > 0)
-        ingot_jv_dict_setc(o, "previtem", ingot_jv_ref(l->v[i - 1]));
-    if (i + 1 < l->n)
-        ingot_jv_dict_setc(o, "nextitem", ingot_jv_ref(l->v[i + 1]));
-    return o;
+    ingot_jv_unref(v[LK_PREVITEM]);
+    ingot_jv_unref(v[LK_NEXTITEM]);
+    v[LK_INDEX] = ingot_jv_int(k + 1);
+    v[LK_INDEX0] = ingot_jv_int(k);
+    v[LK_REVINDEX] = ingot_jv_int(n - k);
+    v[LK_REVINDEX0] = ingot_jv_int(n - k - 1);
+    v[LK_FIRST] = ingot_jv_bool(i == 0);
+    v[LK_LAST] = ingot_jv_bool(i + 1 == l->n);
+    v[LK_LENGTH] = ingot_jv_int(n);
+    v[LK_DEPTH] = ingot_jv_int(1);
+    v[LK_DEPTH0] = ingot_jv_int(0);
+    v[LK_PREVITEM] = i > 0 ? ingot_jv_ref(l->v[i - 1]) : ingot_jv_undef("previtem");
+    v[LK_NEXTITEM] = i + 1 < l->n ? ingot_jv_ref(l->v[i + 1]) : ingot_jv_undef("nextitem");
 }
 
 static int render_for(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf *out)
@@ -553,11 +606,15 @@ static int render_for(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf 
         return R_ERR;
     const ingot_jlist *l = items.kind == JV_LIST ? items.u.l : NULL;
     int rc = R_OK;
+    ingot_jv lo = ingot_jv_none();
     for (size_t i = 0; l && i < l->n && rc != R_ERR; i++) {
         frame it;
+        ingot_jv_charge_pause(1); /* bookkeeping, bounded by the iteration limit */
         frame_init(&it, f, &n->body);
-        ingot_jv_dict_setc(it.vars, "loop", loop_object(l, i));
+        loop_object(&lo, l, i);
+        ingot_jv_dict_set(it.vars, loop_key(LK_LOOP), ingot_jv_ref(lo));
         rc = step(c, n->line) < 0 ? R_ERR : bind(c, &it, n->targets, n->ntargets, ingot_jv_ref(l->v[i]), n->line);
+        ingot_jv_charge_pause(0);
         if (rc == R_OK)
             rc = render(c, &it, &n->body, out);
         frame_done(&it);
@@ -566,6 +623,7 @@ static int render_for(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf 
         if (rc == R_CONTINUE)
             rc = R_OK;
     }
+    ingot_jv_unref(lo);
     if (rc != R_ERR && (!l || l->n == 0))
         rc = render_in_frame(c, f, &n->else_body, out);
     ingot_jv_unref(items);
@@ -594,6 +652,11 @@ static int render_set(ingot_jctx *c, frame *f, const ingot_jnode *n)
                                 "cannot assign attribute '%s' of '%s': it is not a namespace()", n->attr,
                                 n->targets[0]);
     }
+    if (ingot_jv_has_ns(v)) { /* could make a cycle, which Python could not print either */
+        ingot_jv_unref(v);
+        return ingot_jinja_fail(c, n->line, INGOT_ERR_UNSUPPORTED,
+                                "cannot store a namespace() in the attribute '%s' of a namespace()", n->attr);
+    }
     ingot_jv_dict_setc(*ns, n->attr, v);
     return R_OK;
 }
@@ -618,21 +681,37 @@ static int render_node(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf
     return ingot_jinja_fail(c, n->line, INGOT_ERR_FORMAT, "internal error: bad statement");
 }
 
+static int render_body(ingot_jctx *c, frame *f, const ingot_jbody *b, ingot_jbuf *out);
+
 static int render(ingot_jctx *c, frame *f, const ingot_jbody *b, ingot_jbuf *out)
+{
+    if (nest_enter(c, b->n ? b->v[0]->line : c->line) < 0)
+        return R_ERR;
+    int rc = render_body(c, f, b, out);
+    c->nest--;
+    return rc;
+}
+
+static int render_body(ingot_jctx *c, frame *f, const ingot_jbody *b, ingot_jbuf *out)
 {
     for (int i = 0; i < b->n; i++) {
         int rc = render_node(c, f, b->v[i], out);
         if (rc == R_OK && ingot_jv_oom())
             rc = ingot_jinja_fail(c, b->v[i]->line, INGOT_ERR_NOMEM, "out of memory");
+        if (rc != R_ERR && out->len > c->lim->max_output)
+            rc = ingot_jinja_fail(c, b->v[i]->line, INGOT_ERR_UNSUPPORTED,
+                                  "output exceeds the limit of %zu bytes", c->lim->max_output);
         if (rc != R_OK)
             return rc;
     }
     return R_OK;
 }
 
-char *ingot_jinja_render(const ingot_jbody *root, ingot_jv vars, ingot_error *err)
+char *ingot_jinja_render(const ingot_jbody *root, ingot_jv vars, const ingot_chat_limits *limits,
+                         ingot_error *err)
 {
-    ingot_jctx c = {.err = err};
+    ingot_jctx c = {.err = err, .lim = limits};
+    ingot_jv_limits_begin(limits->max_memory, limits->max_value_depth);
     frame globals = {NULL, ingot_jv_ref(vars)}, top;
     frame_init(&top, &globals, root);
     c.top = &top;
@@ -643,6 +722,7 @@ char *ingot_jinja_render(const ingot_jbody *root, ingot_jv vars, ingot_error *er
     frame_done(&top);
     frame_done(&globals);
     char *text = rc == R_OK ? ingot_jbuf_take(&out, NULL) : NULL;
+    ingot_jv_limits_end();
     if (rc == R_OK && !text)
         ingot_fail(err, INGOT_ERR_NOMEM, "chat template: out of memory");
     ingot_jbuf_free(&out);

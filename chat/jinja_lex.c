@@ -295,7 +295,8 @@ static size_t scan_number(const char *s, char *buf, size_t cap, size_t *len, int
     *is_float = 0;
     while (k + 3 < cap) {
         char c = s[i];
-        int next_digit = isdigit((unsigned char)s[i + 1]);
+        /* s is NUL-terminated: past its end nothing may be read */
+        int next_digit = c != 0 && isdigit((unsigned char)s[i + 1]);
         if (isdigit((unsigned char)c)) {
             buf[k++] = s[i++];
         } else if (c == '_' && next_digit) {
@@ -364,7 +365,7 @@ static int track_bracket(lexer *L, brackets *b, char c)
     const char *open = strchr("([{", c);
     if (open) {
         if (b->depth == (int)sizeof b->want)
-            return lex_fail(L, INGOT_ERR_UNSUPPORTED, "brackets nested too deeply");
+            return lex_fail(L, INGOT_ERR_UNSUPPORTED, "brackets nest deeper than the limit of 64");
         b->want[b->depth++] = ")]}"[open - "([{"];
         return 0;
     }

@@ -134,22 +134,34 @@ static const char *op_name(int op)
 static int repeat(ingot_jctx *c, ingot_jv seq, int64_t k, ingot_jv *out)
 {
     uint64_t n = seq.kind == JV_STR ? seq.u.s->len : seq.u.l->n, total;
-    if (k > 0 && (!ingot_mul_u64(n, (uint64_t)k, &total) || total > MAX_REPEAT))
-        return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_UNSUPPORTED,
-                                "repetition result too large (over %llu items)", (unsigned long long)MAX_REPEAT);
+    if (k > 0 && !ingot_mul_u64(n, (uint64_t)k, &total))
+        total = UINT64_MAX;
     if (seq.kind == JV_STR) {
+        /* The memory limit refuses the buffer before anything is copied. */
         ingot_jbuf b = {0};
-        for (int64_t i = 0; i < k && !ingot_jv_oom(); i++)
-            ingot_jbuf_put(&b, seq.u.s->s, seq.u.s->len);
+        if (k > 0 && n > 0 && total <= SIZE_MAX / 2 && ingot_jbuf_reserve(&b, (size_t)total) == 0) {
+            memcpy(b.p, seq.u.s->s, n);
+            for (b.len = n; b.len < total;) { /* doubling: a few large copies */
+                size_t m = b.len < total - b.len ? b.len : (size_t)(total - b.len);
+                memcpy(b.p + b.len, b.p, m);
+                b.len += m;
+            }
+            b.p[b.len] = 0;
+        } else if (k > 0 && n > 0 && !ingot_jv_oom() && ingot_jv_charge(SIZE_MAX) == 0) {
+            ingot_jv_oom_set(); /* too large for a size_t (charging refuses it while rendering) */
+        }
         *out = ingot_jv_str_buf(&b);
-    } else {
-        *out = ingot_jv_list_new();
-        if (seq.u.l->tuple)
-            ingot_jv_list_mark_tuple(*out);
-        for (int64_t i = 0; i < k && !ingot_jv_oom(); i++)
-            for (size_t j = 0; j < seq.u.l->n; j++)
-                ingot_jv_list_push(*out, ingot_jv_ref(seq.u.l->v[j]));
+        return 0;
     }
+    if (k > 0 && total > MAX_REPEAT)
+        return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_UNSUPPORTED,
+                                "repetition result exceeds the limit of %llu items", (unsigned long long)MAX_REPEAT);
+    *out = ingot_jv_list_new();
+    if (seq.u.l->tuple)
+        ingot_jv_list_mark_tuple(*out);
+    for (int64_t i = 0; i < k && !ingot_jv_oom(); i++)
+        for (size_t j = 0; j < seq.u.l->n; j++)
+            ingot_jv_list_push(*out, ingot_jv_ref(seq.u.l->v[j]));
     return 0;
 }
 

@@ -11,13 +11,10 @@
 #include "chat/jinja.h"
 #include "util/util.h"
 
-/* Deeper nesting than this is refused rather than risking the C stack. */
-#define MAX_DEPTH 200
-
 typedef struct parser {
     const ingot_jtok *t;
     int n, pos;
-    int depth;
+    int depth, max_depth; /* deeper nesting is refused rather than risking the C stack */
     int loops; /* enclosing for loops, to place break / continue */
     ingot_error *err;
 } parser;
@@ -64,6 +61,12 @@ static int perr(parser *P, ingot_status code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     return ingot_fail(P->err, code, "chat template: line %d: %s", cur(P)->line, msg);
+}
+
+static int too_deep(parser *P)
+{
+    return perr(P, INGOT_ERR_UNSUPPORTED, "blocks and expressions nest deeper than the limit of %d",
+                P->max_depth);
 }
 
 static int unexpected(parser *P, const char *wanted)
@@ -120,12 +123,31 @@ static ingot_jexpr *new_expr(parser *P, ingot_jexpr_kind kind, int line)
     }
     e->kind = kind;
     e->line = line;
+    e->depth = 1;
     return e;
+}
+
+static int too_deep(parser *P);
+
+/* Makes child an operand of e, unless that makes the tree deeper than the
+ * limit: evaluating and freeing it recurse.  A flat `1 + 1 + ... + 1` makes a
+ * deep tree too, and is refused here.  @return 0, or -1 with child freed. */
+static int adopt(parser *P, ingot_jexpr *e, ingot_jexpr *child)
+{
+    if (child && child->depth + 1 > e->depth)
+        e->depth = child->depth + 1;
+    if (e->depth > P->max_depth) {
+        expr_free(child);
+        return too_deep(P);
+    }
+    return 0;
 }
 
 /* Appends child (NULL allowed: an absent slice bound or else branch). */
 static int add_arg(parser *P, ingot_jexpr *e, ingot_jexpr *child)
 {
+    if (adopt(P, e, child) < 0)
+        return -1;
     ingot_jexpr **a = realloc(e->a, (size_t)(e->na + 1) * sizeof *a);
     if (!a) {
         expr_free(child);
@@ -138,6 +160,10 @@ static int add_arg(parser *P, ingot_jexpr *e, ingot_jexpr *child)
 
 static int add_kw(parser *P, ingot_jexpr *e, char *name, ingot_jexpr *v)
 {
+    if (adopt(P, e, v) < 0) {
+        free(name);
+        return -1;
+    }
     char **n = realloc(e->kwn, (size_t)(e->nkw + 1) * sizeof *n);
     if (n)
         e->kwn = n;
@@ -176,9 +202,10 @@ static ingot_jexpr *make2(parser *P, ingot_jexpr_kind kind, int op, ingot_jexpr 
 {
     ingot_jexpr *e = l && r ? new_expr(P, kind, line) : NULL;
     if (!e || add_arg(P, e, l) < 0 || add_arg(P, e, r) < 0) {
-        if (!e || e->na == 0)
+        /* add_arg frees the child it fails on; e owns those it took */
+        if (!e)
             expr_free(l);
-        if (!e || e->na < 2)
+        if (!e || e->na == 0)
             expr_free(r);
         expr_free(e);
         return NULL;
@@ -552,8 +579,8 @@ static ingot_jexpr *parse_filter_expr(parser *P, ingot_jexpr *e)
 
 static ingot_jexpr *parse_unary(parser *P, int with_filter)
 {
-    if (++P->depth > MAX_DEPTH) {
-        perr(P, INGOT_ERR_UNSUPPORTED, "expression nested too deeply");
+    if (++P->depth > P->max_depth) {
+        too_deep(P);
         return NULL;
     }
     const ingot_jtok *t = cur(P);
@@ -671,8 +698,8 @@ static ingot_jexpr *parse_not(parser *P)
     if (is_name(cur(P), "not")) {
         int line = cur(P)->line;
         advance(P);
-        if (++P->depth > MAX_DEPTH) {
-            perr(P, INGOT_ERR_UNSUPPORTED, "expression nested too deeply");
+        if (++P->depth > P->max_depth) {
+            too_deep(P);
             return NULL;
         }
         ingot_jexpr *e = wrap(P, JE_NOT, parse_not(P), line);
@@ -710,7 +737,16 @@ static ingot_jexpr *parse_expr(parser *P)
         ingot_jexpr *other = NULL;
         if (is_name(cur(P), "else")) {
             advance(P);
-            if (!(other = parse_expr(P))) {
+            /* `a if x else b if y else ...` recurses here once per `else`:
+             * counted before recursing, like every other path that nests */
+            if (++P->depth > P->max_depth) {
+                too_deep(P);
+                expr_free(c);
+                return NULL;
+            }
+            other = parse_expr(P);
+            P->depth--;
+            if (!other) {
                 expr_free(c);
                 return NULL;
             }
@@ -1077,8 +1113,8 @@ static int parse_text(parser *P, ingot_jbody *body)
 
 static int parse_body(parser *P, ingot_jbody *body, const block_ctx *bc, int *which)
 {
-    if (++P->depth > MAX_DEPTH)
-        return perr(P, INGOT_ERR_UNSUPPORTED, "blocks nested too deeply");
+    if (++P->depth > P->max_depth)
+        return too_deep(P);
     int rc = 0;
     while (rc == 0) {
         const ingot_jtok *t = cur(P);
@@ -1114,9 +1150,9 @@ static int parse_body(parser *P, ingot_jbody *body, const block_ctx *bc, int *wh
     return rc;
 }
 
-int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, ingot_jbody *root, ingot_error *err)
+int ingot_jinja_parse(const ingot_jtok *toks, int ntoks, int max_nesting, ingot_jbody *root, ingot_error *err)
 {
-    parser P = {.t = toks, .n = ntoks, .err = err};
+    parser P = {.t = toks, .n = ntoks, .max_depth = max_nesting, .err = err};
     int which = -1;
     memset(root, 0, sizeof *root);
     if (parse_body(&P, root, NULL, &which) < 0 || ingot_jinja_scope(root, err) < 0) {

@@ -14,9 +14,85 @@
  * renderer checks it at each statement and before returning. */
 static _Thread_local int g_oom;
 
-int ingot_jv_oom(void) { return g_oom; }
+/* The limits of the render running on this thread (see jinja.h). */
+typedef struct budget {
+    int active, paused, hit;
+    int max_depth;
+    size_t used, max;
+} budget;
+static _Thread_local budget g_budget;
+
+int ingot_jv_oom(void) { return g_oom || g_budget.hit; }
 void ingot_jv_oom_set(void) { g_oom = 1; }
-void ingot_jv_oom_clear(void) { g_oom = 0; }
+void ingot_jv_oom_clear(void)
+{
+    g_oom = 0;
+    g_budget.hit = JV_LIMIT_NONE;
+}
+
+void ingot_jv_limits_begin(size_t max_memory, int max_depth)
+{
+    g_budget = (budget){.active = 1, .max = max_memory, .max_depth = max_depth};
+}
+
+void ingot_jv_limits_end(void) { g_budget = (budget){0}; }
+
+int ingot_jv_limit_hit(void) { return g_budget.hit; }
+
+int ingot_jv_charge(size_t n)
+{
+    budget *b = &g_budget;
+    if (!b->active || b->paused)
+        return 0;
+    if (b->hit || n > b->max - b->used) {
+        if (!b->hit)
+            b->hit = JV_LIMIT_MEMORY;
+        return -1;
+    }
+    b->used += n;
+    return 0;
+}
+
+void ingot_jv_charge_pause(int pause) { g_budget.paused += pause ? 1 : -1; }
+
+int ingot_jv_depth(ingot_jv v)
+{
+    switch (v.kind) {
+    case JV_LIST: return v.u.l->depth;
+    case JV_DICT:
+    case JV_NS: return v.u.d->depth;
+    default: return 0;
+    }
+}
+
+int ingot_jv_has_ns(ingot_jv v)
+{
+    switch (v.kind) {
+    case JV_LIST: return v.u.l->has_ns;
+    case JV_DICT: return v.u.d->has_ns;
+    case JV_NS: return 1;
+    default: return 0;
+    }
+}
+
+/* Records that container depth *depth / *has_ns now holds v.  @return -1
+ * when that makes it nest deeper than the render's limit (the flag is set). */
+static int note_item(int *depth, int *has_ns, ingot_jv v)
+{
+    if (v.kind < JV_LIST || v.kind > JV_NS)
+        return 0; /* scalars: the common case, kept cheap */
+    int d = ingot_jv_depth(v) + 1;
+    *has_ns |= ingot_jv_has_ns(v);
+    if (d <= *depth)
+        return 0;
+    *depth = d;
+    if (g_budget.active && d > g_budget.max_depth) {
+        if (!g_budget.hit)
+            g_budget.hit = JV_LIMIT_DEPTH;
+        return -1;
+    }
+    return 0;
+}
 
 /* ---- buffers ---- */
 
@@ -30,6 +106,8 @@ static int buf_reserve(ingot_jbuf *b, size_t extra)
             goto fail;
         cap *= 2;
     }
+    if (ingot_jv_charge(cap - b->cap) < 0)
+        return -1;
     char *p = realloc(b->p, cap);
     if (!p)
         goto fail;
@@ -40,6 +118,8 @@ fail:
     g_oom = 1;
     return -1;
 }
+
+int ingot_jbuf_reserve(ingot_jbuf *b, size_t extra) { return extra > SIZE_MAX / 2 ? -1 : buf_reserve(b, extra); }
 
 void ingot_jbuf_put(ingot_jbuf *b, const char *s, size_t n)
 {
@@ -97,9 +177,12 @@ ingot_jv ingot_jv_float(double f) { return (ingot_jv){.kind = JV_FLOAT, .u.f = f
 
 ingot_jv ingot_jv_str(const char *s, size_t n)
 {
-    ingot_jstr *h = n < SIZE_MAX - sizeof *h - 1 ? malloc(sizeof *h + n + 1) : NULL;
+    ingot_jstr *h = n < SIZE_MAX - sizeof *h - 1 && ingot_jv_charge(sizeof *h + n + 1) == 0
+                        ? malloc(sizeof *h + n + 1)
+                        : NULL;
     if (!h) {
-        g_oom = 1;
+        if (!g_budget.hit)
+            g_oom = 1;
         return (ingot_jv){.kind = JV_STR, .u.s = &g_empty_str};
     }
     h->refs = 1;
@@ -122,12 +205,14 @@ ingot_jv ingot_jv_str_buf(ingot_jbuf *b)
 
 ingot_jv ingot_jv_list_new(void)
 {
-    ingot_jlist *l = calloc(1, sizeof *l);
+    ingot_jlist *l = ingot_jv_charge(sizeof *l) == 0 ? calloc(1, sizeof *l) : NULL;
     if (!l) {
-        g_oom = 1;
+        if (!g_budget.hit)
+            g_oom = 1;
         return ingot_jv_none();
     }
     l->refs = 1;
+    l->depth = 1;
     return (ingot_jv){.kind = JV_LIST, .u.l = l};
 }
 
@@ -152,11 +237,16 @@ void ingot_jv_list_push(ingot_jv lv, ingot_jv v)
         return;
     }
     ingot_jlist *l = lv.u.l;
+    if (note_item(&l->depth, &l->has_ns, v) < 0) {
+        ingot_jv_unref(v);
+        return;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
-        ingot_jv *p = realloc(l->v, cap * sizeof *p);
+        ingot_jv *p = ingot_jv_charge((cap - l->cap) * sizeof *p) == 0 ? realloc(l->v, cap * sizeof *p) : NULL;
         if (!p) {
-            g_oom = 1;
+            if (!g_budget.hit)
+                g_oom = 1;
             ingot_jv_unref(v);
             return;
         }
@@ -168,12 +258,14 @@ void ingot_jv_list_push(ingot_jv lv, ingot_jv v)
 
 ingot_jv ingot_jv_dict_new(ingot_jv_kind kind)
 {
-    ingot_jdict *d = calloc(1, sizeof *d);
+    ingot_jdict *d = ingot_jv_charge(sizeof *d) == 0 ? calloc(1, sizeof *d) : NULL;
     if (!d) {
-        g_oom = 1;
+        if (!g_budget.hit)
+            g_oom = 1;
         return ingot_jv_none();
     }
     d->refs = 1;
+    d->depth = 1;
     return (ingot_jv){.kind = kind, .u.d = d};
 }
 
@@ -188,9 +280,15 @@ ingot_jv *ingot_jv_dict_find(ingot_jv dv, const char *key, size_t n)
     return NULL;
 }
 
+static void dict_append(ingot_jdict *d, ingot_jv key, ingot_jv v);
+
 void ingot_jv_dict_set(ingot_jv dv, ingot_jv key, ingot_jv v)
 {
     if ((dv.kind != JV_DICT && dv.kind != JV_NS) || key.kind != JV_STR) {
+        ingot_jv_unref(v);
+        return;
+    }
+    if (note_item(&dv.u.d->depth, &dv.u.d->has_ns, v) < 0) {
         ingot_jv_unref(v);
         return;
     }
@@ -200,9 +298,27 @@ void ingot_jv_dict_set(ingot_jv dv, ingot_jv key, ingot_jv v)
         *slot = v;
         return;
     }
-    ingot_jdict *d = dv.u.d;
+    dict_append(dv.u.d, key, v);
+}
+
+void ingot_jv_dict_add_new(ingot_jv dv, ingot_jv key, ingot_jv v)
+{
+    if ((dv.kind != JV_DICT && dv.kind != JV_NS) || key.kind != JV_STR ||
+        note_item(&dv.u.d->depth, &dv.u.d->has_ns, v) < 0) {
+        ingot_jv_unref(v);
+        return;
+    }
+    dict_append(dv.u.d, key, v);
+}
+
+static void dict_append(ingot_jdict *d, ingot_jv key, ingot_jv v)
+{
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 8;
+        if (ingot_jv_charge((cap - d->cap) * (sizeof *d->k + sizeof *d->v)) < 0) {
+            ingot_jv_unref(v);
+            return;
+        }
         ingot_jstr **k = realloc(d->k, cap * sizeof *k);
         if (k)
             d->k = k;

@@ -1,10 +1,17 @@
 #!/bin/sh
 # install-deps.sh - installs the Debian 12 packages ingot builds and tests with
 # (only those missing; uses sudo when not root).
+#   --fuzz   also clang and libFuzzer, for configure --enable-fuzzing
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config make
       libarchive-dev libjansson-dev libpcre2-dev libutf8proc-dev libxxhash-dev
       libssl-dev check tar"
+for a in "$@"; do
+  case "$a" in
+    --fuzz) pkgs="$pkgs clang-14 libclang-rt-14-dev libomp-14-dev" ;;
+    *) echo "install-deps: unknown option $a" >&2; exit 2 ;;
+  esac
+done
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

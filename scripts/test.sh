@@ -2,20 +2,30 @@
 # test.sh - builds ingot and runs every test (make check).
 #   --sanitize   build in ./build-san with ASan+UBSan and run the suite there
 #   --distcheck  also run make distcheck
+#   --fuzz       build in ./build-fuzz with clang and libFuzzer and run every
+#                fuzz harness for FUZZ_SECONDS (default 30) each
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-sanitize=no; distcheck=no
+sanitize=no; distcheck=no; fuzz=no
 for a in "$@"; do
   case "$a" in
     --sanitize) sanitize=yes ;;
     --distcheck) distcheck=yes ;;
+    --fuzz) fuzz=yes ;;
     *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
-sh "$top/scripts/install-deps.sh"
+if [ "$fuzz" = yes ]; then sh "$top/scripts/install-deps.sh" --fuzz; else sh "$top/scripts/install-deps.sh"; fi
 cd "$top"
 [ -x configure ] || ./bootstrap
 jobs=$(nproc 2>/dev/null || echo 2)
+if [ "$fuzz" = yes ]; then
+  mkdir -p build-fuzz && cd build-fuzz
+  [ -f Makefile ] || CC=clang ../configure -q --enable-fuzzing --without-cuda
+  make -s -j"$jobs"
+  make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+  exit 0
+fi
 if [ "$sanitize" = yes ]; then
   mkdir -p build-san && cd build-san
   [ -f Makefile ] || ../configure -q --enable-asan --enable-ubsan --without-cuda

@@ -23,7 +23,7 @@ awk -v rules=tests/layers.txt '
   function folder_of(p,   parts, n) {
     n = split(p, parts, "/")
     if (n < 2) return ""
-    if (parts[1] == "kernels" && n >= 3) return parts[1] "/" parts[2]
+    if ((parts[1] == "kernels" || parts[1] == "tests") && n >= 3) return parts[1] "/" parts[2]
     return parts[1]
   }
   FNR == 1 {
@@ -42,6 +42,6 @@ awk -v rules=tests/layers.txt '
     bad = 1
   }
   END { exit bad }
-' $(find util model formats kernels artifact tokenizer chat runtime convert quant export cli bench \
+' $(find util model formats kernels artifact tokenizer chat runtime convert quant export cli bench tests/fuzz \
       -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' \) | sort)
 echo "check_layers: every #include follows tests/layers.txt"

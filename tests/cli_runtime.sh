@@ -37,6 +37,11 @@ grep -q "context" "$T/stderr" || fail "long prompt error does not mention the co
 expect_status 0 "$INGOT" run "$m" -p "$long" --ctx 64 -n 4 --truncate --temp 0
 expect_status 1 "$INGOT" run "$m" -p x --ctx 100000
 one_line_error
+expect_status 2 "$INGOT" run "$m" -p x --ctx 0
+# invalid UTF-8 is tokenized byte by byte (as HF tokenizers accept it), not refused
+bad=$(printf 'ab\377\376cd')
+expect_status 0 "$INGOT" run "$m" -p "$bad" -n 2 --temp 0
+expect_status 0 "$INGOT" tokenize "$m" --text "$bad"
 
 # --device / --kv-type: usage errors, and what a machine without a GPU says
 for cmd in "run -p x" "eval --text x" "bench -p 8"; do
@@ -81,6 +86,13 @@ one_line_error
 expect_status 1 "$INGOT" eval "$m" --text /nonexistent.txt
 one_line_error
 expect_status 2 "$INGOT" eval "$m"
+expect_status 2 "$INGOT" eval "$m" --text "$model/eval.txt" --ctx 0
+# invalid UTF-8 in the text is scored like any bytes; --chunks beyond the
+# text scores all the chunks there are (the output says how many)
+{ head -c 2000 "$model/eval.txt"; printf '\377\376\300'; head -c 2000 "$model/eval.txt"; } > "$T/bad.txt"
+expect_status 0 "$INGOT" eval "$m" --text "$T/bad.txt" --ctx 64 --chunks 100000 --json
+grep -q '"chunks": [1-9][0-9]*,' "$T/stdout" || fail "eval --chunks beyond the text: $(cat "$T/stdout")"
+grep -q '"chunks": 100000' "$T/stdout" && fail "eval claims more chunks than the text has"
 
 # bench: JSON keys (tiny run: this is not a measurement)
 expect_status 0 "$INGOT" bench "$m" -p 16 -n 4 -r 1 --json

@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,11 +390,210 @@ START_TEST(runtime_errors_fail)
     expect_error("{% for i in 5 %}{% endfor %}", NULL, 0, INGOT_ERR_FORMAT, "not iterable", NULL);
     expect_error("{{ range(200000) | length }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "range too big", NULL);
     expect_error("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", NULL, 0, INGOT_ERR_UNSUPPORTED,
-                 "nested too deeply", NULL);
+                 "macro calls nest deeper than the limit of 64", NULL);
     expect_error("{{ 9223372036854775807 + 1 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "integer overflow", NULL);
-    expect_error("{{ 'xx' * 100000000 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "too large", NULL);
+    expect_error("{{ 'xx' * 100000000000 }}", NULL, 0, INGOT_ERR_UNSUPPORTED, "memory use exceeds the limit", NULL);
     expect_error("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", NULL, 0,
-                 INGOT_ERR_UNSUPPORTED, "too much work", NULL);
+                 INGOT_ERR_UNSUPPORTED, "loop iterations and macro calls exceed the limit of 1000000", NULL);
+}
+END_TEST
+
+/* ---- limits: each case would run for ages, allocate gigabytes or overflow
+ * the C stack without them; each must fail with one line naming the limit ---- */
+
+/* Renders tmpl under lim (NULL: the defaults) and expects the limit error needle. */
+static void expect_limit(const char *tmpl, const ingot_chat_limits *lim, const char *needle)
+{
+    ingot_error err = {0};
+    ingot_chat_template *t = ingot_chat_template_parse_limited(tmpl, lim, &err);
+    char *got = t ? ingot_chat_template_render(t, CONVERSATION, 2, 1, "<s>", "</s>", &err) : NULL;
+    ingot_chat_template_free(t);
+    ck_assert_msg(got == NULL, "'%.60s' rendered instead of failing", tmpl);
+    ck_assert_msg(err.code == INGOT_ERR_UNSUPPORTED, "'%.60s': code %s (%s)", tmpl, ingot_status_name(err.code),
+                  err.message);
+    ck_assert_msg(strstr(err.message, needle) != NULL, "'%.60s': message '%s' lacks '%s'", tmpl, err.message,
+                  needle);
+    ck_assert_msg(strchr(err.message, '\n') == NULL, "message is not one line: %s", err.message);
+}
+
+static char *render_limited(const char *tmpl, const ingot_chat_limits *lim, ingot_error *err)
+{
+    ingot_chat_template *t = ingot_chat_template_parse_limited(tmpl, lim, err);
+    char *got = t ? ingot_chat_template_render(t, NULL, 0, 0, NULL, NULL, err) : NULL;
+    ingot_chat_template_free(t);
+    return got;
+}
+
+/* s repeated n times between pre and post. */
+static char *repeated(const char *pre, const char *s, int n, const char *mid, const char *post)
+{
+    size_t ls = strlen(s);
+    char *buf = malloc(strlen(pre) + (size_t)n * ls + strlen(mid) + strlen(post) + 1), *p = buf;
+    ck_assert_ptr_nonnull(buf);
+    p = stpcpy(p, pre);
+    for (int i = 0; i < n; i++)
+        p = stpcpy(p, s);
+    p = stpcpy(p, mid);
+    strcpy(p, post);
+    return buf;
+}
+
+START_TEST(limits_have_defaults)
+{
+    ingot_chat_limits d = ingot_chat_limits_default();
+    ck_assert_int_eq(d.max_iterations, 1000000);
+    ck_assert_int_eq(d.max_call_depth, 64);
+    ck_assert_int_eq(d.max_nesting, 200);
+    ck_assert_int_eq(d.max_value_depth, 1000);
+    ck_assert_uint_eq(d.max_output, 16u << 20);
+    ck_assert_uint_eq(d.max_memory, 256u << 20);
+    ck_assert_int_eq(d.max_render_depth, 1000);
+    /* zero members mean the default */
+    ingot_chat_limits zero = {0};
+    expect_limit("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", &zero,
+                 "loop iterations and macro calls exceed the limit of 1000000");
+}
+END_TEST
+
+START_TEST(loop_iterations_are_limited)
+{
+    expect_limit("{% for i in range(100000) %}{% for j in range(100000) %}{% for k in range(100000) %}"
+                 "{% endfor %}{% endfor %}{% endfor %}",
+                 NULL, "loop iterations and macro calls exceed the limit of 1000000");
+    ingot_chat_limits lim = {.max_iterations = 10};
+    ingot_error err = {0};
+    char *ok = render_limited("{% for i in range(10) %}{{ i }}{% endfor %}", &lim, &err);
+    ck_assert_msg(ok != NULL, "%s", err.message);
+    ck_assert_str_eq(ok, "0123456789");
+    free(ok);
+    expect_limit("{% for i in range(11) %}{{ i }}{% endfor %}", &lim,
+                 "loop iterations and macro calls exceed the limit of 10");
+    /* a macro calling itself twice: 2^60 calls, each shallow */
+    expect_limit("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",
+                 NULL, "loop iterations and macro calls exceed the limit of 1000000");
+}
+END_TEST
+
+START_TEST(recursion_is_limited)
+{
+    expect_limit("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", NULL,
+                 "macro calls nest deeper than the limit of 64");
+    ingot_chat_limits lim = {.max_call_depth = 3};
+    ingot_error err = {0};
+    const char *count = "{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}";
+    /* f(2) -> f(1) -> f(0): three calls in progress at once */
+    char *tmpl;
+    char *ok;
+    tmpl = repeated(count, "", 0, "{{ f(2) }}", "");
+    ok = render_limited(tmpl, &lim, &err);
+    free(tmpl);
+    ck_assert_msg(ok != NULL, "%s", err.message);
+    ck_assert_str_eq(ok, "21");
+    free(ok);
+    expect_limit("{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(3) }}", &lim,
+                 "macro calls nest deeper than the limit of 3");
+}
+END_TEST
+
+START_TEST(memory_is_limited)
+{
+    expect_limit("{{ 'x' * 1000000000 }}", NULL, "memory use exceeds the limit of 268435456 bytes");
+    expect_limit("{{ ('x' * 1000000000) | length }}", NULL, "memory use exceeds the limit of 268435456 bytes");
+    expect_limit("{% set ns = namespace(s='x') %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+                 "{{ ns.s | length }}",
+                 NULL, "memory use exceeds the limit of 268435456 bytes");
+    expect_limit("{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}"
+                 "{% endfor %}{{ ns.l | length }}",
+                 NULL, "memory use exceeds the limit of 268435456 bytes");
+    /* what is freed still counts: time is bounded too */
+    ingot_chat_limits lim = {.max_memory = 1 << 20};
+    expect_limit("{% for i in range(100000) %}{% set s = 'x' * 1000 %}{% endfor %}", &lim,
+                 "memory use exceeds the limit of 1048576 bytes");
+    expect_limit("{% for i in range(100000) %}{% set l = range(1000) | list %}{% endfor %}", &lim,
+                 "memory use exceeds the limit of 1048576 bytes");
+}
+END_TEST
+
+START_TEST(output_is_limited)
+{
+    expect_limit("{% for i in range(100000) %}{% for j in range(100) %}{{ 'x' * 1000 }}{% endfor %}{% endfor %}",
+                 NULL, "output exceeds the limit of 16777216 bytes");
+    ingot_chat_limits lim = {.max_output = 100};
+    expect_limit("{% for i in range(101) %}x{% endfor %}", &lim, "output exceeds the limit of 100 bytes");
+    expect_limit("{% macro m() %}{% for i in range(101) %}x{% endfor %}{% endmacro %}{% set s = m() %}", &lim,
+                 "output exceeds the limit of 100 bytes");
+    ingot_error err = {0};
+    char *ok = render_limited("{% for i in range(100) %}x{% endfor %}", &lim, &err);
+    ck_assert_msg(ok != NULL, "%s", err.message);
+    ck_assert_uint_eq(strlen(ok), 100);
+    free(ok);
+}
+END_TEST
+
+START_TEST(value_nesting_is_limited)
+{
+    /* printing or freeing a list 100000 deep would overflow the C stack */
+    expect_limit("{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}"
+                 "{{ ns.x }}",
+                 NULL, "lists and dicts nest deeper than the limit of 1000");
+    expect_limit("{% set ns = namespace(x={}) %}{% for i in range(100000) %}{% set ns.x = {'a': ns.x} %}"
+                 "{% endfor %}{{ ns.x | tojson }}",
+                 NULL, "lists and dicts nest deeper than the limit of 1000");
+    /* a namespace holding itself would print forever */
+    expect_limit("{% set ns = namespace(x=1) %}{% set ns.x = ns %}{{ ns }}", NULL, "namespace");
+    expect_limit("{% set ns = namespace(x=1) %}{% set ns.x = [ns] %}{{ ns }}", NULL, "namespace");
+}
+END_TEST
+
+START_TEST(source_nesting_is_limited)
+{
+    struct {
+        const char *pre, *s, *mid, *post;
+    } deep[] = {
+        {"{{ ", "(", "1", ")"},                 /* brackets: the lexer's own limit */
+        {"{{ ", "not ", "1", " }}"},
+        {"{{ ", "-", "1", " }}"},
+        {"{{ ", "1 + ", "1", " }}"},            /* flat, but a deep tree */
+        {"{{ ", "1 ~ ", "1", " }}"},
+        {"{{ ", "x and ", "1", " }}"},
+        {"{{ ", "1 if x else ", "1", " }}"},
+        {"{{ x", ".y", "", " }}"},
+        {"", "{% if true %}", "x", "{% endif %}"},
+        {"", "{% for i in [1] %}", "x", "{% endfor %}"},
+        {"", "{% set x %}", "x", "{% endset %}"},
+    };
+    for (size_t i = 0; i < sizeof deep / sizeof deep[0]; i++) {
+        int n = 100000;
+        size_t lp = strlen(deep[i].post);
+        char *tmpl = repeated(deep[i].pre, deep[i].s, n, deep[i].mid, "");
+        /* the closing parts, n times when they are block ends or brackets */
+        if (deep[i].pre[0] == 0 || deep[i].s[0] == '(') {
+            char *full = malloc(strlen(tmpl) + (size_t)n * lp + 8), *p = stpcpy(full, tmpl);
+            for (int k = 0; k < n; k++)
+                p = stpcpy(p, deep[i].post);
+            if (deep[i].s[0] == '(')
+                strcpy(p, " }}");
+            free(tmpl);
+            tmpl = full;
+        } else {
+            char *full = repeated(tmpl, "", 0, "", deep[i].post);
+            free(tmpl);
+            tmpl = full;
+        }
+        ingot_error err = {0};
+        ingot_chat_template *t = ingot_chat_template_parse(tmpl, &err);
+        ck_assert_msg(t == NULL, "case %zu parsed", i);
+        ck_assert_int_eq(err.code, INGOT_ERR_UNSUPPORTED);
+        ck_assert_msg(strstr(err.message, "deeper than the limit of"), "case %zu: %s", i, err.message);
+        free(tmpl);
+    }
+    ingot_chat_limits lim = {.max_nesting = 5};
+    ingot_error err = {0};
+    ck_assert_ptr_null(ingot_chat_template_parse_limited("{{ 1 + 1 + 1 + 1 + 1 + 1 }}", &lim, &err));
+    ck_assert_msg(strstr(err.message, "blocks and expressions nest deeper than the limit of 5"), "%s", err.message);
+    ingot_chat_template *t = ingot_chat_template_parse_limited("{{ 1 + 1 }}", &lim, &err);
+    ck_assert_msg(t != NULL, "%s", err.message);
+    ingot_chat_template_free(t);
 }
 END_TEST
 
@@ -489,6 +689,115 @@ START_TEST(template_load_prefers_jinja_file)
 }
 END_TEST
 
+START_TEST(render_depth_is_limited)
+{
+    /* 20 blocks deep per call, 64 calls: under the call limit, over this one */
+    char *tmpl = repeated("{% macro f(k) %}", "{% if true %}", 20, "{% if k > 0 %}{{ f(k - 1) }}{% endif %}", "");
+    char *full = repeated(tmpl, "{% endif %}", 20, "", "{% endmacro %}{{ f(60) }}");
+    expect_limit(full, NULL,
+                 "blocks, expressions and macro calls nest deeper than the limit of 1000 while rendering");
+    free(full);
+    free(tmpl);
+    ingot_chat_limits lim = {.max_render_depth = 4};
+    ingot_error err = {0};
+    char *ok = render_limited("{% if true %}{{ 1 + 1 }}{% endif %}", &lim, &err); /* body, if body, +, 1 */
+    ck_assert_msg(ok != NULL, "%s", err.message);
+    ck_assert_str_eq(ok, "2");
+    free(ok);
+    expect_limit("{% if true %}{{ 1 + (1 - 1) }}{% endif %}", &lim,
+                 "blocks, expressions and macro calls nest deeper than the limit of 4 while rendering");
+}
+END_TEST
+
+/* ---- the stack: every limit above must be reached long before the C stack
+ * runs out.  The worst shapes at the default limits run in a thread with a
+ * stack far smaller than a default thread's (8 MiB on Linux); an unbounded
+ * recursion needs more and crashes the test. ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SMALL_STACK ((size_t)6 << 20) /* ASan's frames are about 3 times larger */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SMALL_STACK ((size_t)6 << 20)
+#endif
+#endif
+#ifndef SMALL_STACK
+#define SMALL_STACK ((size_t)2 << 20) /* measured need with -O2: 512 KiB */
+#endif
+
+typedef struct stack_case {
+    char *tmpl;
+    const char *want; /* a substring of the error, or NULL: renders */
+    char got[sizeof(ingot_error){0}.message + 16];
+} stack_case;
+
+static void *stack_case_run(void *arg)
+{
+    stack_case *sc = arg;
+    ingot_error err = {0};
+    ingot_chat_template *t = ingot_chat_template_parse(sc->tmpl, &err);
+    char *out = t ? ingot_chat_template_render(t, CONVERSATION, 2, 1, "<s>", "</s>", &err) : NULL;
+    snprintf(sc->got, sizeof sc->got, "%s", out ? "(rendered)" : err.message);
+    free(out);
+    ingot_chat_template_free(t);
+    return NULL;
+}
+
+START_TEST(limits_fit_a_small_stack)
+{
+    static const struct {
+        const char *pre, *s, *mid, *s2, *post, *want;
+        int n;
+    } cases[] = {
+        /* the source nesting just below and at the limit of 200 */
+        {"{{ ", "1 if false else ", "1", "", " }}", NULL, 197},
+        {"{{ ", "1 if false else ", "1", "", " }}", "deeper than the limit of 200", 100000},
+        {"{{ ", "-", "1", "", " }}", NULL, 197},
+        {"{{ ", "not ", "1", "", " }}", NULL, 197},
+        {"", "{% if true %}", "x", "{% endif %}", "", NULL, 199},
+        {"", "{% for i in [1] %}", "x", "{% endfor %}", "", NULL, 197},
+        {"", "{% set x %}", "x", "{% endset %}", "", NULL, 199},
+        {"{{ ", "(", "1", ")", " }}", NULL, 62},
+        {"{{ ", "[", "1", "]", " }}", NULL, 62},
+        {"{{ x", ".y", "", "", " }}", "undefined", 190},
+        /* recursion through macro calls: the render depth, then the call depth */
+        {"{% macro f(k) %}", "{% if true %}", "{% if k > 0 %}{{ f(k - 1) }}{% endif %}", "{% endif %}",
+         "{% endmacro %}{{ f(1000) }}", "limit of 1000 while rendering", 190},
+        {"{% macro f(k) %}", "{% for i in [1] %}", "{% if k > 0 %}{{ f(k - 1) }}{% endif %}", "{% endfor %}",
+         "{% endmacro %}{{ f(1000) }}", "limit of 1000 while rendering", 14},
+        {"{% macro f(k) %}{{ ", "x|default(", "k > 0 and f(k - 1)", ")", " }}{% endmacro %}{{ f(1000) }}",
+         "limit of 1000 while rendering", 60},
+        {"{% macro f(k) %}{{ ", "(", "f(k - 1)", ")", " }}{% endmacro %}{{ f(1000) }}",
+         "macro calls nest deeper than the limit of 64", 62},
+        /* values 990 deep printed, compared and measured 190 blocks deep */
+        {"{% set ns = namespace(v=1) %}{% for i in range(990) %}{% set ns.v = [ns.v] %}{% endfor %}",
+         "{% if true %}", "{{ ns.v|string|length }}{{ ns.v == ns.v }}{{ ns.v|length }}", "{% endif %}", "",
+         NULL, 190},
+        {"{% set ns = namespace(v=1) %}{% for i in range(990) %}{% set ns.v = {'a': ns.v} %}{% endfor %}",
+         "{% if true %}", "{{ ns.v|string|length }}{{ ns.v == ns.v }}{{ ns.v|tojson|length }}", "{% endif %}",
+         "", "tojson", 190},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *open = repeated(cases[i].pre, cases[i].s, cases[i].n, cases[i].mid, "");
+        stack_case sc = {.tmpl = repeated(open, cases[i].s2, cases[i].n, "", cases[i].post)};
+        free(open);
+        pthread_attr_t attr;
+        pthread_t th;
+        ck_assert_int_eq(pthread_attr_init(&attr), 0);
+        ck_assert_int_eq(pthread_attr_setstacksize(&attr, SMALL_STACK), 0);
+        ck_assert_int_eq(pthread_create(&th, &attr, stack_case_run, &sc), 0);
+        ck_assert_int_eq(pthread_join(th, NULL), 0);
+        pthread_attr_destroy(&attr);
+        if (cases[i].want)
+            ck_assert_msg(strstr(sc.got, cases[i].want) != NULL, "case %zu: '%s' lacks '%s'", i, sc.got,
+                          cases[i].want);
+        else
+            ck_assert_msg(strcmp(sc.got, "(rendered)") == 0, "case %zu: %s", i, sc.got);
+        free(sc.tmpl);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("chat_template");
@@ -505,6 +814,15 @@ static Suite *suite(void)
     tcase_add_test(tc, unsupported_tag_fails);
     tcase_add_test(tc, runtime_errors_fail);
     tcase_add_test(tc, bad_arguments_fail);
+    tcase_add_test(tc, limits_have_defaults);
+    tcase_add_test(tc, loop_iterations_are_limited);
+    tcase_add_test(tc, recursion_is_limited);
+    tcase_add_test(tc, memory_is_limited);
+    tcase_add_test(tc, output_is_limited);
+    tcase_add_test(tc, value_nesting_is_limited);
+    tcase_add_test(tc, source_nesting_is_limited);
+    tcase_add_test(tc, render_depth_is_limited);
+    tcase_add_test(tc, limits_fit_a_small_stack);
     tcase_add_test(tc, template_from_config);
     tcase_add_test(tc, template_load_prefers_jinja_file);
     suite_add_tcase(s, tc);

@@ -220,6 +220,23 @@ START_TEST(bad_inputs)
     ids[0] = info.vocab_size;
     ck_assert_int_eq(ingot_context_eval(c, ids, 1, 0, NULL, 0, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.message, "vocabulary"));
+    ck_assert_int_eq(err.code, INGOT_ERR_ARG);
+    ids[0] = -1;
+    ck_assert_int_eq(ingot_context_eval(c, ids, 1, 0, NULL, 0, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.message, "vocabulary"));
+    ck_assert_ptr_null(ingot_context_create(m, -5, 0, &err)); /* 0 means the model's maximum */
+    ck_assert_int_eq(err.code, INGOT_ERR_ARG);
+    /* ids outside the vocabulary cannot be decoded: an error, not a guess */
+    char *text = NULL;
+    size_t len;
+    const int32_t bad_ids[][2] = {{1, info.vocab_size}, {-1, 1}, {INT32_MAX, 1}};
+    for (int i = 0; i < 3; i++) {
+        err = (ingot_error){0};
+        ck_assert_int_eq(ingot_detokenize(m, bad_ids[i], 2, 0, &text, &len, &err), -1);
+        ck_assert_int_eq(err.code, INGOT_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(err.message, "vocabulary"));
+        ck_assert_ptr_null(strchr(err.message, '\n'));
+    }
     /* invalid UTF-8 is tokenized (as HF does), never an error */
     int32_t *t;
     size_t n;

@@ -521,7 +521,7 @@ int ingot_tok_bpe_encode(const ingot_tok_bpe *b, const char *s, size_t len, ingo
     size_t start = out->n;
     if (merge_word(b, s, len, out))
         return ingot_fail(err, INGOT_ERR_NOMEM, "tokenizer: out of memory");
-    if (cacheable)
-        cache_put(b, s, len, out->v + start, out->n - start);
+    if (cacheable) /* a word may give no ids (unknown bytes, no unk token): out->v may be NULL */
+        cache_put(b, s, len, out->n > start ? out->v + start : NULL, out->n - start);
     return 0;
 }

@@ -70,7 +70,8 @@ void ingot_tok_pieces_free(ingot_tok_pieces *l);
 
 static inline const char *ingot_tok_piece_str(const ingot_tok_pieces *l, size_t i)
 {
-    return l->text.p + l->v[i].off;
+    /* only empty pieces have been added while text has no buffer: NULL + 0 is undefined */
+    return l->text.p ? l->text.p + l->v[i].off : "";
 }
 
 /* ---- int32 vector ---- */

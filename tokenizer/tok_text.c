@@ -113,6 +113,8 @@ int ingot_tok_u8valid(const char *s, size_t len)
 
 int ingot_tok_u8lossy(ingot_tok_buf *out, const char *s, size_t len)
 {
+    if (!len) /* s may be the NULL of an empty buffer: no arithmetic on it */
+        return ingot_tok_buf_put(out, "", 0);
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, run = 0, bad;
     while (i < len) {

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <cpuid.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +40,16 @@ static const ingot_cpu_kernels *tab_avx2_ok, *tab_avx2dot_ok, *tab_avx512_ok, *t
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
 #if defined(INGOT_HAVE_AVX2) || defined(INGOT_HAVE_AVX512)
+/* F16C through CPUID: clang before 16 has no "f16c" for __builtin_cpu_supports */
+static int cpu_has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 static int cpu_has_avx2(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
 }
 #endif
 
