@@ -10,8 +10,8 @@ expect_status 0 "$INGOT" convert -q "$model" -o "$T/tiny.ingot"
 # usage errors: exit 2
 expect_status 2 "$INGOT" export
 expect_status 2 "$INGOT" export "$T/tiny.ingot"
-expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --format gguf
-grep -q "gguf" "$T/stderr" || fail "unknown format not named"
+expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --format ggml
+grep -q "gguf" "$T/stderr" || fail "known formats not named"
 expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --max-shard-size lots
 expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --no-such-option
 expect_status 0 "$INGOT" export --help
