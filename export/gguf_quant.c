@@ -8,7 +8,7 @@
  *         32, so a block lies in one group).  d = scale (already f16, exact),
  *         m = -zero * scale rounded to f16: the codes stay, and the only
  *         change is m's rounding, at most half an f16 ulp of 15 * scale
- *         (under 0.4 % of a quantization step).
+ *         (15 * 2^-11 = 0.73 % of a quantization step at most).
  *   Q8_0: 32 weights, f16 d, 32 int8; w = q * d.  ingot int8: w = q * scale
  *         per row (f32).  d = scale rounded to f16, the codes stay: the
  *         change is |q| * |d - scale| <= 127 * 2^-11 * scale (6 % of a step
