@@ -99,9 +99,14 @@ for m in $models; do
         else
             fail=1
         fi
-        "$PERPLEXITY" -m "$w/$t.gguf" -f "$m/eval.txt" -c 512 -b 512 -t "$THREADS" \
-            -ctk f32 -ctv f32 ${CHUNKS:+--chunks $CHUNKS} >"$w/$t.ppl.log" 2>&1 || true
-        lppl=$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$w/$t.ppl.log")
+        # llama.cpp's log thread sometimes loses the last lines at exit: run again then
+        lppl=
+        for try in 1 2 3; do
+            [ -z "$lppl" ] || break
+            "$PERPLEXITY" -m "$w/$t.gguf" -f "$m/eval.txt" -c 512 -b 512 -t "$THREADS" \
+                -ctk f32 -ctv f32 ${CHUNKS:+--chunks $CHUNKS} >"$w/$t.ppl.log" 2>&1 || true
+            lppl=$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$w/$t.ppl.log")
+        done
         "$HALVES" "$w/$t.ingot" "$m/eval.txt" 512 "${CHUNKS:-0}" >"$w/$t.halves.json"
         half=$(json_num ppl_second_half <"$w/$t.halves.json")
         all=$(json_num ppl_all <"$w/$t.halves.json")

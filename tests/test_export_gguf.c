@@ -11,8 +11,8 @@
  *     rounding for Q4_1 (<= 15 * 2^-11, 0.73 % of a step) and Q8_0 (< 6.3 % of a step),
  *     and the largest change equals the one the summary reports;
  *   - nf4 refused naming the formats that export, leaving no file and an
- *     existing output untouched; a pre-tokenizer regex llama.cpp does not
- *     know refused.
+ *     existing output untouched; an interrupt leaves nothing; a
+ *     pre-tokenizer regex llama.cpp does not know refused.
  */
 #include "config.h"
 
@@ -518,6 +518,24 @@ START_TEST(gguf_pre_names)
 }
 END_TEST
 
+START_TEST(gguf_interrupt_leaves_nothing)
+{
+    char *t = make_case_dir(tmp), *out = path_in(t, "m.gguf");
+    volatile int stop = 1;
+    ingot_export_options o;
+    ingot_export_options_init(&o);
+    o.format = INGOT_EXPORT_GGUF;
+    o.cancel = &stop;
+    ingot_error err = {0};
+    ck_assert_int_ne(ingot_export(int4, out, &o, NULL, &err), 0);
+    ck_assert_int_eq(err.code, INGOT_ERR_INTERRUPTED);
+    ck_assert_int_eq(dir_entries(t), 0);
+    rm_rf(t);
+    free(out);
+    free(t);
+}
+END_TEST
+
 /* A checkpoint whose pre-tokenizer splits digits in twos: refused, no file. */
 START_TEST(gguf_unknown_regex_refused)
 {
@@ -601,6 +619,7 @@ int main(void)
     tcase_add_test(tc, gguf_int4);
     tcase_add_test(tc, gguf_awq4);
     tcase_add_test(tc, gguf_nf4_refused);
+    tcase_add_test(tc, gguf_interrupt_leaves_nothing);
     tcase_add_test(tc, gguf_pre_names);
     tcase_add_test(tc, gguf_unknown_regex_refused);
     suite_add_tcase(s, tc);
