@@ -15,6 +15,11 @@
  * stored bf16 widened exactly), as llama.cpp's converter writes 1-D
  * tensors.  nf4 has no GGUF type and is refused.
  *
+ * llama3 rope scaling is, as llama.cpp's converter writes it
+ * (LlamaModel.generate_extra_tensors), one more f32 tensor, rope_freqs.weight:
+ * per frequency pair the factor llama.cpp divides the angle by (1 for short
+ * wavelengths, `factor` for long ones, a smooth ramp between).
+ *
  * Row order: for `llama`, llama.cpp's converter permutes the rows of
  * attn_q / attn_k (weights and biases) from HuggingFace's rotate-half order
  * to the interleaved pairs its rope uses (LlamaModel.permute: within each
@@ -27,6 +32,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +45,8 @@
 /* One output tensor. */
 typedef struct gtensor {
     const char *name;        /* the spec's (GGUF names already) */
-    const ingot_tensor *src;
+    const ingot_tensor *src; /* NULL for a made tensor (rope_freqs) */
+    const float *made;       /* its values */
     ingot_ggml_type type;
     int ndim;
     int64_t ne[2];           /* ne[0] = row length */
@@ -60,6 +67,7 @@ typedef struct gexport {
     const char *arch, *pre;
     int n_q4, n_q8;
     ingot_gguf_rounding q4, q8;
+    float *rope_freqs;       /* llama3 rope: the factors, else NULL */
     uint64_t total, done;
 } gexport;
 
@@ -78,11 +86,44 @@ static int check_arch(gexport *e, ingot_error *err)
         return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
                           "%s: sliding window %d: llama.cpp's llama architecture has none",
                           e->in_path, c->sliding_window);
-    if (c->rope.type != INGOT_ROPE_DEFAULT && c->rope.type != INGOT_ROPE_LINEAR)
+    bool llama3 = c->rope.type == INGOT_ROPE_LLAMA3 && !strcmp(e->arch, "llama");
+    if (c->rope.type != INGOT_ROPE_DEFAULT && c->rope.type != INGOT_ROPE_LINEAR && !llama3)
         return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
-                          "%s: rope scaling %s is not exported to GGUF (default and linear are)",
+                          "%s: rope scaling %s is not exported to GGUF (default, linear and, for "
+                          "llama, llama3 are)",
                           e->in_path, ingot_rope_type_name(c->rope.type));
     return 0;
+}
+
+/* llama3 rope: the factor each frequency's angle is divided by (LlamaModel.generate_extra_tensors). */
+static int make_rope_freqs(gexport *e, int n_rot, ingot_error *err)
+{
+    const ingot_rope *r = &e->a->config.rope;
+    e->rope_freqs = malloc((size_t)(n_rot / 2) * sizeof(float));
+    if (!e->rope_freqs)
+        return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+    const double orig = r->original_max_pos, low_wl = orig / r->low_freq_factor;
+    const double high_wl = orig / r->high_freq_factor;
+    for (int i = 0; i < n_rot / 2; i++) {
+        float freq = 1.0f / powf((float)r->theta, (float)(2 * i) / (float)n_rot);
+        double wl = 2 * M_PI / freq, f;
+        if (wl < high_wl)
+            f = 1;
+        else if (wl > low_wl)
+            f = r->factor;
+        else {
+            double smooth = (orig / wl - r->low_freq_factor) / (r->high_freq_factor - r->low_freq_factor);
+            f = 1 / ((1 - smooth) / r->factor + smooth);
+        }
+        e->rope_freqs[i] = (float)f;
+    }
+    return 0;
+}
+
+static int n_rot(const ingot_config *c)
+{
+    double prf = c->rope.partial_rotary_factor > 0 ? c->rope.partial_rotary_factor : 1.0;
+    return (int)(c->head_dim * prf);
 }
 
 static int pick_type(const gexport *e, const ingot_tensor_spec *s, const ingot_tensor *t,
@@ -149,12 +190,24 @@ static int plan(gexport *e, ingot_error *err)
 {
     if (ingot_tensor_specs(&e->a->config, &e->specs, &e->n_specs, err) != 0)
         return -1;
-    e->t = calloc((size_t)e->n_specs, sizeof *e->t);
+    e->t = calloc((size_t)e->n_specs + 1, sizeof *e->t);
     if (!e->t)
         return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
     for (int i = 0; i < e->n_specs; i++, e->n++)
         if (plan_tensor(e, &e->specs[i], &e->t[i], err) != 0)
             return -1;
+    if (e->a->config.rope.type != INGOT_ROPE_LLAMA3)
+        return 0;
+    int n = n_rot(&e->a->config);
+    if (make_rope_freqs(e, n, err) != 0)
+        return -1;
+    gtensor *x = &e->t[e->n++];
+    x->name = "rope_freqs.weight";
+    x->made = e->rope_freqs;
+    x->type = INGOT_GGML_F32;
+    x->ndim = 1;
+    x->ne[0] = n / 2;
+    x->ne[1] = 1;
     return 0;
 }
 
@@ -177,7 +230,7 @@ static void arch_key_f32(gexport *e, const char *key, double v)
 /* The type of the (first) linear weight. */
 static ingot_ggml_type linear_type(const gexport *e)
 {
-    for (int i = 0; i < e->n; i++)
+    for (int i = 0; i < e->n_specs; i++)
         if (e->specs[i].kind == INGOT_TK_LINEAR)
             return e->t[i].type;
     return INGOT_GGML_F32;
@@ -222,8 +275,7 @@ static void add_hparams(gexport *e)
     arch_key_u32(e, "attention.value_length", (uint32_t)c->head_dim);
     arch_key_f32(e, "attention.layer_norm_rms_epsilon", c->rms_eps);
     arch_key_f32(e, "rope.freq_base", c->rope.theta);
-    double prf = c->rope.partial_rotary_factor > 0 ? c->rope.partial_rotary_factor : 1.0;
-    arch_key_u32(e, "rope.dimension_count", (uint32_t)(c->head_dim * prf));
+    arch_key_u32(e, "rope.dimension_count", (uint32_t)n_rot(c));
     if (c->rope.type == INGOT_ROPE_LINEAR) {
         char k[128];
         snprintf(k, sizeof k, "%s.rope.scaling.type", e->arch);
@@ -313,7 +365,11 @@ static int write_tensor(gexport *e, const gtensor *x, int fd, ingot_error *err)
     uint8_t *buf = malloc(x->bytes);
     if (!buf)
         return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", x->name);
-    int rc = x->ndim == 1 ? make_vector(x, buf, err) : make_rows(e, x, buf, err);
+    int rc = 0;
+    if (x->made)
+        memcpy(buf, x->made, x->bytes);
+    else
+        rc = x->ndim == 1 ? make_vector(x, buf, err) : make_rows(e, x, buf, err);
     if (rc == 0 && (ingot_write_all(fd, buf, x->bytes) != 0 ||
                     ingot_gguf_write_pad(fd, x->bytes) != 0))
         rc = ingot_fail(err, INGOT_ERR_IO, "%s: write: %s", x->name, strerror(errno));
@@ -408,6 +464,7 @@ int ingot_export_gguf(const char *in_path, const char *out, const ingot_export_o
             *summary_json = summary(&e, out, ingot_now() - t0);
     }
     ingot_gguf_free(&e.g);
+    free(e.rope_freqs);
     free(e.t);
     free(e.specs);
     ingot_artifact_free(e.a);

@@ -536,6 +536,59 @@ START_TEST(gguf_interrupt_leaves_nothing)
 }
 END_TEST
 
+/* llama3 rope: rope_freqs.weight holds, per frequency, default / llama3 inverse
+ * frequency as transformers' _compute_llama3_parameters makes them. */
+START_TEST(gguf_llama3_rope_freqs)
+{
+    char *t = make_case_dir(tmp), *hf = path_in(t, "hf"), *in = path_in(t, "m.ingot");
+    char *out = path_in(t, "m.gguf"), cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cp -r '%s' '%s' && sed -i 's/\"rope_type\": \"default\"/\"rope_type\": \"llama3\", "
+             "\"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+             "\"original_max_position_embeddings\": 256/' '%s/config.json'",
+             model_dir, hf, hf);
+    ck_assert_int_eq(system(cmd), 0);
+    ingot_error err = {0};
+    ck_assert_msg(ingot_convert(hf, in, NULL, NULL, &err) == 0, "%s", err.message);
+    char *summary = export_gguf(in, out, &err);
+    ck_assert_msg(summary != NULL, "%s", err.message);
+    rfile f;
+    read_gguf(out, &f);
+    const rtensor *rt = NULL;
+    for (uint64_t i = 0; i < f.n_t; i++)
+        if (!strcmp(f.t[i].name, "rope_freqs.weight"))
+            rt = &f.t[i];
+    ck_assert_ptr_nonnull(rt);
+    ck_assert_uint_eq(rt->type, 0);
+    ck_assert_uint_eq(rt->ne[0], 32);
+    float got[32];
+    gguf_row(&f, rt, 0, got);
+    int n_one = 0, n_factor = 0, n_ramp = 0;
+    for (int i = 0; i < 32; i++) {
+        double inv = 1.0 / pow(500000.0, 2.0 * i / 64), wl = 2 * M_PI / inv, llama3 = inv;
+        if (wl > 256.0)
+            llama3 = inv / 8;
+        else if (wl >= 64.0) {
+            double smooth = (256.0 / wl - 1.0) / (4.0 - 1.0);
+            llama3 = (1 - smooth) * inv / 8 + smooth * inv;
+        }
+        double want = inv / llama3;
+        ck_assert_msg(fabs(got[i] - want) <= 1e-5 * want, "factor %d: %g, want %g", i, got[i], want);
+        n_one += want == 1;
+        n_factor += want == 8;
+        n_ramp += want != 1 && want != 8;
+    }
+    ck_assert(n_one > 0 && n_factor > 0 && n_ramp > 0);
+    free_gguf(&f);
+    free(summary);
+    rm_rf(t);
+    free(hf);
+    free(in);
+    free(out);
+    free(t);
+}
+END_TEST
+
 /* A checkpoint whose pre-tokenizer splits digits in twos: refused, no file. */
 START_TEST(gguf_unknown_regex_refused)
 {
@@ -621,6 +674,7 @@ int main(void)
     tcase_add_test(tc, gguf_nf4_refused);
     tcase_add_test(tc, gguf_interrupt_leaves_nothing);
     tcase_add_test(tc, gguf_pre_names);
+    tcase_add_test(tc, gguf_llama3_rope_freqs);
     tcase_add_test(tc, gguf_unknown_regex_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
