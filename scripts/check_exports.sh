@@ -16,10 +16,15 @@
 #     it also prints and which `ingot eval` itself gives).  Same chunks: the
 #     text tokenized without BOS (add_bos_token is false for both models),
 #     floor(n/512) chunks from the first token.  Pass when the two differ by
-#     at most 0.5 %.
+#     at most 0.5 %.  llama.cpp's tools turn "\t", "\n" ... in a -f text
+#     into control characters unless given --no-escape (eval.txt holds C
+#     and Python source; llama-perplexity turns it off by itself): always
+#     given here.
+#   - check that llama.cpp tokenizes the whole of eval.txt into exactly the
+#     ids `ingot tokenize` gives (llama-tokenize --ids --no-escape).
 # llama.cpp is built from LLAMA_CPP_DIR (a source tree) into
 # $LLAMA_CPP_BUILD (default $LLAMA_CPP_DIR/build-ingot-check): cmake, CPU
-# only, just llama-perplexity and llama-simple, -j2 under nice; an existing
+# only, just llama-perplexity, llama-simple and llama-tokenize, -j2 under nice; an existing
 # build there is reused.  Nothing of llama.cpp is copied into this repository.
 #
 # Environment: CHUNKS (default all) limits the chunks both tools score;
@@ -43,7 +48,8 @@ die() { echo "check_exports: $*" >&2; exit 1; }
 [ -x "$HALVES" ] || (cd "$BUILD" && make bench/eval_halves >/dev/null) || die "cannot build eval_halves"
 
 build_llama() {
-    if [ -x "$LLAMA_CPP_BUILD/bin/llama-perplexity" ] && [ -x "$LLAMA_CPP_BUILD/bin/llama-simple" ]; then
+    if [ -x "$LLAMA_CPP_BUILD/bin/llama-perplexity" ] && [ -x "$LLAMA_CPP_BUILD/bin/llama-simple" ] &&
+        [ -x "$LLAMA_CPP_BUILD/bin/llama-tokenize" ]; then
         return 0
     fi
     echo "building llama.cpp from $LLAMA_CPP_DIR in $LLAMA_CPP_BUILD (CPU only)" >&2
@@ -52,7 +58,7 @@ build_llama() {
         -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
         -DGGML_NATIVE=ON -DBUILD_SHARED_LIBS=OFF >"$WORK/llama-cmake.log" 2>&1 ||
         die "cmake failed: $WORK/llama-cmake.log"
-    (cd "$LLAMA_CPP_BUILD" && nice -n 10 make -j2 llama-perplexity llama-simple) \
+    (cd "$LLAMA_CPP_BUILD" && nice -n 10 make -j2 llama-perplexity llama-simple llama-tokenize) \
         >"$WORK/llama-build.log" 2>&1 || die "llama.cpp build failed: $WORK/llama-build.log"
 }
 
@@ -60,6 +66,14 @@ mkdir -p "$WORK"
 build_llama
 PERPLEXITY="$LLAMA_CPP_BUILD/bin/llama-perplexity"
 SIMPLE="$LLAMA_CPP_BUILD/bin/llama-simple"
+TOKENIZE="$LLAMA_CPP_BUILD/bin/llama-tokenize"
+
+# Whether llama.cpp's ids for text file $2 with GGUF $1 are ingot's with artifact $3.
+same_ids() {
+    "$TOKENIZE" -m "$1" -f "$2" --ids --no-escape --log-disable 2>/dev/null | tr -d '[] \n' >"$WORK/ids.llama"
+    "$INGOT" tokenize "$3" -f "$2" --json | sed 's/.*\[//; s/\].*//' | tr -d ' \n' >"$WORK/ids.ingot"
+    cmp -s "$WORK/ids.llama" "$WORK/ids.ingot"
+}
 
 json_num() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" | head -1; }
 
@@ -91,6 +105,14 @@ for m in $models; do
     [ ! -e "$w/nf4.gguf" ] || { echo "nf4 left a file" >&2; fail=1; }
     for t in bf16 int8 int4 awq4; do
         "$INGOT" export -q "$w/$t.ingot" -o "$w/$t.gguf" --format gguf --json >"$w/$t.export.json" 2>/dev/null
+        if [ "$t" = bf16 ]; then
+            if same_ids "$w/bf16.gguf" "$m/eval.txt" "$w/bf16.ingot"; then
+                echo "$name: llama.cpp and ingot tokenize eval.txt into the same $(awk -F, '{ print NF }' "$WORK/ids.ingot") ids" >&2
+            else
+                echo "$name: llama.cpp tokenizes eval.txt differently from ingot" >&2
+                fail=1
+            fi
+        fi
         gtype=$(sed -n 's/.*"linear_type": "\([a-z0-9_]*\)".*/\1/p' "$w/$t.export.json")
         steps=$(json_num max_step_fraction <"$w/$t.export.json")
         loads=no
@@ -103,7 +125,7 @@ for m in $models; do
         lppl=
         for try in 1 2 3; do
             [ -z "$lppl" ] || break
-            "$PERPLEXITY" -m "$w/$t.gguf" -f "$m/eval.txt" -c 512 -b 512 -t "$THREADS" \
+            "$PERPLEXITY" -m "$w/$t.gguf" -f "$m/eval.txt" --no-escape -c 512 -b 512 -t "$THREADS" \
                 -ctk f32 -ctv f32 ${CHUNKS:+--chunks $CHUNKS} >"$w/$t.ppl.log" 2>&1 || true
             lppl=$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$w/$t.ppl.log")
         done
