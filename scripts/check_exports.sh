@@ -28,6 +28,7 @@
 # build there is reused.  Nothing of llama.cpp is copied into this repository.
 #
 # Environment: CHUNKS (default all) limits the chunks both tools score;
+# MODELS (default: the two above) lists HF model directories to check;
 # THREADS (default 2); WORK (default BUILD/check-exports) holds the files.
 # Prints a Markdown table (the one in docs/EXPORTS.md) and exits 1 when a
 # pair disagrees or a GGUF fails to load.
@@ -77,13 +78,16 @@ same_ids() {
 
 json_num() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" | head -1; }
 
-models="$top/models/tiny-llama"
-for d in "${INGOT_MODELS:-}" /work/shared/models; do
-    if [ -n "$d" ] && [ -f "$d/small-qwen2/config.json" ]; then
-        models="$models $d/small-qwen2"
-        break
-    fi
-done
+models=${MODELS:-}
+if [ -z "$models" ]; then
+    models="$top/models/tiny-llama"
+    for d in "${INGOT_MODELS:-}" /work/shared/models; do
+        if [ -n "$d" ] && [ -f "$d/small-qwen2/config.json" ]; then
+            models="$models $d/small-qwen2"
+            break
+        fi
+    done
+fi
 
 fail=0
 echo "| model | format | GGUF type | Q4_1/Q8_0 largest change (steps) | loads | llama-perplexity | ingot, same predictions | diff | ingot eval (all predictions) |"
