@@ -13,3 +13,8 @@ bench_bench_qkernels_LDFLAGS = $(OPENMP_CFLAGS)
 EXTRA_DIST += bench/run_benchmarks.sh bench/quality.sh
 EXTRA_DIST += bench/device_check.sh bench/run_gpu_benchmarks.sh bench/hf_generate.py
 EXTRA_DIST += bench/qkernels_bits.c bench/qkernels_bits.sh bench/compare_qkernels.sh
+# perplexity over every prediction and over llama-perplexity's second halves
+# (scripts/check_exports.sh)
+noinst_PROGRAMS += bench/eval_halves
+bench_eval_halves_SOURCES = bench/eval_halves.c
+bench_eval_halves_LDADD = libingot.la -lm

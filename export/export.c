@@ -28,10 +28,11 @@
 #include "artifact/artifact.h"
 #include "convert/st_writer.h"
 #include "export/export.h"
+#include "export/gguf.h"
 #include "model/tensor_map.h"
 #include "util/util.h"
 
-static const char *const format_names[] = {"hf", "awq"};
+static const char *const format_names[] = {"hf", "awq", "gguf"};
 
 const char *ingot_export_format_name(ingot_export_format f)
 {
@@ -548,6 +549,8 @@ int ingot_export(const char *in_path, const char *out_dir, const ingot_export_op
         return ingot_fail(err, INGOT_ERR_ARG, "export: missing input or output path");
     if (!ingot_export_format_name(o->format))
         return ingot_fail(err, INGOT_ERR_ARG, "export: unknown format %d", (int)o->format);
+    if (o->format == INGOT_EXPORT_GGUF)
+        return ingot_export_gguf(in_path, out_dir, o, summary_json, err);
     double t0 = ingot_now();
     exporter e = {.in_path = in_path, .o = o, .cur = -1};
     e.a = ingot_artifact_open(in_path, err);

@@ -193,10 +193,11 @@ int ingot_quantize(const char *in_path, const char *out_path, const ingot_quanti
 /** What `ingot export --format` writes. */
 typedef enum ingot_export_format {
     INGOT_EXPORT_HF = 0, /* a plain HuggingFace checkpoint (safetensors, config, tokenizer) */
-    INGOT_EXPORT_AWQ     /* an AutoAWQ GEMM checkpoint (from int4 and awq4 artifacts) */
+    INGOT_EXPORT_AWQ,    /* an AutoAWQ GEMM checkpoint (from int4 and awq4 artifacts) */
+    INGOT_EXPORT_GGUF    /* one GGUF v3 file for llama.cpp (not from nf4 artifacts) */
 } ingot_export_format;
 
-/** @return "hf" or "awq" (static storage); NULL for an invalid value. */
+/** @return "hf", "awq" or "gguf" (static storage); NULL for an invalid value. */
 const char *ingot_export_format_name(ingot_export_format f);
 /** @return the format named s, or -1 when s names none. */
 int ingot_export_format_from_name(const char *s);
@@ -235,6 +236,14 @@ void ingot_export_options_init(ingot_export_options *o);
  *   awq: the int4 linear weights in AutoAWQ's GEMM layout (qweight, qzeros,
  *        scales), everything else in f16, config.json with a
  *        quantization_config; other artifacts are refused.
+ *   gguf: out_dir is instead the one GGUF v3 file to write, for llama.cpp
+ *        (architecture llama or qwen2, its gpt2 BPE vocabulary, the chat
+ *        template): matrices as stored for bf16/f16/f32, int4/awq4 as Q4_1,
+ *        int8 as Q8_0 (o->note reports the largest rounding change), norms
+ *        and biases as f32, attn_q/attn_k rows in llama.cpp's order for
+ *        llama; nf4 artifacts and tokenizers llama.cpp cannot run are
+ *        refused (INGOT_ERR_UNSUPPORTED).  Written to a temporary file
+ *        renamed into place.
  * The files are written into a temporary directory beside out_dir, which is
  * renamed into place only on success: on failure or interrupt nothing is
  * left and an existing out_dir is untouched.  An existing out_dir is replaced

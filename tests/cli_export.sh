@@ -10,8 +10,8 @@ expect_status 0 "$INGOT" convert -q "$model" -o "$T/tiny.ingot"
 # usage errors: exit 2
 expect_status 2 "$INGOT" export
 expect_status 2 "$INGOT" export "$T/tiny.ingot"
-expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --format gguf
-grep -q "gguf" "$T/stderr" || fail "unknown format not named"
+expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --format ggml
+grep -q "gguf" "$T/stderr" || fail "known formats not named"
 expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --max-shard-size lots
 expect_status 2 "$INGOT" export "$T/tiny.ingot" -o "$T/x" --no-such-option
 expect_status 0 "$INGOT" export --help
@@ -78,6 +78,20 @@ expect_status 1 "$INGOT" export "$T/tiny.ingot" -o "$T/mine"
 one_line_error
 [ "$(cat "$T/mine/notes.md")" = precious ] || fail "foreign directory harmed"
 [ -z "$(ls -A "$T" | grep '^\.')" ] || fail "temporary directory left: $(ls -A "$T")"
+
+# gguf: one file, the Q4_1 rounding warning, --json; nf4 refused; a full disk leaves nothing
+expect_status 0 "$INGOT" export "$T/int4.ingot" -o "$T/int4.gguf" --format gguf
+[ "$(head -c 4 "$T/int4.gguf")" = GGUF ] || fail "not a GGUF file"
+grep -q "^ingot: warning: .*Q4_1.*largest rounding change" "$T/stderr" || fail "no Q4_1 rounding warning"
+expect_status 0 "$INGOT" export "$T/tiny.ingot" -o "$T/out/bf16.gguf" --format gguf --json
+grep -q '"linear_type": "bf16"' "$T/stdout" || fail "gguf --json: $(cat "$T/stdout")"
+rm -f "$T/out/bf16.gguf"
+expect_status 1 "$INGOT" export "$T/nf4.ingot" -o "$T/out/nf4.gguf" --format gguf
+one_line_error
+grep -q "nf4, which GGUF cannot hold; int4, awq4, int8" "$T/stderr" || fail "nf4 error: $(cat "$T/stderr")"
+( ulimit -f 2048; "$INGOT" export -q "$T/tiny.ingot" -o "$T/out/big.gguf" --format gguf ) >"$T/stdout" 2>"$T/stderr"
+[ $? -eq 1 ] || fail "gguf full disk: expected exit 1"
+[ -z "$(ls -A "$T/out")" ] || fail "gguf left output: $(ls -A "$T/out")"
 
 # a full disk (file-size limit): exit 1, nothing left
 ( ulimit -f 2048; "$INGOT" export -q "$T/tiny.ingot" -o "$T/out/big" ) >"$T/stdout" 2>"$T/stderr"

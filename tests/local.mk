@@ -2,7 +2,8 @@
 # test scripts.  Fixtures come from $(srcdir)/tests/data and $INGOT_MODELS.
 CHECK_SUITES = tests/test_util tests/test_safetensors tests/test_hf_config tests/test_convert \
 	tests/test_artifact tests/test_tokenizer tests/test_chat_template tests/test_runtime \
-	tests/test_kernels tests/test_quant tests/test_quantize tests/test_export tests/test_cuda
+	tests/test_kernels tests/test_quant tests/test_quantize tests/test_export tests/test_export_gguf \
+	tests/test_cuda
 if HAVE_CHECK
 check_PROGRAMS += $(CHECK_SUITES)
 TESTS += $(CHECK_SUITES)
@@ -31,6 +32,8 @@ tests_test_quantize_CFLAGS = $(TEST_CFLAGS)
 tests_test_quantize_LDADD = $(TEST_LDADD)
 tests_test_export_CFLAGS = $(TEST_CFLAGS)
 tests_test_export_LDADD = $(TEST_LDADD)
+tests_test_export_gguf_CFLAGS = $(TEST_CFLAGS)
+tests_test_export_gguf_LDADD = $(TEST_LDADD)
 tests_test_cuda_CFLAGS = $(TEST_CFLAGS)
 tests_test_cuda_LDADD = $(TEST_LDADD)
 

@@ -1,0 +1,101 @@
+/*
+ * gguf_quant.c - ingot's quantized rows as ggml blocks (ggml-common.h:
+ * block_q4_1, block_q8_0; ggml-quants.c: dequantize_row_q4_1/_q8_0).
+ *
+ *   Q4_1: 32 weights, f16 d, f16 m, 16 bytes; byte j holds weight j (low
+ *         nibble) and weight j + 16 (high nibble); w = q * d + m.
+ *         ingot int4: w = (q - zero) * scale per group of G (a multiple of
+ *         32, so a block lies in one group).  d = scale (already f16, exact),
+ *         m = -zero * scale rounded to f16: the codes stay, and the only
+ *         change is m's rounding, at most half an f16 ulp of 15 * scale
+ *         (15 * 2^-11 = 0.73 % of a quantization step at most).
+ *   Q8_0: 32 weights, f16 d, 32 int8; w = q * d.  ingot int8: w = q * scale
+ *         per row (f32).  d = scale rounded to f16, the codes stay: the
+ *         change is |q| * |d - scale| <= 127 * 2^-11 * scale (6 % of a step
+ *         at most, for the largest codes).
+ * Every converted weight is compared with ingot's own dequantization (the
+ * arithmetic of formats/quant_int4.c and quant_int8.c) to report the
+ * largest change.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "export/gguf.h"
+#include "util/util.h"
+
+/* Records one weight's change |got - want| in a group of scale `step`. */
+static void note(ingot_gguf_rounding *r, float got, float want, float step, const char *tensor)
+{
+    double d = fabs((double)got - (double)want);
+    if (d > r->max_abs)
+        r->max_abs = d;
+    if (step > 0 && d / step > r->max_steps) {
+        r->max_steps = d / step;
+        snprintf(r->tensor, sizeof r->tensor, "%s", tensor);
+    }
+}
+
+static void put_f16(uint8_t *p, uint16_t h)
+{
+    memcpy(p, &h, 2);
+}
+
+int ingot_gguf_q4_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rounding *r,
+                        const char *tensor, ingot_error *err)
+{
+    const int64_t n_in = w->n_in, g = w->group_size, ng = n_in / g;
+    const uint8_t *q = (const uint8_t *)w->part[INGOT_Q4_QS] + (int64_t)o * (n_in / 2);
+    const uint16_t *sc = (const uint16_t *)w->part[INGOT_Q4_SCALES] + (int64_t)o * ng;
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_Q4_ZEROS] + (int64_t)o * ng;
+    for (int64_t b = 0; b < n_in / INGOT_GGML_QK; b++) {
+        const int64_t k0 = b * INGOT_GGML_QK, grp = k0 / g;
+        const float s = ingot_f16_to_f32(sc[grp]);
+        const int z = zp[grp];
+        const uint16_t m16 = ingot_f32_to_f16(-(float)z * s);
+        const float m = ingot_f16_to_f32(m16);
+        if (!isfinite(m))
+            return ingot_fail(err, INGOT_ERR_NONFINITE,
+                              "%s: row %d: -zero * scale = %g does not fit in f16", tensor, o,
+                              -(double)z * s);
+        uint8_t *blk = out + b * INGOT_GGML_Q4_1_BYTES;
+        put_f16(blk, sc[grp]);
+        put_f16(blk + 2, m16);
+        for (int j = 0; j < INGOT_GGML_QK / 2; j++) {
+            /* ingot: byte k/2 holds weight k (low) and k+1 (high) */
+            int lo = (q[(k0 + j) / 2] >> (4 * ((k0 + j) & 1))) & 15;
+            int hi = (q[(k0 + j + 16) / 2] >> (4 * ((k0 + j + 16) & 1))) & 15;
+            blk[4 + j] = (uint8_t)(lo | hi << 4);
+            note(r, (float)lo * s + m, (float)(lo - z) * s, s, tensor);
+            note(r, (float)hi * s + m, (float)(hi - z) * s, s, tensor);
+        }
+    }
+    r->n_weights += (uint64_t)n_in;
+    return 0;
+}
+
+int ingot_gguf_q8_0_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rounding *r,
+                        const char *tensor, ingot_error *err)
+{
+    const int64_t n_in = w->n_in;
+    const int8_t *q = (const int8_t *)w->part[INGOT_Q8_QS] + (int64_t)o * n_in;
+    const float s = ((const float *)w->part[INGOT_Q8_SCALES])[o];
+    const uint16_t d16 = ingot_f32_to_f16(s);
+    const float d = ingot_f16_to_f32(d16);
+    if (!isfinite(d))
+        return ingot_fail(err, INGOT_ERR_NONFINITE, "%s: row %d: scale %g does not fit in f16",
+                          tensor, o, (double)s);
+    for (int64_t b = 0; b < n_in / INGOT_GGML_QK; b++) {
+        uint8_t *blk = out + b * INGOT_GGML_Q8_0_BYTES;
+        put_f16(blk, d16);
+        memcpy(blk + 2, q + b * INGOT_GGML_QK, INGOT_GGML_QK);
+        for (int j = 0; j < INGOT_GGML_QK; j++) {
+            int v = q[b * INGOT_GGML_QK + j];
+            note(r, (float)v * d, (float)v * s, s, tensor);
+        }
+    }
+    r->n_weights += (uint64_t)n_in;
+    return 0;
+}
