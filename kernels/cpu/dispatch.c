@@ -18,13 +18,6 @@
 #include "kernels/cpu/kernels.h"
 #include "util/threads.h"
 
-/* Until quant/ provides it (or in builds without it), quantized types have no kernels. */
-__attribute__((weak)) void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa)
-{
-    (void)k;
-    (void)isa;
-}
-
 static ingot_cpu_kernels tab_ref;
 #ifdef INGOT_HAVE_AVX2
 static ingot_cpu_kernels tab_avx2;
