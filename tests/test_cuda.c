@@ -27,6 +27,7 @@
 
 #include "convert/st_reader.h"
 #include "formats/formats.h"
+#include "test_files.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "runtime/backend.h"
@@ -550,25 +551,10 @@ END_TEST
 
 static void setup_artifacts(void)
 {
-    const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
-    const char *shared = getenv("INGOT_MODELS");
-    snprintf(model_dirs[0], sizeof model_dirs[0], "%s/models/tiny-llama", top);
-    snprintf(model_dirs[1], sizeof model_dirs[1], "%s/small-qwen2", shared ? shared : "../shared/models");
-    snprintf(tmpdir, sizeof tmpdir, "%s/ingot-cuda-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir))
-        abort();
-    for (int i = 0; i < 2; i++) {
-        if (!ingot_file_exists(model_dirs[i])) {
+    test_models_convert(model_dirs, artifacts, tmpdir, sizeof tmpdir, "cuda");
+    for (int i = 0; i < 2; i++)
+        if (!artifacts[i][0])
             printf("SKIP: %s not found (set INGOT_MODELS)\n", model_dirs[i]);
-            continue;
-        }
-        snprintf(artifacts[i], sizeof artifacts[i], "%s/m%d.ingot", tmpdir, i);
-        ingot_error err = {0};
-        if (ingot_convert(model_dirs[i], artifacts[i], NULL, NULL, &err) != 0) {
-            fprintf(stderr, "convert %s: %s\n", model_dirs[i], err.message);
-            abort();
-        }
-    }
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 /*
  * test_files.h - file helpers shared by the Check suites that write
  * artifacts and checkpoints into temporary directories (test_convert,
- * test_quantize, test_export).  Every helper fails the running test when
+ * test_quantize, test_export, test_runtime, test_cuda).  Every helper fails the running test when
  * the file system does not cooperate.
  */
 #ifndef INGOT_TEST_FILES_H
@@ -67,6 +67,36 @@ static inline void slurp(const char *path, char **buf, size_t *len)
 {
     ingot_error err;
     ck_assert_msg(ingot_read_file(path, 1 << 28, buf, len, &err) == 0, "%s", err.message);
+}
+
+/*
+ * The two test models converted into a new temporary directory
+ * $TMPDIR/ingot-TAG-XXXXXX: dirs[0] is the bundled tiny-llama
+ * ($top_srcdir/models), dirs[1] small-qwen2 from $INGOT_MODELS (default
+ * ../shared/models).  arts[i] stays empty for a model that is not there.
+ * Aborts when conversion fails: every suite using it needs the artifacts.
+ */
+static inline void test_models_convert(char dirs[2][1024], char arts[2][1024], char *tmpdir, size_t tmplen,
+                                       const char *tag)
+{
+    const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
+    const char *shared = getenv("INGOT_MODELS");
+    snprintf(dirs[0], 1024, "%s/models/tiny-llama", top);
+    snprintf(dirs[1], 1024, "%s/small-qwen2", shared ? shared : "../shared/models");
+    snprintf(tmpdir, tmplen, "%s/ingot-%s-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", tag);
+    if (!mkdtemp(tmpdir))
+        abort();
+    for (int i = 0; i < 2; i++) {
+        arts[i][0] = 0;
+        if (!ingot_file_exists(dirs[i]))
+            continue;
+        snprintf(arts[i], 1024, "%s/m%d.ingot", tmpdir, i);
+        ingot_error err = {0};
+        if (ingot_convert(dirs[i], arts[i], NULL, NULL, &err) != 0) {
+            fprintf(stderr, "convert %s: %s\n", dirs[i], err.message);
+            abort();
+        }
+    }
 }
 
 #endif /* INGOT_TEST_FILES_H */

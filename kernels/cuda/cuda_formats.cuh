@@ -43,13 +43,24 @@ static __device__ __forceinline__ float f16f(uint16_t h)
     return __half2float(__ushort_as_half(h));
 }
 
+/* 16-bit float rows (bf16, f16): row o of the data part, and element (o, k) */
+static __device__ __forceinline__ const uint4 *row16(const ingot_wmat &w, int o)
+{
+    return reinterpret_cast<const uint4 *>((const uint16_t *)w.part[INGOT_F_DATA] + (size_t)o * w.n_in);
+}
+
+static __device__ __forceinline__ uint16_t elem16(const ingot_wmat &w, int o, int k)
+{
+    return ((const uint16_t *)w.part[INGOT_F_DATA])[(size_t)o * w.n_in + k];
+}
+
 template <int T> struct fmt;
 
 template <> struct fmt<INGOT_DT_BF16> {
     static constexpr int EPC = 8;
     static __device__ __forceinline__ const uint4 *row(const ingot_wmat &w, int o)
     {
-        return reinterpret_cast<const uint4 *>((const uint16_t *)w.part[INGOT_F_DATA] + (size_t)o * w.n_in);
+        return row16(w, o);
     }
     static __device__ __forceinline__ void decode(const ingot_wmat &w, int o, int c, uint4 r, ftab t, float *v)
     {
@@ -62,7 +73,7 @@ template <> struct fmt<INGOT_DT_BF16> {
     }
     static __device__ __forceinline__ float elem(const ingot_wmat &w, int o, int k, ftab t)
     {
-        return bf16f(((const uint16_t *)w.part[INGOT_F_DATA])[(size_t)o * w.n_in + k]);
+        return bf16f(elem16(w, o, k));
     }
 };
 
@@ -70,7 +81,7 @@ template <> struct fmt<INGOT_DT_F16> {
     static constexpr int EPC = 8;
     static __device__ __forceinline__ const uint4 *row(const ingot_wmat &w, int o)
     {
-        return reinterpret_cast<const uint4 *>((const uint16_t *)w.part[INGOT_F_DATA] + (size_t)o * w.n_in);
+        return row16(w, o);
     }
     static __device__ __forceinline__ void decode(const ingot_wmat &w, int o, int c, uint4 r, ftab t, float *v)
     {
@@ -84,7 +95,7 @@ template <> struct fmt<INGOT_DT_F16> {
     }
     static __device__ __forceinline__ float elem(const ingot_wmat &w, int o, int k, ftab t)
     {
-        return f16f(((const uint16_t *)w.part[INGOT_F_DATA])[(size_t)o * w.n_in + k]);
+        return f16f(elem16(w, o, k));
     }
 };
 
