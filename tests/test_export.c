@@ -512,11 +512,7 @@ static void quantize(const char *out, ingot_quant_type type, int g)
     ingot_quantize_options_init(&o);
     o.type = type;
     o.group_size = g;
-    ingot_error err = {0};
-    if (ingot_quantize(bf16, out, &o, NULL, &err) != 0) {
-        fprintf(stderr, "%s\n", err.message);
-        abort();
-    }
+    quantize_or_abort(bf16, out, &o);
 }
 
 static void setup_paths(void)
@@ -531,11 +527,7 @@ static void setup_paths(void)
     snprintf(int4, sizeof int4, "%s/int4.ingot", tmp);
     snprintf(int4_g64, sizeof int4_g64, "%s/int4-g64.ingot", tmp);
     snprintf(nf4, sizeof nf4, "%s/nf4.ingot", tmp);
-    ingot_error err = {0};
-    if (ingot_convert(model_dir, bf16, NULL, NULL, &err) != 0) {
-        fprintf(stderr, "%s\n", err.message);
-        abort();
-    }
+    convert_or_abort(model_dir, bf16);
     quantize(int4, INGOT_QUANT_INT4, 0);
     quantize(int4_g64, INGOT_QUANT_INT4, 64);
     quantize(nf4, INGOT_QUANT_NF4, 0);

@@ -630,11 +630,7 @@ static void quantize(const char *out, ingot_quant_type type)
         o.calib_len = 128;
         o.loss_samples = 2;
     }
-    ingot_error err = {0};
-    if (ingot_quantize(bf16, out, &o, NULL, &err) != 0) {
-        fprintf(stderr, "%s\n", err.message);
-        abort();
-    }
+    quantize_or_abort(bf16, out, &o);
 }
 
 static void setup_paths(void)
@@ -650,11 +646,7 @@ static void setup_paths(void)
     snprintf(int4, sizeof int4, "%s/int4.ingot", tmp);
     snprintf(awq4, sizeof awq4, "%s/awq4.ingot", tmp);
     snprintf(nf4, sizeof nf4, "%s/nf4.ingot", tmp);
-    ingot_error err = {0};
-    if (ingot_convert(model_dir, bf16, NULL, NULL, &err) != 0) {
-        fprintf(stderr, "%s\n", err.message);
-        abort();
-    }
+    convert_or_abort(model_dir, bf16);
     quantize(int8, INGOT_QUANT_INT8);
     quantize(int4, INGOT_QUANT_INT4);
     quantize(awq4, INGOT_QUANT_AWQ4);
@@ -684,7 +676,7 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    char cmd[600];
+    char cmd[600]; /* not rm_rf: its assertion is for use inside a test */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmp);

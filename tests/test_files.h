@@ -69,6 +69,25 @@ static inline void slurp(const char *path, char **buf, size_t *len)
     ck_assert_msg(ingot_read_file(path, 1 << 28, buf, len, &err) == 0, "%s", err.message);
 }
 
+/* Conversion and quantization for a suite's fixtures, before any test runs: abort on failure. */
+static inline void convert_or_abort(const char *dir, const char *out)
+{
+    ingot_error err = {0};
+    if (ingot_convert(dir, out, NULL, NULL, &err) != 0) {
+        fprintf(stderr, "convert %s: %s\n", dir, err.message);
+        abort();
+    }
+}
+
+static inline void quantize_or_abort(const char *in, const char *out, const ingot_quantize_options *o)
+{
+    ingot_error err = {0};
+    if (ingot_quantize(in, out, o, NULL, &err) != 0) {
+        fprintf(stderr, "quantize %s: %s\n", in, err.message);
+        abort();
+    }
+}
+
 /*
  * The two test models converted into a new temporary directory
  * $TMPDIR/ingot-TAG-XXXXXX: dirs[0] is the bundled tiny-llama
@@ -91,11 +110,7 @@ static inline void test_models_convert(char dirs[2][1024], char arts[2][1024], c
         if (!ingot_file_exists(dirs[i]))
             continue;
         snprintf(arts[i], 1024, "%s/m%d.ingot", tmpdir, i);
-        ingot_error err = {0};
-        if (ingot_convert(dirs[i], arts[i], NULL, NULL, &err) != 0) {
-            fprintf(stderr, "convert %s: %s\n", dirs[i], err.message);
-            abort();
-        }
+        convert_or_abort(dirs[i], arts[i]);
     }
 }
 
