@@ -13,13 +13,11 @@
 # CHUNKS: 512-token chunks of eval.txt scored (default 8).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-pack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+. "$top/bench/device_lib.sh"
+unpack "$1"
 out=${2:-/tmp/ingot-gpu-check}
 models=${INGOT_MODELS:-$top/../shared/models}
 chunks=${CHUNKS:-8}
-w=$(mktemp -d)
-tar xJf "$pack" -C "$w"
-export LD_LIBRARY_PATH="$w/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 ingot="$w/new/ingot"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true

@@ -9,11 +9,9 @@
 # none: no timing), ROUNDS, THREADS as bench/compare_speed.sh.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-pack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+. "$top/bench/device_lib.sh"
+unpack "$1"
 out=${2:-/tmp/ingot-cpu-check}
-w=$(mktemp -d)
-tar xJf "$pack" -C "$w"
-export LD_LIBRARY_PATH="$w/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$out"
 echo "== machine"; grep -m1 'model name' /proc/cpuinfo; nproc
 grep -o -w -E 'avx512f|avx512bw|avx512vl|avx512_vnni|avx512vnni' /proc/cpuinfo | sort -u | tr '\n' ' '; echo

@@ -13,11 +13,9 @@
 # (default "bf16 int8 nf4 int4"), REPS (default 3), HF=0 skips transformers.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-pack=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+. "$top/bench/device_lib.sh"
+unpack "$1"
 work=${2:-/tmp/ingot-gpu-bench}
-w=$(mktemp -d)
-tar xJf "$pack" -C "$w"
-export LD_LIBRARY_PATH="$w/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 ingot="$w/new/ingot"
 mkdir -p "$work"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv,noheader || true
