@@ -237,30 +237,13 @@ static void cpu_attention(ingot_backend *be, ingot_kv *kv_, int layer, int pos, 
                           ingot_buf *out_, int nh, int nkv, int hd, int window)
 {
     const cpu_kv *kv = (const cpu_kv *)(void *)kv_;
-    const ingot_cpu_kernels *k = cpu(be)->k;
-    int group = nh / nkv, n_ctx = kv->n_ctx;
-    size_t kvd = kv->kv_dim, qd = (size_t)nh * hd;
-    const float *kc = kv->k + (size_t)layer * n_ctx * kvd;
-    const float *vc = kv->v + (size_t)layer * n_ctx * kvd;
-    const float *q = CF(q_);
-    float *att = F(out_);
-    float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(cpu(be)->n_threads)
-    for (int t = 0; t < n; t++)
-        for (int h = 0; h < nh; h++) {
-            float *sc = kv->scores + (size_t)ingot_thread_id() * n_ctx;
-            int p = pos + t, lo = window > 0 && p >= window ? p - window + 1 : 0;
-            const float *qv = q + (size_t)t * qd + (size_t)h * hd;
-            const float *kh = kc + (size_t)(h / group) * hd;
-            const float *vh = vc + (size_t)(h / group) * hd;
-            for (int j = lo; j <= p; j++)
-                sc[j - lo] = k->dot_f32(qv, kh + (size_t)j * kvd, hd) * scale;
-            ingot_softmax(sc, p - lo + 1);
-            float *out = att + (size_t)t * qd + (size_t)h * hd;
-            memset(out, 0, (size_t)hd * sizeof *out);
-            for (int j = lo; j <= p; j++)
-                k->axpy_f32(sc[j - lo], vh + (size_t)j * kvd, out, hd);
-        }
+    size_t plane = (size_t)kv->n_ctx * kv->kv_dim;
+    ingot_attn_args a = {
+        .q = CF(q_), .k = kv->k + (size_t)layer * plane, .v = kv->v + (size_t)layer * plane,
+        .out = F(out_), .n = n, .pos = pos, .n_heads = nh, .n_kv_heads = nkv, .hd = hd,
+        .n_ctx = kv->n_ctx, .kv_dim = kv->kv_dim, .window = window, .scale = 1.0f / sqrtf((float)hd),
+    };
+    ingot_attention_f32(cpu(be)->k, &a, kv->scores, cpu(be)->n_threads);
 }
 
 static void cpu_swiglu(ingot_backend *be, ingot_buf *gate, const ingot_buf *up, size_t n)

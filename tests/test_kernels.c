@@ -468,6 +468,88 @@ START_TEST(read_sum_reads_every_byte_once)
 }
 END_TEST
 
+/*
+ * Attention against a double-precision reference: the per-query path (few
+ * queries) and the tiled GEMM path (INGOT_ATTN_TILE or more), with grouped
+ * heads, a start position, a sliding window and a head size that is not a
+ * multiple of the vector width.  Outputs are convex combinations of value
+ * rows in [-1, 1]: ATTN_ATOL bounds the f32 error of scores and sums.
+ */
+#define ATTN_ATOL 2e-5
+
+static void attn_reference(const ingot_attn_args *a, double *out)
+{
+    int group = a->n_heads / a->n_kv_heads;
+    double *sc = malloc((size_t)(a->pos + a->n) * sizeof(double));
+    ck_assert_ptr_nonnull(sc);
+    for (int t = 0; t < a->n; t++)
+        for (int h = 0; h < a->n_heads; h++) {
+            int p = a->pos + t, lo = a->window > 0 && p >= a->window ? p - a->window + 1 : 0;
+            const float *q = a->q + ((size_t)t * a->n_heads + h) * a->hd;
+            size_t off = (size_t)(h / group) * a->hd;
+            double mx = -INFINITY, sum = 0;
+            for (int j = lo; j <= p; j++) {
+                double d = 0;
+                for (int i = 0; i < a->hd; i++)
+                    d += (double)q[i] * a->k[(size_t)j * a->kv_dim + off + i];
+                sc[j] = d * a->scale;
+                mx = sc[j] > mx ? sc[j] : mx;
+            }
+            for (int j = lo; j <= p; j++)
+                sum += sc[j] = exp(sc[j] - mx);
+            double *o = out + ((size_t)t * a->n_heads + h) * a->hd;
+            for (int i = 0; i < a->hd; i++) {
+                o[i] = 0;
+                for (int j = lo; j <= p; j++)
+                    o[i] += sc[j] / sum * a->v[(size_t)j * a->kv_dim + off + i];
+            }
+        }
+    free(sc);
+}
+
+static void attn_case(int n, int pos, int nh, int nkv, int hd, int window)
+{
+    int ctx = pos + n + 3;
+    size_t kvd = (size_t)nkv * hd, qd = (size_t)nh * hd;
+    float *q = rand_f32((size_t)n * qd, 2.0f), *kc = rand_f32((size_t)ctx * kvd, 2.0f);
+    float *vc = rand_f32((size_t)ctx * kvd, 1.0f), *out = malloc((size_t)n * qd * sizeof(float));
+    float *scores = malloc((size_t)4 * ctx * sizeof(float));
+    double *ref = malloc((size_t)n * qd * sizeof(double));
+    ck_assert(out && scores && ref);
+    ingot_attn_args a = {.q = q, .k = kc, .v = vc, .out = out, .n = n, .pos = pos, .n_heads = nh,
+                         .n_kv_heads = nkv, .hd = hd, .n_ctx = ctx, .kv_dim = kvd, .window = window,
+                         .scale = 1.0f / sqrtf((float)hd)};
+    attn_reference(&a, ref);
+    for (size_t i = 0; i < INGOT_ARRAY_LEN(isas); i++) {
+        const ingot_cpu_kernels *k = ingot_cpu_kernels_named(isas[i]);
+        if (!k)
+            continue;
+        for (int threads = 1; threads <= 4; threads += 3) {
+            memset(out, 0xff, (size_t)n * qd * sizeof(float)); /* NaN: every element must be written */
+            ingot_attention_f32(k, &a, scores, threads);
+            for (size_t e = 0; e < (size_t)n * qd; e++)
+                ck_assert_msg(fabs(out[e] - ref[e]) <= ATTN_ATOL,
+                              "%s, %d threads, n=%d pos=%d heads %d/%d hd=%d window %d: out[%zu] = %.8g, ref %.8g",
+                              isas[i], threads, n, pos, nh, nkv, hd, window, e, out[e], ref[e]);
+        }
+    }
+    free(q);
+    free(kc);
+    free(vc);
+    free(out);
+    free(scores);
+    free(ref);
+}
+
+START_TEST(attention_matches_reference)
+{
+    attn_case(5, 100, 4, 2, 64, 0);             /* per query, after a prefix */
+    attn_case(INGOT_ATTN_TILE * 2 + 3, 0, 4, 2, 64, 0); /* tiles, with a short last one */
+    attn_case(INGOT_ATTN_TILE + 6, 37, 6, 3, 48, 50);   /* tiles after a prefix, window */
+    attn_case(INGOT_ATTN_TILE, 0, 2, 1, 40, 0);         /* exactly one tile, MQA */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kernels");
@@ -487,6 +569,7 @@ int main(void)
     tcase_add_test(tc, rmsnorm_matches_ref);
     tcase_add_test(tc, softmax_matches_ref);
     tcase_add_test(tc, swiglu_matches_ref);
+    tcase_add_test(tc, attention_matches_reference);
     suite_add_tcase(s, tc);
     tc = tcase_create("dispatch");
     tcase_add_test(tc, dispatch_tables);

@@ -71,6 +71,30 @@ int ingot_matmul_with(const ingot_cpu_kernels *k, const ingot_wmat *w, const flo
 /* Quantized-format kernels register themselves into a table (quant kernels file). */
 void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa);
 
+/* ---- attention over an f32 KV cache (attention.c) ---- */
+
+/* Queries at or above this count take the tiled (GEMM) path, in tiles of this many. */
+#define INGOT_ATTN_TILE 64
+
+typedef struct ingot_attn_args {
+    const float *q;      // (n, n_heads * hd) the new queries, roped
+    const float *k, *v;  // (n_ctx, kv_dim) one layer of the cache, positions 0 .. pos+n-1 filled
+    float *out;          // (n, n_heads * hd)
+    int n, pos;          // queries, and the position of the first
+    int n_heads, n_kv_heads, hd, n_ctx;
+    size_t kv_dim;       // n_kv_heads * hd
+    int window;          // sliding window in positions, 0 = none
+    float scale;         // 1 / sqrt(hd)
+} ingot_attn_args;
+
+/**
+ * Causal softmax attention: query t (position pos + t) attends to keys
+ * [max(0, pos+t-window+1), pos+t]; head h reads kv head h / (n_heads /
+ * n_kv_heads).  scores: (n_threads, n_ctx) scratch.  Runs on n_threads.
+ */
+void ingot_attention_f32(const ingot_cpu_kernels *k, const ingot_attn_args *a, float *scores,
+                         int n_threads);
+
 /* ---- element-wise and row operations, through ingot_cpu_kernels_get() ---- */
 
 void ingot_rmsnorm(float *out, const float *x, const float *w, int n, float eps);

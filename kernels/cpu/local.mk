@@ -10,7 +10,7 @@
 # the integer-dot decodes (qmatmul_avx2dot.c, qmatmul_vnni.c) qdot_tmpl.h
 # over it and an integer-dot layer (vec_dot_avx2.h, vec_dot_vnni.h).
 libingot_la_SOURCES += kernels/cpu/kernels.h kernels/cpu/matmul_ref.c kernels/cpu/dispatch.c \
-	kernels/cpu/ops.c kernels/cpu/machine.c
+	kernels/cpu/ops.c kernels/cpu/machine.c kernels/cpu/attention.c
 
 noinst_LTLIBRARIES += libqkern.la
 libqkern_la_SOURCES = kernels/cpu/qkernels.h kernels/cpu/qmatmul_ref.c kernels/cpu/qkernels_fill.c
