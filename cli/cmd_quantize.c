@@ -24,7 +24,8 @@ static void help(void)
           "                          (int4 after AWQ; needs --calib)\n"
           "      --group-size N      int4/awq4: inputs per scale, a multiple of 32 (default 128)\n"
           "      --double-quant      nf4: also quantize the block maxima (bitsandbytes)\n"
-          "      --calib FILE        awq4: calibration text\n"
+          "      --calib PATH        awq4: calibration text: a text file, a .jsonl file of\n"
+          "                          {\"text\": ...} lines, or a directory of them\n"
           "      --calib-samples N   awq4: calibration sequences (default 128)\n"
           "      --calib-len N       awq4: tokens per sequence (default 512)\n"
           "      --loss-samples N    awq4: sequences the scale search scores (default 16)\n"
@@ -170,7 +171,8 @@ static int parse(int argc, char **argv, struct q_args *a)
     return check_combination(a);
 }
 
-/* The bar's ETA is per stage: restart its clock when the stage changes. */
+/* The bar's ETA is per stage: restart its clock when the stage changes
+ * ("layer L/N" is one stage, the AWQ work of all layers). */
 struct stage_bar {
     cli_progress bar;
     const char *stage;
@@ -179,10 +181,11 @@ struct stage_bar {
 static void on_progress(void *user, const char *stage, uint64_t done, uint64_t total)
 {
     struct stage_bar *s = user;
-    if (!s->stage || strcmp(s->stage, stage) != 0) {
-        s->stage = stage;
+    bool layers = !strncmp(stage, "layer ", 6);
+    if (!s->stage || (layers ? strncmp(s->stage, "layer ", 6) : strcmp(s->stage, stage)) != 0) {
         s->bar.start = cli_now();
     }
+    s->stage = layers ? "layer " : stage;
     cli_progress_cb(&s->bar, stage, done, total);
 }
 

@@ -109,12 +109,13 @@ struct ingot_awq {
     float *clip_in[N_GRP];        // (n_clip, width)
     float *scales[N_GRP];         // (width) chosen scales
     float *pq[N_LIN];             // (rows, cols) pseudo-quantized copies
-    float *tmp;                   // (max rows*cols) W diag(s)
-    uint8_t *qparts;              // int4 parts of one matrix
+    uint8_t *qparts;              // (max rows*cols) bytes: int4 parts of one matrix, a row per cols bytes
     float *b_h1, *b_attn, *b_inner, *b_h2, *b_mlp, *b_inner2; /* (B, .) batch buffers */
     json_t *report;
     uint64_t cost[N_GRP + 1];     // MACs per token of each group's scored module; [N_GRP]: layer
     uint64_t work_total, work_done;
+    double secs[INGOT_AWQ_N_PHASES]; // wall time of each phase, all layers so far
+    char stage[32];                  // the progress stage: "layer L/N"
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -128,7 +129,7 @@ static void advance(ingot_awq *a, uint64_t units)
 {
     a->work_done += units;
     if (a->p.progress)
-        a->p.progress(a->p.progress_user, "calibrating", a->work_done, a->work_total);
+        a->p.progress(a->p.progress_user, a->stage, a->work_done, a->work_total);
 }
 
 static ingot_wmat f32_wmat(const float *w, int n_out, int n_in)
@@ -266,7 +267,6 @@ static bool alloc_buffers(ingot_awq *a)
     }
     a->ref_attn = xmalloc(st * a->dim * sizeof(float), &ok);
     a->ref_mlp = xmalloc(st * a->dim * sizeof(float), &ok);
-    a->tmp = xmalloc(max_w * sizeof(float), &ok);
     a->qparts = xmalloc(max_w, &ok); /* int4: n/2 codes + n/G (2 + 1) bytes of scales and zeros */
     a->b_h1 = xmalloc((size_t)B * a->dim * sizeof(float), &ok);
     a->b_attn = xmalloc((size_t)B * a->dim * sizeof(float), &ok);
@@ -327,6 +327,7 @@ ingot_awq *ingot_awq_create(ingot_model *m, const ingot_calib *calib, const ingo
     a->len = calib->len;
     a->S = p->loss_samples < 1 ? 1 : p->loss_samples > a->n ? a->n : p->loss_samples;
     a->layer = -1;
+    snprintf(a->stage, sizeof a->stage, "calibrating");
     size_t nt = (size_t)a->n * a->len;
     a->clip_step = nt / INGOT_AWQ_CLIP_TOKENS > 1 ? (int)(nt / INGOT_AWQ_CLIP_TOKENS) : 1;
     a->n_clip = (int)((nt + (size_t)a->clip_step - 1) / (size_t)a->clip_step);
@@ -366,7 +367,7 @@ void ingot_awq_free(ingot_awq *a)
         free(a->clip_in[g]);
         free(a->scales[g]);
     }
-    float *bufs[] = {a->ref_attn, a->ref_mlp, a->tmp, a->b_h1, a->b_attn,
+    float *bufs[] = {a->ref_attn, a->ref_mlp, a->b_h1, a->b_attn,
                      a->b_inner,  a->b_h2,    a->b_mlp, a->b_inner2};
     for (size_t i = 0; i < INGOT_ARRAY_LEN(bufs); i++)
         free(bufs[i]);
@@ -490,47 +491,43 @@ static int stats_pass(ingot_awq *a, int l, ingot_error *err)
 
 /* ------------------------------------------------------------ pseudo-quantization */
 
-/* out = dequantize(int4(w)) for w (rows, cols), exactly as the stored weights. */
-static int fake_q4(ingot_awq *a, const float *w, int rows, int cols, float *out, const char *name,
-                   ingot_error *err)
-{
-    int G = a->p.group_size;
-    const ingot_format *f = &ingot_format_int4;
-    ingot_wlayout lay;
-    if (ingot_format_layout(f, rows, cols, G, 0, &lay, name, err) != 0)
-        return -1;
-    void *parts[INGOT_WMAT_MAX_PARTS];
-    uint8_t *p = a->qparts;
-    for (int i = 0; i < lay.n; p += lay.p[i].bytes, i++)
-        parts[i] = p;
-    ingot_wmat q;
-    if (ingot_quantize_ref(f, w, rows, cols, G, 0, parts, name, err) != 0 ||
-        ingot_wmat_bind(&q, f, rows, cols, G, 0, (const void *const *)parts, name, err) != 0)
-        return -1;
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; r++)
-        ingot_dequantize_ref(&q, r, r + 1, out + (size_t)r * cols);
-    return 0;
-}
-
-/* out = Q(W diag(s)) diag(1/s) for linear i of layer l. */
+/*
+ * out = Q(W diag(s)) diag(1/s) for linear i of layer l, where Q is int4
+ * quantize-dequantize exactly as stored (ingot_q4_quantize_row, then its
+ * dequantizer), one row at a time so that the row stays in cache.
+ */
 static int fake_q4_scaled(ingot_awq *a, int l, int i, const float *s, float *out, ingot_error *err)
 {
-    int rows = a->rows[i], cols = a->cols[i];
+    int rows = a->rows[i], cols = a->cols[i], G = a->p.group_size, bad = 0;
     const float *w = a->w[i]; // (rows, cols)
-    float *t = a->tmp;        // (rows, cols)
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; r++)
+#pragma omp parallel for schedule(static) reduction(| : bad)
+    for (int r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * cols;          // (cols)
+        uint8_t *qs = a->qparts + (size_t)r * cols; // (cols/2 codes, cols/G scales and zeros)
+        uint16_t *scales = (uint16_t *)(void *)(qs + cols / 2);
+        uint8_t *zeros = (uint8_t *)(scales + cols / G);
+        for (int c = 0; c < cols; c++) {
+            o[c] = w[(size_t)r * cols + c] * s[c];
+            bad |= !isfinite(o[c]);
+        }
+        ingot_q4_quantize_row(o, cols, G, qs, scales, zeros);
+        ingot_wmat q;
+        memset(&q, 0, sizeof q);
+        q.fmt = &ingot_format_int4;
+        q.type = INGOT_DT_Q4;
+        q.n_out = 1;
+        q.n_in = cols;
+        q.group_size = G;
+        q.n_parts = 3;
+        q.part[INGOT_Q4_QS] = qs;
+        q.part[INGOT_Q4_SCALES] = scales;
+        q.part[INGOT_Q4_ZEROS] = zeros;
+        ingot_q4_dequantize_row(&q, 0, 0, cols, o);
         for (int c = 0; c < cols; c++)
-            t[(size_t)r * cols + c] = w[(size_t)r * cols + c] * s[c];
-    char name[128];
-    full_name(name, sizeof name, l, lin_name[i]);
-    if (fake_q4(a, t, rows, cols, out, name, err) != 0)
-        return -1;
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            out[(size_t)r * cols + c] /= s[c];
+            o[c] /= s[c];
+    }
+    if (bad)
+        return ingot_fail(err, INGOT_ERR_NONFINITE, "blk.%d.%s: AWQ scaling overflows", l, lin_name[i]);
     return 0;
 }
 
@@ -883,12 +880,23 @@ int ingot_awq_layer(ingot_awq *a, int l, ingot_error *err)
     if (l != a->layer + 1 || l >= a->cfg->n_layers)
         return ingot_fail(err, INGOT_ERR_ARG, "AWQ: layer %d out of order", l);
     a->layer = l;
+    snprintf(a->stage, sizeof a->stage, "layer %d/%d", l + 1, a->cfg->n_layers);
     load_layer(a, l);
     json_t *rec = json_pack("{s:i}", "layer", l);
     json_array_append_new(a->report, rec);
-    if (stats_pass(a, l, err) != 0 || scale_layer(a, l, rec, err) != 0 ||
-        clip_layer(a, l, rec, err) != 0)
+    double t[INGOT_AWQ_N_PHASES + 1]; /* the phases' times stay out of the report: artifacts are reproducible */
+    t[0] = ingot_now();
+    if (stats_pass(a, l, err) != 0)
         return -1;
+    t[1] = ingot_now();
+    if (scale_layer(a, l, rec, err) != 0)
+        return -1;
+    t[2] = ingot_now();
+    if (clip_layer(a, l, rec, err) != 0)
+        return -1;
+    t[3] = ingot_now();
+    for (int i = 0; i < INGOT_AWQ_N_PHASES; i++)
+        a->secs[i] += t[i + 1] - t[i];
     for (int i = 0; i < N_LIN; i++) /* scales are finite, but the product might not be */
         for (size_t k = 0; a->lin_changed[i] && k < (size_t)a->rows[i] * a->cols[i]; k++)
             if (!isfinite(a->w[i][k]))
@@ -920,6 +928,13 @@ const json_t *ingot_awq_report(const ingot_awq *a)
 uint64_t ingot_awq_work(const ingot_awq *a)
 {
     return a->work_total;
+}
+
+const char *const ingot_awq_phase_name[INGOT_AWQ_N_PHASES] = {"statistics", "scale_search", "clip_search"};
+
+double ingot_awq_seconds(const ingot_awq *a, int phase)
+{
+    return phase >= 0 && phase < INGOT_AWQ_N_PHASES ? a->secs[phase] : 0;
 }
 
 int ingot_awq_loss_samples(const ingot_awq *a)

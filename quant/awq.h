@@ -28,7 +28,7 @@ typedef struct ingot_awq_params {
     int loss_samples;           /* sequences the alpha search scores (1 .. calibration sequences) */
     const char *const *keep;    /* NULL-terminated globs: tensors left as they are */
     const volatile int *cancel;
-    ingot_progress_fn progress; /* stage "awq", units of work */
+    ingot_progress_fn progress; /* stage "layer L/N", units of work over all layers */
     void *progress_user;
 } ingot_awq_params;
 
@@ -58,6 +58,13 @@ const json_t *ingot_awq_report(const ingot_awq *a);
 
 /** @return progress units of the whole run (for the caller's total). */
 uint64_t ingot_awq_work(const ingot_awq *a);
+
+/* The phases of ingot_awq_layer, timed: the statistics pass, the scale search, the clip search. */
+#define INGOT_AWQ_N_PHASES 3
+extern const char *const ingot_awq_phase_name[INGOT_AWQ_N_PHASES];
+
+/** @return wall seconds spent in phase (0 .. INGOT_AWQ_N_PHASES-1) over the layers run so far. */
+double ingot_awq_seconds(const ingot_awq *a, int phase);
 
 /** @return the sequences the alpha search actually scores. */
 int ingot_awq_loss_samples(const ingot_awq *a);

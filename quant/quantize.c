@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -65,6 +66,9 @@ typedef struct out_tensor {
     out_part parts[INGOT_MAX_PARTS];
 } out_tensor;
 
+/* The phases the summary times; AWQ's own phases are split out of "quantize". */
+enum { PH_READ, PH_CALIB_TEXT, PH_QUANTIZE, PH_WRITE, N_PHASES };
+
 typedef struct qz {
     const ingot_quantize_options *o;
     const char *in_path, *out_path;
@@ -86,6 +90,7 @@ typedef struct qz {
     char in_sha256[65];
     uint64_t in_bytes;
     uint64_t done, total;          /* progress of the current stage */
+    double secs[N_PHASES];         /* wall time of each phase (summary) */
 } qz;
 
 static const char *const type_names[] = {"int8", "nf4", "int4", "awq4"};
@@ -591,7 +596,7 @@ static int start_awq(qz *q, ingot_error *err)
     if (len > q->m->cfg.max_pos)
         return ingot_fail(err, INGOT_ERR_ARG, "calibration length %d: the model supports %d positions",
                           len, q->m->cfg.max_pos);
-    if (ingot_calib_load(q->m, o->calib_path, n, len, o->note, o->note_user, &q->calib, err) != 0)
+    if (ingot_calib_load(q->m, o->calib_path, n, len, &q->calib, err) != 0)
         return -1;
     ingot_awq_params p;
     memset(&p, 0, sizeof p);
@@ -835,6 +840,27 @@ static int write_output(qz *q, ingot_error *err)
 
 /* ------------------------------------------------------------ summary */
 
+/*
+ * Wall seconds per phase: read (input, plan, checks), calibrate (the text
+ * read and tokenized, then AWQ's statistics passes), scale_search,
+ * clip_search, quantize (the rest of producing the tensors) and write.
+ */
+static json_t *phases_json(const qz *q)
+{
+    double awq[INGOT_AWQ_N_PHASES] = {0}, awq_sum = 0;
+    for (int i = 0; q->awq && i < INGOT_AWQ_N_PHASES; i++)
+        awq_sum += awq[i] = ingot_awq_seconds(q->awq, i);
+    json_t *j = json_pack("{s:f}", "read", q->secs[PH_READ]);
+    if (q->awq) {
+        json_object_set_new(j, "calibrate", json_real(q->secs[PH_CALIB_TEXT] + awq[0]));
+        json_object_set_new(j, "scale_search", json_real(awq[1]));
+        json_object_set_new(j, "clip_search", json_real(awq[2]));
+    }
+    json_object_set_new(j, "quantize", json_real(q->secs[PH_QUANTIZE] - awq_sum));
+    json_object_set_new(j, "write", json_real(q->secs[PH_WRITE]));
+    return j;
+}
+
 static char *summary(const qz *q, double seconds)
 {
     uint64_t params = 0, bytes = 0, lin_params = 0, lin_bytes = 0;
@@ -861,12 +887,24 @@ static char *summary(const qz *q, double seconds)
                           "linear_bits_per_weight", lin_params ? 8.0 * (double)lin_bytes / (double)lin_params : 0.0,
                           "seconds", seconds);
     json_object_set_new(j, "calibration", calib_json(q));
+    json_object_set_new(j, "phases", phases_json(q));
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) /* ru_maxrss: KiB on Linux */
+        json_object_set_new(j, "peak_rss_mb", json_real((double)ru.ru_maxrss / 1024.0));
     char *s = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
     json_decref(j);
     return s;
 }
 
 /* ------------------------------------------------------------ entry */
+
+/* @return the seconds since *t, which becomes now. */
+static double lap(double *t)
+{
+    double now = ingot_now(), d = now - *t;
+    *t = now;
+    return d;
+}
 
 static void qz_free(qz *q)
 {
@@ -899,19 +937,24 @@ int ingot_quantize(const char *in_path, const char *out_path, const ingot_quanti
 #endif
     q.qtype = storage_type(q.o->type);
     q.group = q.o->group_size ? q.o->group_size : INGOT_Q4_DEFAULT_GROUP;
+    double t = ingot_now();
     int rc = open_input(&q, err);
     if (rc == 0)
         rc = plan(&q, err);
     if (rc == 0)
         rc = check_input(&q, err);
+    q.secs[PH_READ] = lap(&t);
     if (rc == 0 && q.o->type == INGOT_QUANT_AWQ4)
         rc = start_awq(&q, err);
+    q.secs[PH_CALIB_TEXT] = lap(&t);
     if (rc == 0)
         rc = spool_open(&q, err);
     if (rc == 0)
         rc = produce(&q, err);
+    q.secs[PH_QUANTIZE] = lap(&t);
     if (rc == 0)
         rc = write_output(&q, err);
+    q.secs[PH_WRITE] = lap(&t);
     if (rc == 0 && summary_json)
         *summary_json = summary(&q, ingot_now() - t0);
     qz_free(&q);

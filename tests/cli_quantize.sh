@@ -61,10 +61,17 @@ grep -Eq '^blk\.0\.attn_q\.weight +bf16' "$T/stdout" || fail "--keep: blk.0.attn
 grep -Eq '^output\.weight +bf16' "$T/stdout" || fail "--keep: output.weight not bf16"
 grep -Eq '^blk\.1\.attn_q\.weight +int4' "$T/stdout" || fail "--keep: blk.1.attn_q.weight not int4"
 
-# a short calibration text is used, with a note
+# too short a calibration text is an error that says how many tokens there are
 printf 'int main(void) { return 0; }\n' > "$T/short.txt"
-expect_status 0 "$INGOT" quantize -q "$src" -o "$T/short.ingot" --type awq4 --calib "$T/short.txt" --calib-samples 2 --calib-len 64
-grep -q '^ingot: note: .*short.txt' "$T/stderr" || fail "no note about the short calibration text"
+expect_status 1 "$INGOT" quantize -q "$src" -o "$T/short.ingot" --type awq4 --calib "$T/short.txt" --calib-samples 2 --calib-len 64
+grep -q '^ingot: .*short.txt: [0-9]* tokens, fewer than the 128 of 2 sequences of 64' "$T/stderr" || fail "short calibration text: $(cat "$T/stderr")"
+[ ! -e "$T/short.ingot" ] || fail "short calibration text left an output"
+# a directory of JSON-lines files calibrates, progress per layer shows nothing with -q
+mkdir "$T/calib.d"
+awk 'BEGIN { printf "{\"text\": \"" } { gsub(/[\\"]/, ""); gsub(/\t/, " "); printf "%s\\n", $0 } NR % 50 == 0 { printf "\"}\n{\"text\": \"" } END { print "\"}" }' \
+  "$top_srcdir/models/tiny-llama/calib.txt" > "$T/calib.d/part.jsonl"
+expect_status 0 "$INGOT" quantize "$src" -o "$T/jsonl.ingot" --type awq4 --calib "$T/calib.d" --calib-samples 2 --calib-len 64 --json
+grep -q '"scale_search"' "$T/stdout" || fail "no phase times in --json"
 
 # failures: exit 1, one line naming the culprit, nothing left
 mkdir -p "$T/out"

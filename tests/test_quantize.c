@@ -551,32 +551,128 @@ START_TEST(empty_calib_text)
 }
 END_TEST
 
-static void note_count(void *user, const char *msg)
-{
-    (void)msg;
-    (*(int *)user)++;
-}
-
 START_TEST(short_calib_text)
 {
-    char *d = make_case_dir(tmp), *out = path_in(d, "q.ingot"), *txt = path_in(d, "short.txt");
+    char *d = make_case_dir(tmp), *out = path_in(d, "out"), *txt = path_in(d, "short.txt");
+    mkdir(out, 0755);
     write_text(txt, "int main(void) { return 0; }\n");
     ingot_quantize_options o;
     ingot_quantize_options_init(&o);
     quick_awq(&o);
     o.calib_path = txt;
-    int notes = 0;
-    o.note = note_count;
-    o.note_user = &notes;
-    quantize_ok(bf16, out, &o);
-    ck_assert_int_eq(notes, 1);
-    json_t *m = manifest_of(out);
-    ck_assert_int_eq(json_integer_value(jget(m, "quantization.calibration.samples")), 1);
-    json_decref(m);
+    quantize_fails(bf16, out, &o, INGOT_ERR_FORMAT, "short.txt", "fewer than the 128 of 2 sequences of 64");
     rm_rf(d);
     free(txt);
     free(out);
     free(d);
+}
+END_TEST
+
+/* The calibration tokens of path, n sequences of len; fails the test on error. */
+static ingot_calib load_calib(ingot_model *m, const char *path, int n, int len)
+{
+    ingot_calib c;
+    ingot_error err = {0};
+    ck_assert_msg(ingot_calib_load(m, path, n, len, &c, &err) == 0, "%s", err.message);
+    return c;
+}
+
+static void tokens_equal(const ingot_calib *a, const int32_t *ids, const char *what)
+{
+    for (size_t i = 0; i < (size_t)a->n * a->len; i++)
+        ck_assert_msg(a->tokens[i] == ids[i], "%s: token %zu is %d, want %d", what, i, a->tokens[i], ids[i]);
+}
+
+static void write_jsonl(const char *path, const char *const *docs, int n, const size_t *doc_len)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < n; i++) {
+        json_t *j = json_pack("{s:s%}", "text", docs[i], doc_len[i]);
+        ck_assert_ptr_nonnull(j); /* valid UTF-8 */
+        char *line = json_dumps(j, JSON_COMPACT);
+        fprintf(f, "%s\n%s", line, i == 0 ? "\n" : ""); /* a blank line is skipped */
+        free(line);
+        json_decref(j);
+    }
+    fclose(f);
+}
+
+/*
+ * A directory holding the text file gives the file's tokens (hidden files and
+ * subdirectories ignored) and hashes its sha256sum-style listing; JSON lines
+ * give each document's tokens, back to back.
+ */
+START_TEST(calib_directory_and_jsonl)
+{
+    ingot_error err = {0};
+    ingot_model *m = ingot_model_open(bf16, &err);
+    ck_assert_msg(m != NULL, "%s", err.message);
+    ingot_calib ref = load_calib(m, calib, 4, 64);
+    char *d = make_case_dir(tmp), *sub = path_in(d, "sub"), *hidden = path_in(d, ".hidden");
+    char *a = path_in(d, "a.txt"), sha[65], line[128];
+    char *text = NULL;
+    size_t len = 0;
+    ck_assert(ingot_read_file(calib, 1 << 30, &text, &len, &err) == 0);
+    FILE *f = fopen(a, "w");
+    ck_assert(f && fwrite(text, 1, len, f) == len && fclose(f) == 0);
+    write_text(hidden, "not calibration text");
+    mkdir(sub, 0755);
+    ingot_calib c = load_calib(m, d, 4, 64);
+    tokens_equal(&c, ref.tokens, "directory");
+    ck_assert(ingot_sha256_file(a, sha, &err) == 0);
+    snprintf(line, sizeof line, "%s  a.txt\n", sha);
+    ingot_sha256_buf(line, strlen(line), sha);
+    ck_assert_str_eq(c.sha256, sha);
+    ingot_calib_free(&c);
+
+    /* two documents of about 3000 bytes, cut at ASCII bytes, tokenized apart */
+    size_t c1 = 3000, c2 = 6000;
+    while ((unsigned char)text[c1] >= 0x80)
+        c1++;
+    while ((unsigned char)text[c2] >= 0x80)
+        c2++;
+    const char *docs[2] = {text, text + c1};
+    size_t lens[2] = {c1, c2 - c1};
+    char *jl = path_in(d, "x.jsonl");
+    write_jsonl(jl, docs, 2, lens);
+    int32_t *t0 = NULL, *t1 = NULL;
+    size_t n0 = 0, n1 = 0;
+    ck_assert(ingot_tokenize(m, docs[0], lens[0], 0, &t0, &n0, &err) == 0);
+    ck_assert(ingot_tokenize(m, docs[1], lens[1], 0, &t1, &n1, &err) == 0);
+    int32_t *both = malloc((n0 + n1) * sizeof *both);
+    ck_assert_ptr_nonnull(both);
+    memcpy(both, t0, n0 * sizeof *t0);
+    memcpy(both + n0, t1, n1 * sizeof *t1);
+    int len_seq = (int)((n0 + n1) / 3);
+    c = load_calib(m, jl, 3, len_seq);
+    tokens_equal(&c, both, "jsonl");
+    ck_assert_uint_eq(c.text_tokens, n0 + n1);
+    ingot_calib_free(&c);
+
+    write_text(jl, "{\"text\": \"fine\"}\n{\"txt\": 1}\n");
+    ck_assert_int_eq(ingot_calib_load(m, jl, 1, 50, &c, &err), -1);
+    ck_assert_msg(strstr(err.message, "x.jsonl:2") && strstr(err.message, "\"text\""), "%s", err.message);
+    write_text(jl, "{\"text\": \"fine\"}\n{\"text\": \n");
+    ck_assert_int_eq(ingot_calib_load(m, jl, 1, 50, &c, &err), -1);
+    ck_assert_msg(strstr(err.message, "x.jsonl:2"), "%s", err.message);
+    rm_rf(sub);
+    mkdir(sub, 0755);
+    ck_assert_int_eq(ingot_calib_load(m, sub, 1, 2, &c, &err), -1);
+    ck_assert_msg(strstr(err.message, "no calibration files"), "%s", err.message);
+
+    free(t0);
+    free(t1);
+    free(both);
+    free(text);
+    free(jl);
+    free(a);
+    free(hidden);
+    free(sub);
+    rm_rf(d);
+    free(d);
+    ingot_calib_free(&ref);
+    ingot_model_free(m);
 }
 END_TEST
 
@@ -936,6 +1032,7 @@ int main(void)
     tcase_add_test(te, missing_calib_file);
     tcase_add_test(te, empty_calib_text);
     tcase_add_test(te, short_calib_text);
+    tcase_add_test(te, calib_directory_and_jsonl);
     tcase_add_test(te, interrupt_leaves_nothing);
     tcase_add_test(te, refuses_to_overwrite_input);
     tcase_add_test(tq, quality_orderings);

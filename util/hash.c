@@ -44,6 +44,16 @@ int ingot_sha256_file(const char *path, char out[65], ingot_error *err)
     return 0;
 }
 
+void ingot_sha256_buf(const void *p, size_t n, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1)
+        memset(md, 0, sizeof md);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 void ingot_xxh3_hex(uint64_t h, char out[17])
 {
     snprintf(out, 17, "%016llx", (unsigned long long)h);

@@ -128,6 +128,8 @@ void ingot_outfile_abort_all(void);
 
 /** SHA-256 of a whole file as 64 lower-case hex characters + NUL. */
 int ingot_sha256_file(const char *path, char out[65], ingot_error *err);
+/** SHA-256 of n bytes at p, likewise (all zeros if libcrypto fails). */
+void ingot_sha256_buf(const void *p, size_t n, char out[65]);
 /** XXH3-64 as 16 lower-case hex characters + NUL. */
 void ingot_xxh3_hex(uint64_t h, char out[17]);
 
