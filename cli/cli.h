@@ -52,6 +52,8 @@ void cli_progress_done(cli_progress *p);
 /** Set by SIGINT/SIGTERM; library calls poll it through their cancel option. */
 extern volatile int cli_interrupted;
 void cli_install_signal_handlers(void);
+/* SIGBUS (an input truncated under its mapping): a one-line error naming it, exit 1. */
+void cli_install_fault_handler(void);
 
 /** Makes n (> 0) the process's OpenMP thread count, for the command's own loops. */
 void cli_use_threads(long n);

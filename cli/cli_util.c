@@ -112,6 +112,42 @@ void cli_install_signal_handlers(void)
     signal(SIGXFSZ, SIG_IGN);
 }
 
+/* write(2) of a NUL-terminated string, from a signal handler. */
+static void write_str(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* An input shrank under its mapping: say which, clean up, exit 1. */
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    const char *path = ingot_mapped_file_at(si->si_addr);
+    write_str("ingot: ");
+    write_str(path ? path : "an input file");
+    write_str(": changed while being read (truncated by another process?)\n");
+    ingot_remove_temporaries();
+    _exit(EXIT_FAIL);
+}
+
+void cli_install_fault_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
 bool cli_is_dir(const char *path)
 {
     struct stat st;

@@ -320,6 +320,11 @@ static int load_tokens(struct side *m, const struct eval_opts *o, int32_t **ids,
         return cli_errorf("%s: empty text", o->text);
     }
     ingot_error err = {0};
+    size_t bad = 0;
+    if (!ingot_utf8_check(text, len, &bad)) {
+        free(text);
+        return cli_errorf("%s: invalid UTF-8 at byte %zu", o->text, bad);
+    }
     int rc = ingot_tokenize(m->m, text, len, 0, ids, n, &err);
     free(text);
     if (rc != 0)
@@ -339,7 +344,12 @@ static int run_eval(const struct eval_opts *o, struct side *m, struct side *r)
         return rc;
     }
     long chunks = (long)(n / (size_t)o->ctx);
-    if (o->chunks && o->chunks < chunks)
+    if (o->chunks > chunks) {
+        free(ids);
+        return cli_errorf("%s: %zu tokens make %ld chunks of %ld, fewer than the %ld asked for (--chunks)",
+                          o->text, n, chunks, o->ctx, o->chunks);
+    }
+    if (o->chunks)
         chunks = o->chunks;
     ingot_model_info info;
     ingot_model_get_info(m->m, &info);

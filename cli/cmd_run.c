@@ -132,6 +132,11 @@ static void stream_text(ingot_model *m, const int32_t *gen, size_t n, size_t *pr
 static int prompt_ids(ingot_model *m, const struct run_opts *o, int32_t **ids, size_t *n)
 {
     ingot_error err = {0};
+    size_t bad = 0;
+    if (!ingot_utf8_check(o->prompt, strlen(o->prompt), &bad))
+        return cli_errorf("prompt: invalid UTF-8 at byte %zu", bad);
+    if (o->system && !ingot_utf8_check(o->system, strlen(o->system), &bad))
+        return cli_errorf("system prompt: invalid UTF-8 at byte %zu", bad);
     if (!o->chat)
         return ingot_tokenize(m, o->prompt, strlen(o->prompt), 1, ids, n, &err) ? cli_error(&err) : 0;
     char *text = ingot_chat_prompt(m, o->system, o->prompt, &err);

@@ -76,6 +76,11 @@ bool ingot_utf8_valid(const char *s, size_t len, size_t *bad_at)
     return true;
 }
 
+int ingot_utf8_check(const char *s, size_t len, size_t *bad_at)
+{
+    return ingot_utf8_valid(s, len, bad_at) ? 1 : 0;
+}
+
 /* A token for a message: at most ~40 bytes, whole characters, controls escaped. */
 static const char *token_text(char *buf, size_t size, const char *s)
 {

@@ -90,10 +90,8 @@ int ingot_outdir_open(ingot_outdir *d, const char *path, const char *input, ingo
     char *c1 = strdup(d->path), *c2 = strdup(d->path);
     if (c1 && c2) {
         const char *dir = dirname(c1), *base = basename(c2);
-        size_t len = strlen(dir) + strlen(base) + 32;
-        d->tmp = malloc(len);
-        if (d->tmp)
-            snprintf(d->tmp, len, "%s/.%s.tmp.XXXXXX", dir, base);
+        ingot_sweep_temps(dir, base);
+        d->tmp = ingot_temp_pattern(dir, base);
     }
     free(c1);
     free(c2);

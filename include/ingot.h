@@ -8,6 +8,16 @@
  *   - fallible functions return 0 (or a valid pointer) on success and -1 (or
  *     NULL) on failure, and fill *err when err is not NULL;
  *   - the library never prints and never exits.
+ *
+ * Threads: every function may be called from any thread.  An ingot_model is
+ * read-only once opened and may be shared by any number of threads
+ * (contexts, tokenizing, chat templates, quantizing or exporting it); a
+ * context, sampler or other handle belongs to one thread at a time.  A
+ * context's CPU threads are OpenMP threads of the calling thread's own team,
+ * so N threads with contexts of T threads use N*T cores.  Results do not
+ * depend on what other threads do (tests/test_threads.c).  The CUDA
+ * backend shares one upload of a model's weights per device between its
+ * contexts, behind a lock.
  */
 #ifndef INGOT_H
 #define INGOT_H
@@ -327,6 +337,13 @@ const ingot_artifact *ingot_model_artifact(const ingot_model *m);
  */
 int ingot_tokenize(const ingot_model *m, const char *text, size_t len, int add_special,
                    int32_t **ids, size_t *n_ids, ingot_error *err);
+/**
+ * The tokenizer takes any bytes (invalid UTF-8 becomes U+FFFD, as the
+ * HuggingFace tokenizers read text); callers that want to refuse such text
+ * check it first.  @return 1 when the len bytes at s are valid UTF-8, else 0
+ * with *bad_at (when not NULL) the offset of the first bad sequence.
+ */
+int ingot_utf8_check(const char *s, size_t len, size_t *bad_at);
 /** Decodes ids to malloc'ed, NUL-terminated text (caller frees). */
 int ingot_detokenize(const ingot_model *m, const int32_t *ids, size_t n, int skip_special,
                      char **text, size_t *len, ingot_error *err);
@@ -487,4 +504,22 @@ const char *ingot_cpu_isa(void);
 #ifdef __cplusplus
 }
 #endif
+/* ---- faults ---- */
+
+/**
+ * ingot reads its inputs (checkpoints, artifacts) through read-only file
+ * mappings.  When another process truncates such a file while it is in
+ * use, the next read of a lost page raises SIGBUS.  For a SIGBUS handler
+ * (SA_SIGINFO, si_addr): @return the path of the mapped input containing
+ * addr, or NULL.  Async-signal-safe; the string is borrowed.
+ */
+const char *ingot_mapped_file_at(const void *addr);
+
+/**
+ * Removes every temporary output file still being written (they would be
+ * left behind by a process that is about to _exit from a signal handler).
+ * Async-signal-safe.
+ */
+void ingot_remove_temporaries(void);
+
 #endif /* INGOT_H */

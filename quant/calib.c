@@ -11,7 +11,8 @@
  * into consecutive blocks of `len` tokens, and the first `n` blocks are
  * used; nothing is shuffled, so the selection is fixed by the input alone.
  * Tokenizing stops once n * len tokens are in hand.  Fewer tokens than that
- * is an error that says how many were found and needed.
+ * is an error that says how many were found and needed; so is text that is
+ * not UTF-8 (a binary file given by mistake), with the offset.
  *
  * The recorded sha256 is the file's own for a file; for a directory, that of
  * the lines "<sha256 of file>  <name>\n" in order (sha256sum's format).
@@ -51,7 +52,9 @@ static bool full(const struct gather *g)
 static int add_document(struct gather *g, const char *text, size_t len, const char *label, ingot_error *err)
 {
     int32_t *ids = NULL;
-    size_t n = 0;
+    size_t n = 0, bad = 0;
+    if (!ingot_utf8_check(text, len, &bad))
+        return ingot_fail(err, INGOT_ERR_FORMAT, "%s: invalid UTF-8 at byte %zu", label, bad);
     if (ingot_tokenize(g->m, text, len, 0, &ids, &n, err) != 0) {
         ingot_error_prefix(err, label);
         return -1;

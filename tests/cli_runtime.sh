@@ -38,9 +38,12 @@ expect_status 0 "$INGOT" run "$m" -p "$long" --ctx 64 -n 4 --truncate --temp 0
 expect_status 1 "$INGOT" run "$m" -p x --ctx 100000
 one_line_error
 expect_status 2 "$INGOT" run "$m" -p x --ctx 0
-# invalid UTF-8 is tokenized byte by byte (as HF tokenizers accept it), not refused
+# invalid UTF-8: a prompt is refused with the offset; tokenize shows what the
+# tokenizer makes of it (U+FFFD, as HF tokenizers read such bytes)
 bad=$(printf 'ab\377\376cd')
-expect_status 0 "$INGOT" run "$m" -p "$bad" -n 2 --temp 0
+expect_status 1 "$INGOT" run "$m" -p "$bad" -n 2 --temp 0
+one_line_error
+grep -q "prompt: invalid UTF-8 at byte 2" "$T/stderr" || fail "run with invalid UTF-8: $(cat "$T/stderr")"
 expect_status 0 "$INGOT" tokenize "$m" --text "$bad"
 
 # --device / --kv-type: usage errors, and what a machine without a GPU says
@@ -87,12 +90,18 @@ expect_status 1 "$INGOT" eval "$m" --text /nonexistent.txt
 one_line_error
 expect_status 2 "$INGOT" eval "$m"
 expect_status 2 "$INGOT" eval "$m" --text "$model/eval.txt" --ctx 0
-# invalid UTF-8 in the text is scored like any bytes; --chunks beyond the
-# text scores all the chunks there are (the output says how many)
+# invalid UTF-8 in the text, --chunks beyond the text: one-line errors that
+# say where and how many
 { head -c 2000 "$model/eval.txt"; printf '\377\376\300'; head -c 2000 "$model/eval.txt"; } > "$T/bad.txt"
-expect_status 0 "$INGOT" eval "$m" --text "$T/bad.txt" --ctx 64 --chunks 100000 --json
-grep -q '"chunks": [1-9][0-9]*,' "$T/stdout" || fail "eval --chunks beyond the text: $(cat "$T/stdout")"
-grep -q '"chunks": 100000' "$T/stdout" && fail "eval claims more chunks than the text has"
+expect_status 1 "$INGOT" eval "$m" --text "$T/bad.txt" --ctx 64
+one_line_error
+grep -q "bad.txt: invalid UTF-8 at byte 2000" "$T/stderr" || fail "eval of invalid UTF-8: $(cat "$T/stderr")"
+expect_status 1 "$INGOT" eval "$m" --text "$model/eval.txt" --ctx 512 --chunks 100000
+one_line_error
+grep -q "make 275 chunks of 512, fewer than the 100000 asked for" "$T/stderr" || fail "eval --chunks beyond the text: $(cat "$T/stderr")"
+# a prompt longer than the context
+expect_status 1 "$INGOT" run "$m" -p "$(head -c 3000 "$model/eval.txt")" -n 4 --ctx 64
+one_line_error
 
 # bench: JSON keys (tiny run: this is not a measurement)
 expect_status 0 "$INGOT" bench "$m" -p 16 -n 4 -r 1 --json

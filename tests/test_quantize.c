@@ -656,6 +656,11 @@ START_TEST(calib_directory_and_jsonl)
     write_text(jl, "{\"text\": \"fine\"}\n{\"text\": \n");
     ck_assert_int_eq(ingot_calib_load(m, jl, 1, 50, &c, &err), -1);
     ck_assert_msg(strstr(err.message, "x.jsonl:2"), "%s", err.message);
+    char *bin = path_in(d, "binary.txt");
+    write_text(bin, "text, then \xff\xfe not UTF-8");
+    ck_assert_int_eq(ingot_calib_load(m, bin, 1, 2, &c, &err), -1);
+    ck_assert_msg(strstr(err.message, "binary.txt: invalid UTF-8 at byte 11"), "%s", err.message);
+    free(bin);
     rm_rf(sub);
     mkdir(sub, 0755);
     ck_assert_int_eq(ingot_calib_load(m, sub, 1, 2, &c, &err), -1);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,6 +12,62 @@
 #include <unistd.h>
 
 #include "util/util.h"
+
+/*
+ * The live mappings, for ingot_mapped_file_at from a SIGBUS handler: a file
+ * truncated by another process while it is mapped raises SIGBUS on the
+ * first read of a lost page.  Slots are claimed under a lock; the handler
+ * only reads them.
+ */
+#define MAX_MAPS 256
+static struct {
+    const uint8_t *volatile data;
+    size_t size;
+    char *path;
+} maps[MAX_MAPS];
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void maps_add(const uint8_t *data, size_t size, const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    pthread_mutex_lock(&maps_lock);
+    for (int i = 0; i < MAX_MAPS; i++)
+        if (!maps[i].data) {
+            maps[i].size = size;
+            maps[i].path = copy;
+            __atomic_store_n(&maps[i].data, data, __ATOMIC_RELEASE);
+            copy = NULL;
+            break;
+        }
+    pthread_mutex_unlock(&maps_lock);
+    free(copy); /* no free slot: the file goes unnamed in a SIGBUS report */
+}
+
+static void maps_remove(const uint8_t *data)
+{
+    pthread_mutex_lock(&maps_lock);
+    for (int i = 0; i < MAX_MAPS; i++)
+        if (maps[i].data == data) {
+            __atomic_store_n(&maps[i].data, NULL, __ATOMIC_RELEASE);
+            free(maps[i].path);
+            maps[i].path = NULL;
+            break;
+        }
+    pthread_mutex_unlock(&maps_lock);
+}
+
+const char *ingot_mapped_file_at(const void *addr)
+{
+    const uint8_t *a = addr;
+    for (int i = 0; i < MAX_MAPS; i++) {
+        const uint8_t *d = __atomic_load_n(&maps[i].data, __ATOMIC_ACQUIRE);
+        if (d && a >= d && a < d + maps[i].size)
+            return maps[i].path;
+    }
+    return NULL;
+}
 
 int ingot_map_file(const char *path, ingot_map *m, ingot_error *err)
 {
@@ -37,6 +94,7 @@ int ingot_map_file(const char *path, ingot_map *m, ingot_error *err)
         }
         m->data = p;
         m->size = (size_t)st.st_size;
+        maps_add(m->data, m->size, path);
     }
     close(fd);
     return 0;
@@ -44,8 +102,10 @@ int ingot_map_file(const char *path, ingot_map *m, ingot_error *err)
 
 void ingot_unmap(ingot_map *m)
 {
-    if (m->data)
+    if (m->data) {
+        maps_remove(m->data);
         munmap((void *)m->data, m->size);
+    }
     m->data = NULL;
     m->size = 0;
 }

@@ -5,9 +5,15 @@
  * (same file system, so rename is atomic), fsynced, then renamed over the
  * destination.  Until the rename an existing destination is untouched; on
  * any failure or interrupt the temporary file is removed.
+ *
+ * A process killed outright (SIGKILL, power loss) cannot clean up, so the
+ * temporaries are named ".NAME.tmp.PID.XXXXXX" after the destination NAME
+ * and the writer's process id: the next ingot that writes NAME in that
+ * directory removes those whose process no longer exists (ingot_sweep_temps).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -42,6 +48,11 @@ static void track(char *tmp, int add)
     pthread_mutex_unlock(&open_lock);
 }
 
+void ingot_remove_temporaries(void)
+{
+    ingot_outfile_abort_all();
+}
+
 void ingot_outfile_abort_all(void)
 {
     /* async-signal-safe: unlink only, no locks, no allocation */
@@ -56,6 +67,70 @@ static int same_file(const struct stat *a, const char *path)
 {
     struct stat b;
     return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
+char *ingot_temp_pattern(const char *dir, const char *base)
+{
+    size_t n = strlen(dir) + strlen(base) + 48;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/.%s.tmp.%ld.XXXXXX", dir, base, (long)getpid());
+    return p;
+}
+
+/* Removes path: a file, or a directory of files (an export's temporary). */
+static void remove_entry(int dfd, const char *name)
+{
+    if (unlinkat(dfd, name, 0) == 0 || (errno != EISDIR && errno != EPERM))
+        return;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+    unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+int ingot_sweep_temps(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t plen = strlen(base) + 6;
+    char *prefix = malloc(plen + 1);
+    if (!prefix) {
+        closedir(d);
+        return 0;
+    }
+    snprintf(prefix, plen + 1, ".%s.tmp.", base);
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name;
+        if (strncmp(name, prefix, plen) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(name + plen, &end, 10);
+        size_t tail = strlen(end);
+        /* ".XXXXXX" exactly: a ".old" (a previous destination set aside) is never removed */
+        if (errno || pid <= 0 || end == name + plen || tail != 7 || end[0] != '.')
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* that process still runs (or is not ours to probe) */
+        remove_entry(dirfd(d), name);
+        removed++;
+    }
+    free(prefix);
+    closedir(d);
+    return removed;
 }
 
 static char *dir_of(const char *path)
@@ -90,16 +165,14 @@ int ingot_outfile_open(ingot_outfile *o, const char *path, const char *const *in
         return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", path);
     }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    size_t n = strlen(dir) + strlen(base) + 32;
-    o->tmp_path = malloc(n);
+    ingot_sweep_temps(dir, base);
+    o->tmp_path = ingot_temp_pattern(dir, base);
     o->path = copy;
+    free(dir);
     if (!o->tmp_path) {
-        free(dir);
         ingot_outfile_abort(o);
         return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", path);
     }
-    snprintf(o->tmp_path, n, "%s/.%s.tmp.XXXXXX", dir, base);
-    free(dir);
     o->fd = mkostemp(o->tmp_path, O_CLOEXEC);
     if (o->fd < 0) {
         int e = errno;

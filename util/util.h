@@ -118,6 +118,16 @@ int ingot_outfile_commit(ingot_outfile *o, ingot_error *err);
 /** Closes and unlinks the temporary file; safe to call more than once. */
 void ingot_outfile_abort(ingot_outfile *o);
 
+/** @return malloc'ed "dir/.base.tmp.PID.XXXXXX", the template of a temporary beside dir/base. */
+char *ingot_temp_pattern(const char *dir, const char *base);
+/**
+ * Removes the temporaries of dir/base left by processes that no longer
+ * exist (killed before they could clean up): files or directories of files
+ * named as ingot_temp_pattern makes them, whose PID is not running.
+ * @return how many were removed.
+ */
+int ingot_sweep_temps(const char *dir, const char *base);
+
 /**
  * Removes every temporary output still open: called from the CLI's signal
  * handler path so that an interrupt leaves nothing behind.
