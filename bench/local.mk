@@ -13,6 +13,7 @@ bench_bench_qkernels_LDFLAGS = $(OPENMP_CFLAGS)
 EXTRA_DIST += bench/run_benchmarks.sh bench/quality.sh
 EXTRA_DIST += bench/device_check.sh bench/device_lib.sh bench/run_gpu_benchmarks.sh bench/hf_generate.py
 EXTRA_DIST += bench/qkernels_bits.c bench/qkernels_bits.sh bench/compare_qkernels.sh
+EXTRA_DIST += bench/run_quant_benchmarks.sh bench/compare_quant.sh bench/quality_curve.sh
 # perplexity over every prediction and over llama-perplexity's second halves
 # (scripts/check_exports.sh)
 noinst_PROGRAMS += bench/eval_halves

@@ -32,6 +32,8 @@ static void help(void)
          "      --text F      the text (tokenized whole, without special tokens)\n"
          "  -c, --ctx N       tokens per chunk (default 512)\n"
          "      --chunks N    score only the first N chunks (default: all)\n"
+         "      --score-from P  count only the predictions made at positions >= P of\n"
+         "                    each chunk (default 0; llama-perplexity counts from ctx/2)\n"
          "      --ref REF     reference model for KLD and top-1 agreement\n"
          "      --json        machine-readable output on stdout\n"
          "  -q, --quiet       no progress bar\n"
@@ -46,7 +48,7 @@ static void help(void)
 
 struct eval_opts {
     const char *model, *text, *ref;
-    long ctx, chunks, threads;
+    long ctx, chunks, threads, from; /* from: first position of a chunk whose prediction counts */
     bool json, quiet, ref_device_set;
     ingot_context_params cp, ref_cp;
 };
@@ -74,7 +76,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
         {"json", no_argument, NULL, 'j'},       {"quiet", no_argument, NULL, 'q'},
         {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {"device", required_argument, NULL, 1}, {"ref-device", required_argument, NULL, 2},
-        {"kv-type", required_argument, NULL, 3},
+        {"kv-type", required_argument, NULL, 3}, {"score-from", required_argument, NULL, 4},
         {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -94,6 +96,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
         case 1: bad = cli_device_arg("eval", optarg, &o->cp); break;
         case 2: bad = cli_device_arg("eval", optarg, &o->ref_cp); o->ref_device_set = true; break;
         case 3: bad = cli_kv_type_arg("eval", optarg, &o->cp); break;
+        case 4: bad = cli_int_arg("eval", "--score-from", optarg, 0, 1 << 24, &o->from); break;
         default: return cli_standard_option("eval", c, help) < 0 ? 1 : -1;
         }
     }
@@ -106,6 +109,11 @@ static int parse(int argc, char **argv, struct eval_opts *o)
     }
     if (optind != argc - 1 || !o->text) {
         cli_usage_error("eval", "expected a model and --text F");
+        return -1;
+    }
+    if (o->from > o->ctx - 2) {
+        cli_usage_error("eval", "--score-from %ld: a chunk of %ld tokens predicts from positions 0..%ld", o->from,
+                        o->ctx, o->ctx - 2);
         return -1;
     }
     o->model = argv[optind];
@@ -174,16 +182,20 @@ static double kl_div(const float *ref, double ref_lse, const float *mod, double 
     return kl > 0 ? kl : 0;
 }
 
-/* Scores predictions [t0, t0+k) of one chunk whose logits are in the sides' buffers. */
-static void score_batch(struct side *m, struct side *r, const int32_t *chunk, int t0, int k, int ctx,
+/*
+ * Scores predictions [t0, t0+k) of one chunk whose logits are in the sides'
+ * buffers, those made at positions >= from only.
+ */
+static void score_batch(struct side *m, struct side *r, const int32_t *chunk, int t0, int k, int ctx, int from,
                         struct totals *tot)
 {
     double nll = 0, ref_nll = 0;
     long top1 = 0;
     int last = t0 + k < ctx ? k : k - 1; /* the chunk's last token predicts nothing */
-    float *kld = tot->kld + tot->n;
+    int first = from > t0 ? (from - t0 < last ? from - t0 : last) : 0;
+    float *kld = tot->kld + tot->n - first;
 #pragma omp parallel for reduction(+ : nll, ref_nll, top1) schedule(static)
-    for (int j = 0; j < last; j++) {
+    for (int j = first; j < last; j++) {
         const float *lm = m->logits + (size_t)j * m->vocab;
         int32_t target = chunk[t0 + j + 1];
         double lse = logsumexp(lm, m->vocab);
@@ -199,10 +211,10 @@ static void score_batch(struct side *m, struct side *r, const int32_t *chunk, in
     tot->nll += nll;
     tot->ref_nll += ref_nll;
     tot->top1 += top1;
-    tot->n += last;
+    tot->n += last - first;
 }
 
-static int score_chunk(struct side *m, struct side *r, const int32_t *chunk, int ctx, struct totals *tot)
+static int score_chunk(struct side *m, struct side *r, const int32_t *chunk, int ctx, int from, struct totals *tot)
 {
     ingot_error err = {0};
     for (int t0 = 0; t0 < ctx; t0 += BATCH) {
@@ -210,7 +222,7 @@ static int score_chunk(struct side *m, struct side *r, const int32_t *chunk, int
         if (ingot_context_eval(m->c, chunk + t0, k, t0, m->logits, 1, &err) != 0 ||
             (r && ingot_context_eval(r->c, chunk + t0, k, t0, r->logits, 1, &err) != 0))
             return cli_error(&err);
-        score_batch(m, r, chunk, t0, k, ctx, tot);
+        score_batch(m, r, chunk, t0, k, ctx, from, tot);
     }
     return 0;
 }
@@ -290,6 +302,8 @@ static json_t *results(const struct eval_opts *o, struct totals *t, long chunks,
     *finite = bad < 0 && isfinite(ppl);
     json_t *j = json_pack("{s:f,s:I,s:I,s:I,s:b,s:o}", "ppl", ppl, "tokens", (json_int_t)t->n, "chunks",
                           (json_int_t)chunks, "ctx", (json_int_t)o->ctx, "fp16_safe", safe, "layers", layers);
+    if (o->from)
+        json_object_set_new(j, "score_from", json_integer(o->from));
     if (o->ref) {
         qsort(t->kld, (size_t)t->n, sizeof *t->kld, cmp_float);
         double sum = 0;
@@ -363,7 +377,7 @@ static int run_eval(const struct eval_opts *o, struct side *m, struct side *r)
     cli_progress prog;
     cli_progress_init(&prog, o->quiet || o->json);
     for (long ch = 0; rc == 0 && ch < chunks && !cli_interrupted; ch++) {
-        rc = score_chunk(m, r, ids + ch * o->ctx, (int)o->ctx, &t);
+        rc = score_chunk(m, r, ids + ch * o->ctx, (int)o->ctx, (int)o->from, &t);
         cli_progress_cb(&prog, "eval", (uint64_t)ch + 1, (uint64_t)chunks);
     }
     cli_progress_done(&prog);

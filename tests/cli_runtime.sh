@@ -99,6 +99,11 @@ grep -q "bad.txt: invalid UTF-8 at byte 2000" "$T/stderr" || fail "eval of inval
 expect_status 1 "$INGOT" eval "$m" --text "$model/eval.txt" --ctx 512 --chunks 100000
 one_line_error
 grep -q "make 275 chunks of 512, fewer than the 100000 asked for" "$T/stderr" || fail "eval --chunks beyond the text: $(cat "$T/stderr")"
+# --score-from: llama-perplexity's predictions (positions ctx/2 .. ctx-2 of each chunk)
+expect_status 0 "$INGOT" eval "$m" --text "$model/eval.txt" --chunks 2 --ctx 128 --score-from 64 --ref "$m" --json
+grep -q '"tokens": 126,' "$T/stdout" || fail "eval --score-from 64: $(grep tokens "$T/stdout")"
+grep -q '"kld_mean": 0' "$T/stdout" || fail "eval --score-from: KLD of a model against itself"
+expect_status 2 "$INGOT" eval "$m" --text "$model/eval.txt" --ctx 128 --score-from 127
 # a prompt longer than the context
 expect_status 1 "$INGOT" run "$m" -p "$(head -c 3000 "$model/eval.txt")" -n 4 --ctx 64
 one_line_error
