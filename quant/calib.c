@@ -59,6 +59,10 @@ static int add_document(struct gather *g, const char *text, size_t len, const ch
         ingot_error_prefix(err, label);
         return -1;
     }
+    if (n == 0) { /* an empty document: nothing to append (ids may be NULL) */
+        free(ids);
+        return 0;
+    }
     if (g->n + n > g->cap) {
         size_t cap = g->cap ? g->cap : 4096;
         while (cap < g->n + n)
