@@ -82,7 +82,7 @@ for m in ${MODELS:-tiny-llama small-qwen2}; do
     --kl-divergence-base "$w/bf16.kld" > "$w/base.log" 2>&1
   for t in $llama_types; do
     "$lbin/llama-quantize" "$w/bf16.gguf" "$w/$t.gguf" "$t" "$threads" > "$w/$t.quant.log" 2>&1
-    mb=$(sed -n 's/.*quant size *= *\([0-9.]*\) MB.*/\1/p' "$w/$t.quant.log" | tail -1)
+    mb=$(sed -n 's/.*quant size *= *\([0-9.]*\) MiB.*/\1/p' "$w/$t.quant.log" | tail -1)
     "$lbin/llama-perplexity" -m "$w/$t.gguf" -f "$d/eval.txt" -c 512 -b 512 -t "$threads" $chunks \
       --kl-divergence-base "$w/bf16.kld" --kl-divergence > "$w/$t.kld.log" 2>&1
     kld=$(sed -n 's/^Mean *KLD: *\([0-9.e+-]*\).*/\1/p' "$w/$t.kld.log" | head -1)

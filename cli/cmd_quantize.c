@@ -24,6 +24,8 @@ static void help(void)
           "                          (int4 after AWQ; needs --calib)\n"
           "      --group-size N      int4/awq4: inputs per scale, a multiple of 32 (default 128)\n"
           "      --double-quant      nf4: also quantize the block maxima (bitsandbytes)\n"
+          "      --mse-scales        int4/awq4: each group's scale and zero point by a search\n"
+          "                          for the least squared error, not from its min and max\n"
           "      --calib PATH        awq4: calibration text: a text file, a .jsonl file of\n"
           "                          {\"text\": ...} lines, or a directory of them\n"
           "      --calib-samples N   awq4: calibration sequences (default 128)\n"
@@ -49,7 +51,7 @@ struct q_args {
     bool have_type, have_group, have_calib_sizes;
 };
 
-enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD };
+enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD, O_MSE };
 
 static int weight_type_arg(const char *opt, const char *s, int *out)
 {
@@ -104,6 +106,7 @@ static int take_option(int c, struct q_args *a)
     }
     case O_GROUP: case 't': case O_CSAMPLES: case O_CLEN: case O_LOSS: return int_option(c, a);
     case O_DQ: a->o.double_quant = 1; return 0;
+    case O_MSE: a->o.mse_scales = 1; return 0;
     case O_CALIB: a->o.calib_path = optarg; return 0;
     case O_KEEP:
         if (a->n_keep == MAX_KEEP)
@@ -136,6 +139,8 @@ static int check_combination(const struct q_args *a)
         return cli_usage_error("quantize", "--group-size is only used by int4 and awq4");
     if (a->o.double_quant && !uses(a, INGOT_QUANT_NF4, INGOT_DT_NF4))
         return cli_usage_error("quantize", "--double-quant is only used by nf4");
+    if (a->o.mse_scales && !uses(a, INGOT_QUANT_INT4, INGOT_DT_Q4))
+        return cli_usage_error("quantize", "--mse-scales is only used by int4 and awq4");
     return 0;
 }
 
@@ -144,6 +149,7 @@ static int parse(int argc, char **argv, struct q_args *a)
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},     {"type", required_argument, NULL, O_TYPE},
         {"group-size", required_argument, NULL, O_GROUP}, {"double-quant", no_argument, NULL, O_DQ},
+        {"mse-scales", no_argument, NULL, O_MSE},
         {"calib", required_argument, NULL, O_CALIB},  {"calib-samples", required_argument, NULL, O_CSAMPLES},
         {"calib-len", required_argument, NULL, O_CLEN}, {"loss-samples", required_argument, NULL, O_LOSS},
         {"keep", required_argument, NULL, O_KEEP},    {"embed-type", required_argument, NULL, O_EMBED},

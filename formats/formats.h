@@ -244,6 +244,9 @@ void ingot_dequantize_ref_part(const ingot_wmat *w, int o, int k0, int k1, float
 
 extern const ingot_format ingot_format_bf16, ingot_format_f16, ingot_format_f32;
 extern const ingot_format ingot_format_int8, ingot_format_nf4, ingot_format_int4;
+/* int4's storage quantized by a least-squared-error search of each group's scale and zero
+ * (quant_int4.c); ingot_format_of() never returns it: reading is int4's. */
+extern const ingot_format ingot_format_int4_mse;
 
 /* ---- helpers for the quantizers ---- */
 
@@ -287,6 +290,8 @@ uint8_t ingot_dynamic_quantize(const float *code, float x);
 /* int4 rows, for AWQ's search (quant/awq.c), which quantizes single groups */
 void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size, uint8_t *qs,
                            uint16_t *scales, uint8_t *zeros);
+void ingot_q4_quantize_row_mse(const float *w, int64_t n_in, int group_size, uint8_t *qs, uint16_t *scales,
+                               uint8_t *zeros);
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
 /* f32 scale -> the f16 AutoAWQ would store, clamped into [2^-14, 65504]. */
 uint16_t ingot_q4_scale_f16(float s);

@@ -18,6 +18,14 @@
  * friendly to every f16 path.  Overflowing groups (range > 15 * 65504) clamp
  * to 65504 and saturate: finite, but lossy (AutoAWQ would produce Inf).
  *
+ * The search quantizer (ingot_format_int4_mse, `quantize --mse-scales`)
+ * stores the same parts, read by the same dequantizer: per group it tries
+ * scales of 0.60, 0.625, ..., 1.10 times the min/max one (f16-rounded), each
+ * with three zero points (the min's, the max's and the centred one), keeps
+ * the pair of least squared error sum (w - w')^2, then tries the
+ * least-squares scale of the chosen codes.  The min/max pair above is among
+ * the candidates, so its error is never larger; ties keep the earlier.
+ *
  * Parts (ingot_format_int4, one variant; the group size G is a parameter of
  * the tensor): qs u8 (n_out, n_in/2), scales f16 (n_out, n_in/G), zeros u8
  * (n_out, n_in/G).
@@ -83,6 +91,71 @@ static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint1
     }
 }
 
+/* Squared error of a group quantized with scale s and zero z. */
+static float group_err(const float *w, int g, float s, float z)
+{
+    float e = 0;
+    for (int i = 0; i < g; i++) {
+        float d = w[i] - (clamp15(round_even(w[i] / s) + z) - z) * s;
+        e += d * d;
+    }
+    return e;
+}
+
+#define MSE_STEPS 20 /* scale factors 0.60 + 0.025 k, k = 0..20 */
+
+static void quantize_group_mse(const float *w, int g, uint8_t *qs /* (g/2) */, uint16_t *scale,
+                               uint8_t *zero)
+{
+    float mx = w[0], mn = w[0];
+    for (int i = 1; i < g; i++) {
+        mx = ingot_qmaxf(mx, w[i]);
+        mn = ingot_qminf(mn, w[i]);
+    }
+    float range = ingot_qmaxf(mx - mn, 1e-5f), best = INFINITY, bz = 0;
+    uint16_t bh = ingot_q4_scale_f16(range / 15.0f);
+    for (int k = 0; k <= MSE_STEPS; k++) {
+        uint16_t h = ingot_q4_scale_f16(range * (0.6f + 0.025f * (float)k) / 15.0f);
+        float s = ingot_f16_to_f32(h);
+        float zc[3] = {clamp15(-round_even(mn / s)), clamp15(15.0f - round_even(mx / s)),
+                       clamp15(round_even(7.5f - (mx + mn) / (2.0f * s)))};
+        for (int c = 0; c < 3; c++) {
+            float e = group_err(w, g, s, zc[c]);
+            if (e < best) {
+                best = e;
+                bh = h;
+                bz = zc[c];
+            }
+        }
+    }
+    float s = ingot_f16_to_f32(bh), num = 0, den = 0;
+    for (int i = 0; i < g; i++) { /* least squares over the chosen codes */
+        float q = clamp15(round_even(w[i] / s) + bz) - bz;
+        num += w[i] * q;
+        den += q * q;
+    }
+    if (den > 0 && num > 0) {
+        uint16_t h = ingot_q4_scale_f16(num / den);
+        if (group_err(w, g, ingot_f16_to_f32(h), bz) < best)
+            bh = h;
+    }
+    s = ingot_f16_to_f32(bh);
+    *scale = bh;
+    *zero = (uint8_t)bz;
+    for (int i = 0; i < g; i += 2) {
+        uint8_t lo = (uint8_t)clamp15(round_even(w[i] / s) + bz);
+        uint8_t hi = (uint8_t)clamp15(round_even(w[i + 1] / s) + bz);
+        qs[i / 2] = (uint8_t)(lo | hi << 4); /* low nibble = even element */
+    }
+}
+
+void ingot_q4_quantize_row_mse(const float *w, int64_t n_in, int group_size, uint8_t *qs, uint16_t *scales,
+                               uint8_t *zeros)
+{
+    for (int64_t j = 0; j < n_in / group_size; j++)
+        quantize_group_mse(w + j * group_size, group_size, qs + j * (group_size / 2), &scales[j], &zeros[j]);
+}
+
 void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size,
                            uint8_t *qs /* (n_in/2) */, uint16_t *scales /* (n_in/G) */,
                            uint8_t *zeros /* (n_in/G) */)
@@ -141,6 +214,15 @@ static void q4_quantize_row(const ingot_qjob *j, const float *row, int64_t o)
                           (uint8_t *)j->parts[INGOT_Q4_ZEROS] + o * (n_in / g));
 }
 
+static void q4_quantize_row_mse(const ingot_qjob *j, const float *row, int64_t o)
+{
+    int64_t n_in = j->n_in;
+    int g = j->group_size;
+    ingot_q4_quantize_row_mse(row, n_in, g, (uint8_t *)j->parts[INGOT_Q4_QS] + o * (n_in / 2),
+                              (uint16_t *)j->parts[INGOT_Q4_SCALES] + o * (n_in / g),
+                              (uint8_t *)j->parts[INGOT_Q4_ZEROS] + o * (n_in / g));
+}
+
 static const ingot_format_variant q4_variants[] = {
     {"plain", 3, {"qs", "scales", "zeros"}},
 };
@@ -155,5 +237,19 @@ const ingot_format ingot_format_int4 = {
     .group_size = q4_group_size,
     .layout = q4_layout,
     .quantize_row = q4_quantize_row,
+    .dequantize = ingot_q4_dequantize_row,
+};
+
+/* The same storage, quantized by the least-squared-error search. */
+const ingot_format ingot_format_int4_mse = {
+    .name = "int4",
+    .type = INGOT_DT_Q4,
+    .quantized = true,
+    .group_param = true,
+    .n_variants = 1,
+    .variants = q4_variants,
+    .group_size = q4_group_size,
+    .layout = q4_layout,
+    .quantize_row = q4_quantize_row_mse,
     .dequantize = ingot_q4_dequantize_row,
 };

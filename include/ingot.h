@@ -160,6 +160,8 @@ typedef struct ingot_quantize_options {
     ingot_quant_type type;
     int group_size;          /* int4 / awq4 (and int4 embed / head): 0 = 128 */
     int double_quant;        /* nf4 (and nf4 embed / head): quantize the block maxima too */
+    int mse_scales;          /* int4 storage (int4, awq4, int4 embed / head): each group's scale and zero
+                                by a least-squared-error search, not from its min and max */
     const char *calib_path;  /* awq4: calibration text (required) */
     int calib_samples;       /* awq4: sequences (0 = INGOT_AWQ_DEFAULT_SAMPLES) */
     int calib_len;           /* awq4: tokens per sequence (0 = INGOT_AWQ_DEFAULT_LEN) */

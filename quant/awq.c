@@ -510,7 +510,7 @@ static int fake_q4_scaled(ingot_awq *a, int l, int i, const float *s, float *out
             o[c] = w[(size_t)r * cols + c] * s[c];
             bad |= !isfinite(o[c]);
         }
-        ingot_q4_quantize_row(o, cols, G, qs, scales, zeros);
+        (a->p.mse_scales ? ingot_q4_quantize_row_mse : ingot_q4_quantize_row)(o, cols, G, qs, scales, zeros);
         ingot_wmat q;
         memset(&q, 0, sizeof q);
         q.fmt = &ingot_format_int4;
@@ -727,13 +727,13 @@ static void copy_cols(const float *src, int rows, int cols, int c0, int n, float
 }
 
 /* w(G) clamped to [-mx, mx], then int4 quantize-dequantized as one group into out(G). */
-static void clamp_fake_q4(const float *w, int G, float mx, float *out, uint8_t *qs)
+static void clamp_fake_q4(const float *w, int G, float mx, bool mse, float *out, uint8_t *qs)
 {
     for (int k = 0; k < G; k++)
         out[k] = fminf(fmaxf(w[k], -mx), mx);
     uint16_t scale;
     uint8_t zero;
-    ingot_q4_quantize_row(out, G, G, qs, &scale, &zero);
+    (mse ? ingot_q4_quantize_row_mse : ingot_q4_quantize_row)(out, G, G, qs, &scale, &zero);
     ingot_wmat q;
     memset(&q, 0, sizeof q);
     q.fmt = &ingot_format_int4;
@@ -785,7 +785,7 @@ static int clip_group(ingot_awq *a, int i, int g, int j, struct clip_buf *cb, in
     for (int st = 0; st < INGOT_AWQ_CLIP_STEPS; st++) {
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < rows; r++)
-            clamp_fake_q4(cb->wg + (size_t)r * G, G, shrink(cb->amax[r], st), cb->qg + (size_t)r * G,
+            clamp_fake_q4(cb->wg + (size_t)r * G, G, shrink(cb->amax[r], st), a->p.mse_scales, cb->qg + (size_t)r * G,
                           cb->qs + (size_t)r * (G / 2));
         if (linear(a, &qm, NULL, cb->xg, nc, cb->out, err) != 0)
             return -1;

@@ -26,6 +26,7 @@
 typedef struct ingot_awq_params {
     int group_size;             /* int4 group size G (> 0) */
     int loss_samples;           /* sequences the alpha search scores (1 .. calibration sequences) */
+    bool mse_scales;            /* pseudo-quantize with ingot_q4_quantize_row_mse, as the result is stored */
     const char *const *keep;    /* NULL-terminated globs: tensors left as they are */
     const volatile int *cancel;
     ingot_progress_fn progress; /* stage "layer L/N", units of work over all layers */

@@ -518,7 +518,8 @@ static int store_quantized(qz *q, out_tensor *ot, const float *v, ingot_error *e
     for (int i = 0; i < ot->n_parts; off += ot->parts[i].bytes, i++)
         parts[i] = buf + off;
     const ingot_format *f = ingot_format_of(ot->type);
-    int rc = ingot_quantize_ref(f, v, ot->spec->shape[0], ot->spec->shape[1], q->group,
+    const ingot_format *qf = f == &ingot_format_int4 && q->o->mse_scales ? &ingot_format_int4_mse : f;
+    int rc = ingot_quantize_ref(qf, v, ot->spec->shape[0], ot->spec->shape[1], q->group,
                                 variant_of(q->o, f), parts, ot->spec->name, err);
     for (int i = 0; rc == 0 && i < ot->n_parts; i++)
         rc = spool_write(q, &ot->parts[i], parts[i], err);
@@ -602,6 +603,7 @@ static int start_awq(qz *q, ingot_error *err)
     memset(&p, 0, sizeof p);
     p.group_size = q->group;
     p.loss_samples = o->loss_samples ? o->loss_samples : INGOT_AWQ_DEFAULT_LOSS_SAMPLES;
+    p.mse_scales = o->mse_scales != 0;
     p.keep = o->keep;
     p.cancel = o->cancel;
     p.progress = o->progress;
@@ -689,10 +691,10 @@ static json_t *quantization_json(const qz *q)
 {
     const ingot_quantize_options *o = q->o;
     const ingot_format *f = ingot_format_of(q->qtype);
-    json_t *j = json_pack("{s:s,s:s,s:o,s:b,s:o,s:o,s:o,s:o}", "type", ingot_quant_type_name(o->type),
+    json_t *j = json_pack("{s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o}", "type", ingot_quant_type_name(o->type),
                           "storage", ingot_dtype_name(q->qtype), "group_size",
                           f->group_param ? json_integer(q->group) : json_null(), "double_quant",
-                          variant_of(o, f) != 0, "keep", keep_json(o),
+                          variant_of(o, f) != 0, "mse_scales", o->mse_scales != 0, "keep", keep_json(o),
                           "embed_type", type_of(q, "token_embd.weight"), "head_type",
                           type_of(q, "output.weight"), "calibration", calib_json(q));
     if (q->awq)
@@ -706,8 +708,8 @@ static json_t *provenance_json(const qz *q)
     char tool[64];
     snprintf(tool, sizeof tool, "ingot %s", ingot_version());
     json_t *opts = json_pack(
-        "{s:s,s:i,s:b,s:i,s:i,s:i,s:o,s:s,s:s}", "type", ingot_quant_type_name(o->type), "group_size",
-        q->group, "double_quant", o->double_quant, "calib_samples", o->calib_samples,
+        "{s:s,s:i,s:b,s:b,s:i,s:i,s:i,s:o,s:s,s:s}", "type", ingot_quant_type_name(o->type), "group_size",
+        q->group, "double_quant", o->double_quant, "mse_scales", o->mse_scales != 0, "calib_samples", o->calib_samples,
         "calib_len", o->calib_len, "loss_samples", o->loss_samples, "keep", keep_json(o),
         "embed_type", o->embed_type >= 0 ? ingot_dtype_name(o->embed_type) : "auto", "head_type",
         o->head_type >= 0 ? ingot_dtype_name(o->head_type) : "auto");

@@ -127,4 +127,14 @@ wait $pid
 [ $? -eq 1 ] || fail "interrupt: expected exit 1"
 grep -q "interrupted" "$T/stderr" || fail "interrupt not reported"
 expect_no_output
+# --mse-scales: the same int4 storage, a lower KL divergence
+expect_status 0 "$INGOT" quantize -q "$src" -o "$T/i4.ingot" --type int4
+expect_status 0 "$INGOT" quantize -q "$src" -o "$T/i4m.ingot" --type int4 --mse-scales
+expect_status 0 "$INGOT" eval "$T/i4.ingot" --ref "$src" --text "$model/eval.txt" --chunks 4 --json -q
+k_rtn=$(sed -n 's/^ *"kld_mean": \([0-9.e-]*\),*$/\1/p' "$T/stdout")
+expect_status 0 "$INGOT" eval "$T/i4m.ingot" --ref "$src" --text "$model/eval.txt" --chunks 4 --json -q
+k_mse=$(sed -n 's/^ *"kld_mean": \([0-9.e-]*\),*$/\1/p' "$T/stdout")
+awk -v a="$k_mse" -v b="$k_rtn" 'BEGIN { exit !(a < b) }' || fail "--mse-scales KLD $k_mse is not below min/max $k_rtn"
+[ "$(stat -c %s "$T/i4.ingot")" = "$(stat -c %s "$T/i4m.ingot")" ] || fail "--mse-scales changed the size"
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --type int8 --mse-scales
 pass
