@@ -41,9 +41,9 @@ dir_of() { if [ "$1" = tiny-llama ]; then echo "$top/models/tiny-llama"; else ec
 # svg MODEL ROWS_FILE: rows "tool name bpw kld"; log-scale KLD over bpw
 svg() {
   awk -v title="$1" 'BEGIN { W = 640; H = 420; L = 60; R = 20; T = 30; B = 50 }
-    { tool[NR] = $1; name[NR] = $2; x[NR] = $3; y[NR] = log($4) / log(10); n = NR
-      if (NR == 1 || $3 < x0) x0 = $3; if (NR == 1 || $3 > x1) x1 = $3
-      if (NR == 1 || y[NR] < y0) y0 = y[NR]; if (NR == 1 || y[NR] > y1) y1 = y[NR] }
+    $4 + 0 > 0 { n++; tool[n] = $1; name[n] = $2; x[n] = $3; y[n] = log($4) / log(10)
+      if (n == 1 || $3 < x0) x0 = $3; if (n == 1 || $3 > x1) x1 = $3
+      if (n == 1 || y[n] < y0) y0 = y[n]; if (n == 1 || y[n] > y1) y1 = y[n] }
     END {
       x0 = int(x0) - 0.5; x1 = int(x1) + 1; y0 = int(y0) - 1; y1 = int(y1) + (y1 > int(y1))
       printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"11\">\n", W, H
@@ -83,10 +83,13 @@ for m in ${MODELS:-tiny-llama small-qwen2}; do
   for t in $llama_types; do
     "$lbin/llama-quantize" "$w/bf16.gguf" "$w/$t.gguf" "$t" "$threads" > "$w/$t.quant.log" 2>&1
     mb=$(sed -n 's/.*quant size *= *\([0-9.]*\) MiB.*/\1/p' "$w/$t.quant.log" | tail -1)
-    "$lbin/llama-perplexity" -m "$w/$t.gguf" -f "$d/eval.txt" -c 512 -b 512 -t "$threads" $chunks \
-      --kl-divergence-base "$w/bf16.kld" --kl-divergence > "$w/$t.kld.log" 2>&1
-    kld=$(sed -n 's/^Mean *KLD: *\([0-9.e+-]*\).*/\1/p' "$w/$t.kld.log" | head -1)
-    top=$(sed -n 's/^Same top p: *\([0-9.]*\).*/\1/p' "$w/$t.kld.log" | head -1)
+    for try in 1 2 3; do # llama-perplexity's KLD report sometimes stops short here: run it again
+      "$lbin/llama-perplexity" -m "$w/$t.gguf" -f "$d/eval.txt" -c 512 -b 512 -t "$threads" $chunks \
+        --kl-divergence-base "$w/bf16.kld" --kl-divergence > "$w/$t.kld.log" 2>&1 || true
+      kld=$(sed -n 's/^Mean *KLD: *\([0-9.e+-]*\).*/\1/p' "$w/$t.kld.log" | head -1)
+      top=$(sed -n 's/^Same top p: *\([0-9.]*\).*/\1/p' "$w/$t.kld.log" | head -1)
+      [ -n "$top" ] && break
+    done
     bpw=$(awk -v mb="$mb" -v p="$params" 'BEGIN { printf "%.2f", 8 * mb * 1048576 / p }')
     echo "| llama.cpp | $t | $bpw | $kld | $top |"
     echo "llama.cpp $t $bpw $kld" >> "$rows"
