@@ -293,6 +293,8 @@ void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size, uint8_t
 void ingot_q4_quantize_row_mse(const float *w, int64_t n_in, int group_size, uint8_t *qs, uint16_t *scales,
                                uint8_t *zeros);
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
+/* One int4 row (n_in, groups of g) held in the three arrays, as a wmat to dequantize. */
+ingot_wmat ingot_q4_row_view(const uint8_t *qs, const uint16_t *scales, const uint8_t *zeros, int n_in, int g);
 /* f32 scale -> the f16 AutoAWQ would store, clamped into [2^-14, 65504]. */
 uint16_t ingot_q4_scale_f16(float s);
 

@@ -69,6 +69,20 @@ static float round_even(float v)
     return (v + magic) - magic;
 }
 
+/* The codes of a group for f16 scale h and zero z, with both. */
+static void store_group(const float *w, int g, uint16_t h, float z, uint8_t *qs /* (g/2) */, uint16_t *scale,
+                        uint8_t *zero)
+{
+    float s = ingot_f16_to_f32(h);
+    *scale = h;
+    *zero = (uint8_t)z;
+    for (int i = 0; i < g; i += 2) {
+        uint8_t lo = (uint8_t)clamp15(round_even(w[i] / s) + z);
+        uint8_t hi = (uint8_t)clamp15(round_even(w[i + 1] / s) + z);
+        qs[i / 2] = (uint8_t)(lo | hi << 4); /* low nibble = even element */
+    }
+}
+
 static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint16_t *scale,
                            uint8_t *zero)
 {
@@ -81,14 +95,7 @@ static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint1
     uint16_t h = ingot_q4_scale_f16(s32);
     float s = ingot_f16_to_f32(h);
     /* min/s may overflow to -Inf for huge inputs: round_even clamps it */
-    float z = clamp15(-round_even(mn / s));
-    *scale = h;
-    *zero = (uint8_t)z;
-    for (int i = 0; i < g; i += 2) {
-        uint8_t lo = (uint8_t)clamp15(round_even(w[i] / s) + z);
-        uint8_t hi = (uint8_t)clamp15(round_even(w[i + 1] / s) + z);
-        qs[i / 2] = (uint8_t)(lo | hi << 4); /* low nibble = even element */
-    }
+    store_group(w, g, h, clamp15(-round_even(mn / s)), qs, scale, zero);
 }
 
 /* Squared error of a group quantized with scale s and zero z. */
@@ -139,14 +146,7 @@ static void quantize_group_mse(const float *w, int g, uint8_t *qs /* (g/2) */, u
         if (group_err(w, g, ingot_f16_to_f32(h), bz) < best)
             bh = h;
     }
-    s = ingot_f16_to_f32(bh);
-    *scale = bh;
-    *zero = (uint8_t)bz;
-    for (int i = 0; i < g; i += 2) {
-        uint8_t lo = (uint8_t)clamp15(round_even(w[i] / s) + bz);
-        uint8_t hi = (uint8_t)clamp15(round_even(w[i + 1] / s) + bz);
-        qs[i / 2] = (uint8_t)(lo | hi << 4); /* low nibble = even element */
-    }
+    store_group(w, g, bh, bz, qs, scale, zero);
 }
 
 void ingot_q4_quantize_row_mse(const float *w, int64_t n_in, int group_size, uint8_t *qs, uint16_t *scales,
@@ -163,6 +163,16 @@ void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size,
     for (int64_t j = 0; j < n_in / group_size; j++)
         quantize_group(w + j * group_size, group_size, qs + j * (group_size / 2), &scales[j],
                        &zeros[j]);
+}
+
+ingot_wmat ingot_q4_row_view(const uint8_t *qs, const uint16_t *scales, const uint8_t *zeros, int n_in, int g)
+{
+    ingot_wmat w = {.fmt = &ingot_format_int4, .type = INGOT_DT_Q4, .n_out = 1, .n_in = n_in,
+                    .group_size = g, .n_parts = 3};
+    w.part[INGOT_Q4_QS] = qs;
+    w.part[INGOT_Q4_SCALES] = scales;
+    w.part[INGOT_Q4_ZEROS] = zeros;
+    return w;
 }
 
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out)
@@ -227,29 +237,13 @@ static const ingot_format_variant q4_variants[] = {
     {"plain", 3, {"qs", "scales", "zeros"}},
 };
 
-const ingot_format ingot_format_int4 = {
-    .name = "int4",
-    .type = INGOT_DT_Q4,
-    .quantized = true,
-    .group_param = true,
-    .n_variants = 1,
-    .variants = q4_variants,
-    .group_size = q4_group_size,
-    .layout = q4_layout,
-    .quantize_row = q4_quantize_row,
-    .dequantize = ingot_q4_dequantize_row,
-};
+#define Q4_FORMAT(row_fn)                                                                          \
+    {                                                                                              \
+        .name = "int4", .type = INGOT_DT_Q4, .quantized = true, .group_param = true,               \
+        .n_variants = 1, .variants = q4_variants, .group_size = q4_group_size, .layout = q4_layout, \
+        .quantize_row = row_fn, .dequantize = ingot_q4_dequantize_row,                             \
+    }
 
+const ingot_format ingot_format_int4 = Q4_FORMAT(q4_quantize_row);
 /* The same storage, quantized by the least-squared-error search. */
-const ingot_format ingot_format_int4_mse = {
-    .name = "int4",
-    .type = INGOT_DT_Q4,
-    .quantized = true,
-    .group_param = true,
-    .n_variants = 1,
-    .variants = q4_variants,
-    .group_size = q4_group_size,
-    .layout = q4_layout,
-    .quantize_row = q4_quantize_row_mse,
-    .dequantize = ingot_q4_dequantize_row,
-};
+const ingot_format ingot_format_int4_mse = Q4_FORMAT(q4_quantize_row_mse);

@@ -132,17 +132,10 @@ static void advance(ingot_awq *a, uint64_t units)
         a->p.progress(a->p.progress_user, a->stage, a->work_done, a->work_total);
 }
 
-static ingot_wmat f32_wmat(const float *w, int n_out, int n_in)
+/* (n_out, n_in) f32 weights as a wmat */
+static ingot_wmat f32_view(const float *w, int n_out, int n_in)
 {
-    ingot_wmat m;
-    memset(&m, 0, sizeof m);
-    m.fmt = &ingot_format_f32;
-    m.type = INGOT_DT_F32;
-    m.n_out = n_out;
-    m.n_in = n_in;
-    m.n_parts = 1;
-    m.part[INGOT_F_DATA] = w;
-    return m;
+    return ingot_wmat_plain(INGOT_DT_F32, n_out, n_in, w);
 }
 
 static ingot_wmat *layer_w(ingot_layer *L, int i)
@@ -389,7 +382,7 @@ static void load_layer(ingot_awq *a, int l)
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < a->rows[i]; r++)
             ingot_dequantize_ref(sw, r, r + 1, w + (size_t)r * cols);
-        *layer_w(&a->L, i) = f32_wmat(w, a->rows[i], cols);
+        *layer_w(&a->L, i) = f32_view(w, a->rows[i], cols);
         a->lin_changed[i] = false;
     }
     for (int i = 0; i < N_VEC; i++) {
@@ -511,17 +504,7 @@ static int fake_q4_scaled(ingot_awq *a, int l, int i, const float *s, float *out
             bad |= !isfinite(o[c]);
         }
         (a->p.mse_scales ? ingot_q4_quantize_row_mse : ingot_q4_quantize_row)(o, cols, G, qs, scales, zeros);
-        ingot_wmat q;
-        memset(&q, 0, sizeof q);
-        q.fmt = &ingot_format_int4;
-        q.type = INGOT_DT_Q4;
-        q.n_out = 1;
-        q.n_in = cols;
-        q.group_size = G;
-        q.n_parts = 3;
-        q.part[INGOT_Q4_QS] = qs;
-        q.part[INGOT_Q4_SCALES] = scales;
-        q.part[INGOT_Q4_ZEROS] = zeros;
+        ingot_wmat q = ingot_q4_row_view(qs, scales, zeros, cols, G);
         ingot_q4_dequantize_row(&q, 0, 0, cols, o);
         for (int c = 0; c < cols; c++)
             o[c] /= s[c];
@@ -634,7 +617,7 @@ static int search_group(ingot_awq *a, int l, int g, json_t *rec, ingot_error *er
         for (int j = 0; rc == 0 && j < gd->n_lin; j++) {
             int li = gd->lin[j];
             rc = fake_q4_scaled(a, l, li, cand, a->pq[li], err);
-            *layer_w(&T, li) = f32_wmat(a->pq[li], a->rows[li], a->cols[li]);
+            *layer_w(&T, li) = f32_view(a->pq[li], a->rows[li], a->cols[li]);
         }
         if (rc == 0)
             rc = group_loss(a, &T, l, g, &loss, err);
@@ -734,17 +717,7 @@ static void clamp_fake_q4(const float *w, int G, float mx, bool mse, float *out,
     uint16_t scale;
     uint8_t zero;
     (mse ? ingot_q4_quantize_row_mse : ingot_q4_quantize_row)(out, G, G, qs, &scale, &zero);
-    ingot_wmat q;
-    memset(&q, 0, sizeof q);
-    q.fmt = &ingot_format_int4;
-    q.type = INGOT_DT_Q4;
-    q.n_out = 1;
-    q.n_in = G;
-    q.group_size = G;
-    q.n_parts = 3;
-    q.part[INGOT_Q4_QS] = qs;
-    q.part[INGOT_Q4_SCALES] = &scale;
-    q.part[INGOT_Q4_ZEROS] = &zero;
+    ingot_wmat q = ingot_q4_row_view(qs, &scale, &zero, G, G);
     ingot_q4_dequantize_row(&q, 0, 0, G, out);
 }
 
@@ -771,7 +744,7 @@ static int clip_group(ingot_awq *a, int i, int g, int j, struct clip_buf *cb, in
     int rows = a->rows[i], cols = a->cols[i], G = a->p.group_size, nc = a->n_clip;
     copy_cols(a->clip_in[g], nc, cols, j * G, G, cb->xg);
     copy_cols(a->w[i], rows, cols, j * G, G, cb->wg);
-    ingot_wmat wm = f32_wmat(cb->wg, rows, G), qm = f32_wmat(cb->qg, rows, G);
+    ingot_wmat wm = f32_view(cb->wg, rows, G), qm = f32_view(cb->qg, rows, G);
     if (linear(a, &wm, NULL, cb->xg, nc, cb->org, err) != 0)
         return -1;
     for (int r = 0; r < rows; r++) {

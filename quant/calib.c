@@ -119,13 +119,17 @@ static int add_jsonl(struct gather *g, const char *buf, size_t len, const char *
     return 0;
 }
 
-/* One file, text or JSON lines by kind; its bytes count even when no tokens are needed. */
-static int add_file(struct gather *g, const char *path, bool jsonl, ingot_error *err)
+/*
+ * One file, text or JSON lines by kind, read once: its SHA-256 into sha256,
+ * and its bytes count even when no tokens are needed.
+ */
+static int add_file(struct gather *g, const char *path, bool jsonl, char sha256[65], ingot_error *err)
 {
     char *buf = NULL;
     size_t len = 0;
     if (ingot_read_file(path, MAX_CALIB_BYTES, &buf, &len, err) != 0)
         return -1;
+    ingot_sha256_buf(buf, len, sha256);
     g->bytes += len;
     int rc = 0;
     if (!full(g))
@@ -201,9 +205,7 @@ static int add_dir(struct gather *g, const char *dir, char sha256[65], ingot_err
         char *path = ingot_path_join(dir, names[i]), sha[65];
         rc = path ? 0 : ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
         if (rc == 0)
-            rc = ingot_sha256_file(path, sha, err);
-        if (rc == 0)
-            rc = add_file(g, path, is_jsonl(names[i]), err);
+            rc = add_file(g, path, is_jsonl(names[i]), sha, err);
         if (rc == 0)
             used += (size_t)snprintf(listing + used, cap - used, "%s  %.255s\n", sha, names[i]);
         free(path);
@@ -230,8 +232,8 @@ int ingot_calib_load(ingot_model *m, const char *path, int want_n, int want_len,
         rc = ingot_fail(err, INGOT_ERR_IO, "%s: %s", path, strerror(errno));
     else if (S_ISDIR(st.st_mode))
         rc = add_dir(&g, path, c->sha256, err);
-    else if ((rc = ingot_sha256_file(path, c->sha256, err)) == 0)
-        rc = add_file(&g, path, is_jsonl(path), err);
+    else
+        rc = add_file(&g, path, is_jsonl(path), c->sha256, err);
     if (rc == 0 && g.bytes == 0)
         rc = ingot_fail(err, INGOT_ERR_FORMAT, "%s: empty calibration text", path);
     if (rc == 0 && !full(&g))

@@ -361,17 +361,7 @@ END_TEST
 /* Squared error of one int4 row (n_in, groups of g) as stored, against w. */
 static double q4_row_err(const float *w, int n_in, int g, const uint8_t *qs, const uint16_t *sc, const uint8_t *zp)
 {
-    ingot_wmat m;
-    memset(&m, 0, sizeof m);
-    m.fmt = &ingot_format_int4;
-    m.type = INGOT_DT_Q4;
-    m.n_out = 1;
-    m.n_in = n_in;
-    m.group_size = g;
-    m.n_parts = 3;
-    m.part[INGOT_Q4_QS] = qs;
-    m.part[INGOT_Q4_SCALES] = sc;
-    m.part[INGOT_Q4_ZEROS] = zp;
+    ingot_wmat m = ingot_q4_row_view(qs, sc, zp, n_in, g);
     float out[512];
     ingot_q4_dequantize_row(&m, 0, 0, n_in, out);
     double e = 0;

@@ -72,19 +72,6 @@ static void tile_buf_free(struct tile_buf *b)
     free(b->o);
 }
 
-static ingot_wmat f32_mat(const float *w, int n_out, int n_in)
-{
-    ingot_wmat m;
-    memset(&m, 0, sizeof m);
-    m.fmt = &ingot_format_f32;
-    m.type = INGOT_DT_F32;
-    m.n_out = n_out;
-    m.n_in = n_in;
-    m.n_parts = 1;
-    m.part[INGOT_F_DATA] = w;
-    return m;
-}
-
 /* Queries [t0, t1) of head h: keys [lo of t0, p of t1-1], masked per query. */
 static void attend_tile(const ingot_cpu_kernels *k, const ingot_attn_args *a, int h, int t0, int t1,
                         struct tile_buf *b)
@@ -100,7 +87,7 @@ static void attend_tile(const ingot_cpu_kernels *k, const ingot_attn_args *a, in
     }
     for (int i = 0; i < nq; i++)
         memcpy(b->qt + (size_t)i * hd, a->q + (size_t)(t0 + i) * qd + (size_t)h * hd, (size_t)hd * sizeof(float));
-    ingot_wmat km = f32_mat(b->kh, nk, hd), vm = f32_mat(b->vt, hd, nk);
+    ingot_wmat km = ingot_wmat_plain(INGOT_DT_F32, nk, hd, b->kh), vm = ingot_wmat_plain(INGOT_DT_F32, hd, nk, b->vt);
     k->matmul[INGOT_DT_F32](&km, b->qt, nq, b->s, 0, nk); // (nq, nk)
     for (int i = 0; i < nq; i++) {
         int p = a->pos + t0 + i, ql = first_key(p, a->window);
