@@ -26,10 +26,14 @@ static void help(void)
           "      --double-quant      nf4: also quantize the block maxima (bitsandbytes)\n"
           "      --mse-scales        int4/awq4: each group's scale and zero point by a search\n"
           "                          for the least squared error, not from its min and max\n"
-          "      --calib PATH        awq4: calibration text: a text file, a .jsonl file of\n"
-          "                          {\"text\": ...} lines, or a directory of them\n"
-          "      --calib-samples N   awq4: calibration sequences (default 128)\n"
-          "      --calib-len N       awq4: tokens per sequence (default 512)\n"
+          "      --target-bpw X      int4: pick each weight matrix's format (int4 g128, g64,\n"
+          "                          g32, int8 or as stored; embeddings and head too) for the\n"
+          "                          least KL divergence on --calib at X bits per weight of\n"
+          "                          the whole model; --type int4 is implied\n"
+          "      --calib PATH        awq4, --target-bpw: calibration text: a text file, a\n"
+          "                          .jsonl file of {\"text\": ...} lines, or a directory\n"
+          "      --calib-samples N   calibration sequences (default awq4 128, target 8)\n"
+          "      --calib-len N       tokens per sequence (default awq4 512, target 256)\n"
           "      --loss-samples N    awq4: sequences the scale search scores (default 16)\n"
           "      --keep PATTERN      leave tensors matching the glob as they are, e.g.\n"
           "                          'blk.0.*' (repeatable)\n"
@@ -48,10 +52,10 @@ struct q_args {
     cli_output out;
     const char *keep[MAX_KEEP + 1];
     int n_keep;
-    bool have_type, have_group, have_calib_sizes;
+    bool have_type, have_group, have_calib_sizes, have_target;
 };
 
-enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD, O_MSE };
+enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD, O_MSE, O_TARGET };
 
 static int weight_type_arg(const char *opt, const char *s, int *out)
 {
@@ -108,6 +112,15 @@ static int take_option(int c, struct q_args *a)
     case O_DQ: a->o.double_quant = 1; return 0;
     case O_MSE: a->o.mse_scales = 1; return 0;
     case O_CALIB: a->o.calib_path = optarg; return 0;
+    case O_TARGET: {
+        char *end;
+        double v = strtod(optarg, &end);
+        if (end == optarg || *end || !(v > 0 && v <= 32))
+            return cli_usage_error("quantize", "--target-bpw: '%s' is not a number of bits in (0, 32]", optarg);
+        a->o.target_bpw = v;
+        a->have_target = true;
+        return 0;
+    }
     case O_KEEP:
         if (a->n_keep == MAX_KEEP)
             return cli_usage_error("quantize", "--keep: at most %d patterns", MAX_KEEP);
@@ -128,13 +141,20 @@ static bool uses(const struct q_args *a, ingot_quant_type qt, ingot_dtype dt)
 /* Options that only some types use are usage errors elsewhere: they would be silently ignored. */
 static int check_combination(const struct q_args *a)
 {
-    bool awq = a->o.type == INGOT_QUANT_AWQ4;
-    if (!a->have_type)
+    bool awq = a->o.type == INGOT_QUANT_AWQ4, target = a->have_target;
+    if (target && a->have_type && a->o.type != INGOT_QUANT_INT4)
+        return cli_usage_error("quantize", "--target-bpw chooses among int4 and int8 formats: "
+                                           "use it with --type int4 or without --type");
+    if (target && !a->o.calib_path)
+        return cli_usage_error("quantize", "--target-bpw needs --calib FILE");
+    if (target && a->have_group)
+        return cli_usage_error("quantize", "--target-bpw picks each tensor's group size: drop --group-size");
+    if (!a->have_type && !target)
         return cli_usage_error("quantize", "missing --type (int8, nf4, int4 or awq4)");
     if (awq && !a->o.calib_path)
         return cli_usage_error("quantize", "--type awq4 needs --calib FILE");
-    if (!awq && (a->o.calib_path || a->have_calib_sizes))
-        return cli_usage_error("quantize", "--calib and its sizes are only used by --type awq4");
+    if (!awq && !target && (a->o.calib_path || a->have_calib_sizes))
+        return cli_usage_error("quantize", "--calib and its sizes are only used by --type awq4 and --target-bpw");
     if (a->have_group && !uses(a, INGOT_QUANT_INT4, INGOT_DT_Q4))
         return cli_usage_error("quantize", "--group-size is only used by int4 and awq4");
     if (a->o.double_quant && !uses(a, INGOT_QUANT_NF4, INGOT_DT_NF4))
@@ -149,7 +169,7 @@ static int parse(int argc, char **argv, struct q_args *a)
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},     {"type", required_argument, NULL, O_TYPE},
         {"group-size", required_argument, NULL, O_GROUP}, {"double-quant", no_argument, NULL, O_DQ},
-        {"mse-scales", no_argument, NULL, O_MSE},
+        {"mse-scales", no_argument, NULL, O_MSE},     {"target-bpw", required_argument, NULL, O_TARGET},
         {"calib", required_argument, NULL, O_CALIB},  {"calib-samples", required_argument, NULL, O_CSAMPLES},
         {"calib-len", required_argument, NULL, O_CLEN}, {"loss-samples", required_argument, NULL, O_LOSS},
         {"keep", required_argument, NULL, O_KEEP},    {"embed-type", required_argument, NULL, O_EMBED},
@@ -174,6 +194,8 @@ static int parse(int argc, char **argv, struct q_args *a)
     a->o.mtime = a->out.mtime;
     a->keep[a->n_keep] = NULL;
     a->o.keep = a->keep;
+    if (a->have_target)
+        a->o.type = INGOT_QUANT_INT4;
     return check_combination(a);
 }
 

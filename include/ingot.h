@@ -178,7 +178,12 @@ typedef struct ingot_quantize_options {
     ingot_note_fn note;
     void *note_user;
     const volatile int *cancel; /* when non-NULL and *cancel != 0: stop, INGOT_ERR_INTERRUPTED */
-    void *reserved[8];       /* room for later options; zeroed by ingot_quantize_options_init */
+    double target_bpw;       /* > 0 (int4 only): pick each weight matrix's format (int4 g128, g64,
+                                g32, int8 or as stored), embeddings and head included, so that the
+                                whole model takes at most this many bits per weight with the least
+                                KL divergence measured on calib_path (calib_samples x calib_len
+                                tokens, default 8 x 256) */
+    void *reserved[7];       /* room for later options; zeroed by ingot_quantize_options_init */
 } ingot_quantize_options;
 
 /** Fills *o with the defaults: int8, group 128, no calibration, types as stored,

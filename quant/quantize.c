@@ -40,6 +40,8 @@
 #include "convert/plan.h"
 #include "model/tensor_map.h"
 #include "quant/awq.h"
+#include "quant/bitalloc.h"
+#include "quant/sensitivity.h"
 #include "formats/formats.h"
 #include "quant/quantize.h"
 #include "artifact/artifact.h"
@@ -62,12 +64,13 @@ typedef struct out_tensor {
     const ingot_tensor_spec *spec; /* canonical name and shape */
     const ingot_tensor *src;       /* input tensor (the embedding for an untied output.weight) */
     ingot_dtype type;              /* output type */
+    int group;                     /* int4 group size (--target-bpw picks it per tensor) */
     int n_parts;
     out_part parts[INGOT_MAX_PARTS];
 } out_tensor;
 
 /* The phases the summary times; AWQ's own phases are split out of "quantize". */
-enum { PH_READ, PH_CALIB_TEXT, PH_QUANTIZE, PH_WRITE, N_PHASES };
+enum { PH_READ, PH_CALIB_TEXT, PH_ALLOCATE, PH_QUANTIZE, PH_WRITE, N_PHASES };
 
 typedef struct qz {
     const ingot_quantize_options *o;
@@ -87,6 +90,7 @@ typedef struct qz {
     uint8_t *spool_map;
     ingot_calib calib;
     ingot_awq *awq;
+    json_t *alloc;                 /* --target-bpw: what was measured and chosen */
     char in_sha256[65];
     uint64_t in_bytes;
     uint64_t done, total;          /* progress of the current stage */
@@ -182,6 +186,13 @@ static int check_options(const ingot_quantize_options *o, ingot_error *err)
         return ingot_fail(err, INGOT_ERR_ARG, "awq4 needs a calibration text");
     if (o->calib_samples < 0 || o->calib_len < 0 || o->loss_samples < 0)
         return ingot_fail(err, INGOT_ERR_ARG, "calibration sizes must not be negative");
+    if (o->target_bpw < 0 || o->target_bpw > 32 || o->target_bpw != o->target_bpw)
+        return ingot_fail(err, INGOT_ERR_ARG, "target bits per weight %g: must be in (0, 32]", o->target_bpw);
+    if (o->target_bpw > 0 && o->type != INGOT_QUANT_INT4)
+        return ingot_fail(err, INGOT_ERR_ARG, "a target bits per weight needs type int4, not %s",
+                          ingot_quant_type_name(o->type));
+    if (o->target_bpw > 0 && !o->calib_path)
+        return ingot_fail(err, INGOT_ERR_ARG, "a target bits per weight needs a calibration text");
     if (check_type_opt(o->embed_type, "embedding type", err) ||
         check_type_opt(o->head_type, "head type", err))
         return -1;
@@ -310,7 +321,7 @@ static int plan_parts(qz *q, out_tensor *ot, ingot_error *err)
         return ingot_fail(err, INGOT_ERR_ARG, "%s: a vector cannot be quantized", s->name);
     const ingot_format *f = ingot_format_of(ot->type);
     ingot_wlayout lay;
-    if (ingot_format_layout(f, s->shape[0], s->shape[1], q->group, variant_of(q->o, f), &lay,
+    if (ingot_format_layout(f, s->shape[0], s->shape[1], ot->group, variant_of(q->o, f), &lay,
                             s->name, err) != 0)
         return -1;
     ot->n_parts = lay.n;
@@ -341,6 +352,7 @@ static int plan(qz *q, ingot_error *err)
         if (!ot->src) /* ingot_model_open checked the canonical list */
             return ingot_fail(err, INGOT_ERR_SHAPE, "%s: tensor %s: missing", q->in_path, ot->spec->name);
         ot->type = choose_type(q, ot->spec, ot->src);
+        ot->group = q->group;
         if (plan_parts(q, ot, err) != 0)
             return -1;
     }
@@ -519,7 +531,7 @@ static int store_quantized(qz *q, out_tensor *ot, const float *v, ingot_error *e
         parts[i] = buf + off;
     const ingot_format *f = ingot_format_of(ot->type);
     const ingot_format *qf = f == &ingot_format_int4 && q->o->mse_scales ? &ingot_format_int4_mse : f;
-    int rc = ingot_quantize_ref(qf, v, ot->spec->shape[0], ot->spec->shape[1], q->group,
+    int rc = ingot_quantize_ref(qf, v, ot->spec->shape[0], ot->spec->shape[1], ot->group,
                                 variant_of(q->o, f), parts, ot->spec->name, err);
     for (int i = 0; rc == 0 && i < ot->n_parts; i++)
         rc = spool_write(q, &ot->parts[i], parts[i], err);
@@ -589,6 +601,197 @@ static int produce(qz *q, ingot_error *err)
     return 0;
 }
 
+/* ------------------------------------------------------------ 2b. --target-bpw */
+
+/* The formats --target-bpw chooses from, smallest first; the tensor as stored is the last. */
+static const struct {
+    ingot_dtype type;
+    int group;
+} alloc_formats[] = {{INGOT_DT_Q4, 128}, {INGOT_DT_Q4, 64}, {INGOT_DT_Q4, 32}, {INGOT_DT_Q8, 0}};
+
+static int omp_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static bool allocatable(const qz *q, const out_tensor *ot)
+{
+    const ingot_tensor_spec *s = ot->spec;
+    if (ingot_quantize_kept(q->o->keep, s->name))
+        return false;
+    return s->kind == INGOT_TK_LINEAR || (s->kind == INGOT_TK_EMBED && q->o->embed_type < 0) ||
+           (s->kind == INGOT_TK_HEAD && q->o->head_type < 0);
+}
+
+static uint64_t planned_bytes(const out_tensor *ot)
+{
+    uint64_t b = 0;
+    for (int k = 0; k < ot->n_parts; k++)
+        b += ot->parts[k].bytes;
+    return b;
+}
+
+/* The candidates of one tensor: every format of alloc_formats its shape allows, then as stored. */
+static void alloc_candidates(const qz *q, const out_tensor *ot, ingot_alloc_item *it)
+{
+    const ingot_tensor_spec *s = ot->spec;
+    it->name = s->name;
+    it->n_cand = 0;
+    for (size_t i = 0; i < INGOT_ARRAY_LEN(alloc_formats); i++) {
+        ingot_wlayout lay;
+        ingot_error ignore;
+        const ingot_format *f = ingot_format_of(alloc_formats[i].type);
+        if (ingot_format_layout(f, s->shape[0], s->shape[1], alloc_formats[i].group, 0, &lay, s->name,
+                                &ignore) != 0)
+            continue; /* e.g. a group that does not divide the row */
+        ingot_qcand *c = &it->cand[it->n_cand++];
+        *c = (ingot_qcand){.type = f->type, .group = alloc_formats[i].group};
+        for (int k = 0; k < lay.n; k++)
+            c->bytes += lay.p[k].bytes;
+    }
+    uint64_t stored = 0;
+    for (int k = 0; k < ot->src->n_parts; k++)
+        stored += ot->src->parts[k].size;
+    it->cand[it->n_cand++] = (ingot_qcand){.type = ot->src->type, .bytes = stored};
+}
+
+/* Measures the divergence of every quantized candidate of one tensor. */
+static int alloc_measure(qz *q, ingot_sens *sens, const out_tensor *ot, ingot_alloc_item *it,
+                         ingot_error *err)
+{
+    const ingot_tensor_spec *s = ot->spec;
+    float *w = load_f32(q, ot, err);
+    uint64_t most = 0;
+    for (int c = 0; c < it->n_cand; c++)
+        most = it->cand[c].bytes > most ? it->cand[c].bytes : most;
+    uint8_t *buf = w ? malloc((size_t)most) : NULL;
+    int rc = w && buf ? 0 : w ? ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", s->name) : -1;
+    for (int c = 0; rc == 0 && c < it->n_cand - 1; c++) {
+        ingot_qcand *k = &it->cand[c];
+        const ingot_format *f = ingot_format_of(k->type);
+        const ingot_format *qf = f == &ingot_format_int4 && q->o->mse_scales ? &ingot_format_int4_mse : f;
+        ingot_wlayout lay;
+        void *parts[INGOT_WMAT_MAX_PARTS];
+        ingot_wmat view;
+        rc = ingot_format_layout(f, s->shape[0], s->shape[1], k->group, 0, &lay, s->name, err);
+        for (int p = 0, off = 0; rc == 0 && p < lay.n; off += (int)lay.p[p].bytes, p++)
+            parts[p] = buf + off;
+        if (rc == 0)
+            rc = ingot_quantize_ref(qf, w, s->shape[0], s->shape[1], k->group, 0, parts, s->name, err);
+        if (rc == 0)
+            rc = ingot_wmat_bind(&view, f, s->shape[0], s->shape[1], k->group, 0,
+                                 (const void *const *)parts, s->name, err);
+        if (rc == 0)
+            rc = ingot_sens_kld(sens, s->name, &view, &k->kld, err);
+        progress(q, "measuring", 1);
+        if (rc == 0 && interrupted(q))
+            rc = ingot_fail(err, INGOT_ERR_INTERRUPTED, "interrupted");
+    }
+    free(buf);
+    free(w);
+    return rc;
+}
+
+static json_t *alloc_json(const qz *q, const ingot_alloc_item *items, int n, uint64_t params,
+                          uint64_t bytes, int scored)
+{
+    json_t *tensors = json_array();
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *cands = json_array();
+        for (int c = 0; c < items[i].n_cand; c++) {
+            const ingot_qcand *k = &items[i].cand[c];
+            json_array_append_new(cands, json_pack("{s:s,s:i,s:I,s:f}", "type", ingot_dtype_name(k->type),
+                                                   "group_size", k->group, "bytes", (json_int_t)k->bytes,
+                                                   "kld", k->kld));
+        }
+        const ingot_qcand *ch = &items[i].cand[items[i].choice];
+        total += ch->kld;
+        json_array_append_new(tensors, json_pack("{s:s,s:s,s:i,s:f,s:o}", "name", items[i].name, "type",
+                                                 ingot_dtype_name(ch->type), "group_size", ch->group,
+                                                 "kld", ch->kld, "candidates", cands));
+    }
+    return json_pack("{s:f,s:f,s:f,s:i,s:i,s:i,s:o}", "target_bpw", q->o->target_bpw, "bits_per_weight",
+                     8.0 * (double)bytes / (double)params, "predicted_kld", total, "samples", q->calib.n,
+                     "length", q->calib.len, "scored_tokens", scored, "tensors", tensors);
+}
+
+/* Applies the choices: each allocated tensor's type and group, and its parts. */
+static int alloc_apply(qz *q, const ingot_alloc_item *items, const int *which, int n, ingot_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        out_tensor *ot = &q->t[which[i]];
+        const ingot_qcand *ch = &items[i].cand[items[i].choice];
+        ot->type = ch->type;
+        ot->group = ch->group ? ch->group : q->group;
+        if (plan_parts(q, ot, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * --target-bpw: measures what each candidate format of each weight matrix
+ * costs (quant/sensitivity.c), then picks the formats (quant/bitalloc.c)
+ * so that the whole artifact, every tensor counted, fits the bits.
+ */
+static int allocate(qz *q, ingot_error *err)
+{
+    const ingot_quantize_options *o = q->o;
+    int ns = o->calib_samples ? o->calib_samples : INGOT_SENS_DEFAULT_SAMPLES;
+    int len = o->calib_len ? o->calib_len : INGOT_SENS_DEFAULT_LEN;
+    len = len > q->m->cfg.max_pos ? q->m->cfg.max_pos : len;
+    if (ingot_calib_load(q->m, o->calib_path, ns, len, &q->calib, err) != 0)
+        return -1;
+    ingot_alloc_item *items = calloc((size_t)q->n, sizeof *items);
+    int *which = calloc((size_t)q->n, sizeof *which), n = 0;
+    uint64_t params = 0, fixed = 0, used = 0;
+    if (!items || !which) {
+        free(items), free(which);
+        return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+    }
+    q->done = q->total = 0;
+    for (int i = 0; i < q->n; i++) {
+        params += (uint64_t)ingot_tensor_spec_numel(q->t[i].spec);
+        if (!allocatable(q, &q->t[i])) {
+            fixed += planned_bytes(&q->t[i]);
+            continue;
+        }
+        which[n] = i;
+        alloc_candidates(q, &q->t[i], &items[n]);
+        q->total += (uint64_t)items[n].n_cand - 1;
+        n++;
+    }
+    ingot_sens *sens = ingot_sens_create(q->m, &q->calib, omp_threads(), err);
+    int rc = sens ? 0 : -1;
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = alloc_measure(q, sens, &q->t[which[i]], &items[i], err);
+    uint64_t budget = (uint64_t)floor(o->target_bpw * (double)params / 8.0), least = fixed;
+    for (int i = 0; i < n; i++) {
+        uint64_t small = items[i].cand[0].bytes;
+        for (int c = 1; c < items[i].n_cand; c++)
+            small = items[i].cand[c].bytes < small ? items[i].cand[c].bytes : small;
+        least += small;
+    }
+    if (rc == 0 && budget < least)
+        rc = ingot_fail(err, INGOT_ERR_ARG, "target of %g bits per weight: the smallest this model can be "
+                        "is %.3f bits per weight", o->target_bpw, 8.0 * (double)least / (double)params);
+    if (rc == 0)
+        rc = ingot_bitalloc(items, n, budget - fixed, &used, err);
+    if (rc == 0)
+        rc = alloc_apply(q, items, which, n, err);
+    if (rc == 0 && !(q->alloc = alloc_json(q, items, n, params, used + fixed, ingot_sens_scored(sens))))
+        rc = ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+    ingot_sens_free(sens);
+    free(items);
+    free(which);
+    return rc;
+}
+
 static int start_awq(qz *q, ingot_error *err)
 {
     const ingot_quantize_options *o = q->o;
@@ -650,7 +853,7 @@ static json_t *tensor_json(const qz *q, const out_tensor *ot)
                                                (json_int_t)ot->parts[i].bytes, "xxh3", hex));
     }
     const ingot_format *f = ingot_format_of(ot->type);
-    int gs = f && f->group_param ? q->group : 0;
+    int gs = f && f->group_param ? ot->group : 0;
     json_t *j = json_pack("{s:s,s:s,s:o,s:i,s:o}", "name", ot->spec->name, "type",
                           ingot_dtype_name(ot->type), "shape", shape, "group_size", gs, "parts", parts);
     const char *src = input_source(q, ot->src->name);
@@ -678,6 +881,10 @@ static json_t *type_of(const qz *q, const char *name)
 
 static json_t *calib_json(const qz *q)
 {
+    if (q->alloc) /* --target-bpw's measurement */
+        return json_pack("{s:s,s:I,s:I,s:i,s:i}", "sha256", q->calib.sha256, "bytes",
+                         (json_int_t)q->calib.bytes, "text_tokens", (json_int_t)q->calib.text_tokens,
+                         "samples", q->calib.n, "length", q->calib.len);
     if (!q->awq)
         return json_null();
     return json_pack("{s:s,s:I,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:b}", "sha256", q->calib.sha256, "bytes",
@@ -699,6 +906,8 @@ static json_t *quantization_json(const qz *q)
                           type_of(q, "output.weight"), "calibration", calib_json(q));
     if (q->awq)
         json_object_set_new(j, "layers", json_deep_copy(ingot_awq_report(q->awq)));
+    if (q->alloc)
+        json_object_set_new(j, "allocation", json_deep_copy(q->alloc));
     return j;
 }
 
@@ -858,6 +1067,8 @@ static json_t *phases_json(const qz *q)
         json_object_set_new(j, "scale_search", json_real(awq[1]));
         json_object_set_new(j, "clip_search", json_real(awq[2]));
     }
+    if (q->alloc) /* the calibration text, the reference pass and every candidate's measurement */
+        json_object_set_new(j, "allocate", json_real(q->secs[PH_ALLOCATE]));
     json_object_set_new(j, "quantize", json_real(q->secs[PH_QUANTIZE] - awq_sum));
     json_object_set_new(j, "write", json_real(q->secs[PH_WRITE]));
     return j;
@@ -911,6 +1122,7 @@ static double lap(double *t)
 static void qz_free(qz *q)
 {
     ingot_awq_free(q->awq);
+    json_decref(q->alloc);
     ingot_calib_free(&q->calib);
     spool_close(q);
     free(q->t);
@@ -949,6 +1161,9 @@ int ingot_quantize(const char *in_path, const char *out_path, const ingot_quanti
     if (rc == 0 && q.o->type == INGOT_QUANT_AWQ4)
         rc = start_awq(&q, err);
     q.secs[PH_CALIB_TEXT] = lap(&t);
+    if (rc == 0 && q.o->target_bpw > 0)
+        rc = allocate(&q, err);
+    q.secs[PH_ALLOCATE] = lap(&t);
     if (rc == 0)
         rc = spool_open(&q, err);
     if (rc == 0)

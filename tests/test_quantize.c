@@ -22,7 +22,9 @@
 #include "convert/st_set.h"
 #include "convert/st_writer.h"
 #include "formats/formats.h"
+#include "quant/bitalloc.h"
 #include "quant/quantize.h"
+#include "quant/sensitivity.h"
 #include "artifact/artifact.h"
 #include "runtime/model.h"
 #include "util/util.h"
@@ -1000,6 +1002,150 @@ static void setup_paths(void)
     }
 }
 
+
+/* ------------------------------------------------------------ --target-bpw */
+
+/* One tensor's candidates as (bytes, kld) pairs, for the allocator tests. */
+static ingot_alloc_item item(int n, const uint64_t *bytes, const double *kld)
+{
+    ingot_alloc_item it = {.name = "t", .n_cand = n};
+    for (int i = 0; i < n; i++)
+        it.cand[i] = (ingot_qcand){.type = INGOT_DT_Q4, .bytes = bytes[i], .kld = kld[i]};
+    return it;
+}
+
+START_TEST(bitalloc_budget_and_hull)
+{
+    /* candidate 1 lies above the hull of 0 and 2: the walk goes 0 -> 2 */
+    const uint64_t b[] = {100, 150, 200, 400};
+    const double k0[] = {1.0, 0.9, 0.2, 0.0}, k1[] = {0.5, 0.3, 0.2, 0.0};
+    ingot_alloc_item it[2] = {item(4, b, k0), item(4, b, k1)};
+    uint64_t used;
+    ingot_error err = {0};
+    ck_assert_int_eq(ingot_bitalloc(it, 2, 200, &used, &err), 0); /* just the smallest */
+    ck_assert_int_eq(it[0].choice, 0);
+    ck_assert_int_eq(it[1].choice, 0);
+    ck_assert_int_eq(used, 200);
+    ck_assert_int_eq(ingot_bitalloc(it, 2, 300, &used, &err), 0);
+    ck_assert_int_eq(it[0].choice, 2); /* 0.8 saved per 100 bytes beats 0.2 per 50 */
+    ck_assert_int_eq(it[1].choice, 0);
+    ck_assert_uint_le(used, 300);
+    ck_assert_int_eq(ingot_bitalloc(it, 2, 800, &used, &err), 0); /* room for everything */
+    ck_assert_int_eq(it[0].choice, 3);
+    ck_assert_int_eq(it[1].choice, 3);
+    ck_assert_int_eq(ingot_bitalloc(it, 2, 199, &used, &err), -1);
+    ck_assert_int_eq(err.code, INGOT_ERR_ARG);
+}
+END_TEST
+
+/* The manifest's allocation agrees with the tensors written, and fits the target. */
+static double check_allocation(const char *out, double target)
+{
+    json_t *m = manifest_of(out), *a = jget(m, "quantization.allocation");
+    ck_assert_ptr_nonnull(a);
+    double bpw = json_number_value(json_object_get(a, "bits_per_weight"));
+    ck_assert_msg(bpw <= target && bpw > target - 0.5, "%g bits for a target of %g", bpw, target);
+    ingot_error err = {0};
+    ingot_artifact *art = ingot_artifact_open(out, &err);
+    ck_assert_ptr_nonnull(art);
+    size_t i;
+    json_t *t;
+    double sum = 0;
+    json_array_foreach(json_object_get(a, "tensors"), i, t) {
+        const ingot_tensor *x = find(art, json_string_value(json_object_get(t, "name")));
+        ck_assert_str_eq(ingot_dtype_name(x->type), json_string_value(json_object_get(t, "type")));
+        if (x->type == INGOT_DT_Q4)
+            ck_assert_int_eq(x->group_size, json_integer_value(json_object_get(t, "group_size")));
+        double k = json_number_value(json_object_get(t, "kld"));
+        ck_assert(k >= 0 && isfinite(k));
+        sum += k;
+    }
+    ck_assert_int_eq(i, 44); /* 6 layers x 7 linears, the embedding and the head */
+    double pred = json_number_value(json_object_get(a, "predicted_kld"));
+    ck_assert_double_eq_tol(pred, sum, 1e-9 + 1e-9 * sum);
+    ingot_artifact_free(art);
+    json_decref(m);
+    return pred;
+}
+
+START_TEST(target_bpw_meets_budget)
+{
+    char *d = make_case_dir(tmp), *lo = path_in(d, "lo.ingot"), *hi = path_in(d, "hi.ingot");
+    ingot_quantize_options o;
+    ingot_quantize_options_init(&o);
+    o.type = INGOT_QUANT_INT4;
+    o.calib_path = calib;
+    o.calib_samples = 2;
+    o.calib_len = 64;
+    o.target_bpw = 5.0;
+    quantize_ok(bf16, lo, &o);
+    o.target_bpw = 9.0;
+    quantize_ok(bf16, hi, &o);
+    runs_finite(lo);
+    /* more bits, less predicted loss; and the measurement saw a real loss */
+    double k_lo = check_allocation(lo, 5.0), k_hi = check_allocation(hi, 9.0);
+    ck_assert_msg(k_hi < k_lo && k_lo > 1e-3, "%g at 9 bits, %g at 5", k_hi, k_lo);
+    rm_rf(d);
+    free(lo);
+    free(hi);
+    free(d);
+}
+END_TEST
+
+START_TEST(target_bpw_errors)
+{
+    char *d = make_case_dir(tmp);
+    ingot_quantize_options o;
+    ingot_quantize_options_init(&o);
+    o.type = INGOT_QUANT_INT4;
+    o.target_bpw = 5.0;
+    quantize_fails(bf16, d, &o, INGOT_ERR_ARG, "calibration", NULL);
+    o.calib_path = calib;
+    o.calib_samples = 2;
+    o.calib_len = 64;
+    o.type = INGOT_QUANT_NF4;
+    quantize_fails(bf16, d, &o, INGOT_ERR_ARG, "int4", "nf4");
+    o.type = INGOT_QUANT_INT4;
+    o.target_bpw = 3.0; /* below int4 g128 everywhere, norms as they are */
+    quantize_fails(bf16, d, &o, INGOT_ERR_ARG, "smallest", "bits per weight");
+    o.target_bpw = -1;
+    quantize_fails(bf16, d, &o, INGOT_ERR_ARG, "bits per weight", NULL);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Replacing a tensor by its own values costs nothing; by a coarse copy, something. */
+START_TEST(sensitivity_of_one_tensor)
+{
+    ingot_error err = {0};
+    ingot_model *m = ingot_model_open(bf16, &err);
+    ck_assert_msg(m != NULL, "%s", err.message);
+    ingot_calib c = load_calib(m, calib, 2, 64);
+    ingot_sens *s = ingot_sens_create(m, &c, 0, &err);
+    ck_assert_msg(s != NULL, "%s", err.message);
+    const ingot_wmat *w = &m->layers[3].w_down;
+    float *v = malloc((size_t)w->n_out * (size_t)w->n_in * sizeof(float));
+    ingot_dequantize_ref(w, 0, w->n_out, v);
+    ingot_wmat f = ingot_wmat_plain(INGOT_DT_F32, w->n_out, w->n_in, v);
+    double same, coarse, head;
+    ck_assert_int_eq(ingot_sens_kld(s, "blk.3.ffn_down.weight", &f, &same, &err), 0);
+    ck_assert_msg(same >= 0 && same < 1e-7, "%g", same);
+    for (size_t i = 0; i < (size_t)w->n_out * (size_t)w->n_in; i++)
+        v[i] = roundf(v[i] * 16) / 16;
+    ck_assert_int_eq(ingot_sens_kld(s, "blk.3.ffn_down.weight", &f, &coarse, &err), 0);
+    ck_assert_msg(coarse > 1e-4, "%g", coarse);
+    ck_assert_int_eq(ingot_sens_kld(s, "output.weight", &m->output, &head, &err), 0);
+    ck_assert_msg(head < 1e-7, "%g", head);
+    ck_assert_int_eq(ingot_sens_kld(s, "blk.9.ffn_down.weight", &f, &head, &err), -1);
+    ck_assert_int_eq(ingot_sens_kld(s, "blk.3.norm", &f, &head, &err), -1);
+    free(v);
+    ingot_sens_free(s);
+    ingot_calib_free(&c);
+    ingot_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     setup_paths();
@@ -1032,6 +1178,10 @@ int main(void)
     tcase_add_test(te, extreme_int4);
     tcase_add_test(te, extreme_awq4);
     tcase_add_test(te, awq_overflow);
+    tcase_add_test(te, target_bpw_errors);
+    tcase_add_test(tc, target_bpw_meets_budget);
+    tcase_add_test(tc, bitalloc_budget_and_hull);
+    tcase_add_test(tc, sensitivity_of_one_tensor);
     tcase_add_test(te, group_size_not_dividing);
     tcase_add_test(te, awq4_needs_calib);
     tcase_add_test(te, missing_calib_file);

@@ -1,0 +1,297 @@
+/*
+ * sensitivity.c - the cost of quantizing one weight matrix, as the KL
+ * divergence it causes in the model's next-token distributions on
+ * calibration text.
+ *
+ * ingot_sens_create runs the model once on the calibration sequences with
+ * its weights as stored and keeps:
+ *   - X[l], the hidden states entering layer l (X[0] the embeddings, X[N]
+ *     the last layer's output), for every token;
+ *   - the reference log-probabilities at the scored positions (every
+ *     stride-th token, the stride chosen so that they fit in
+ *     INGOT_SENS_REF_BYTES).
+ * ingot_sens_kld then replaces one tensor and runs only what follows it:
+ * a linear of layer l restarts from X[l], the head from X[N], the embedding
+ * from the tokens.  Each measurement perturbs one tensor alone; the
+ * allocator (quant/bitalloc.c) adds them up, which holds for the small
+ * perturbations quantization makes (docs/QUALITY.md checks it).
+ *
+ * Layers run one at a time over all sequences, as AWQ does (quant/awq.c):
+ * a sequence's batches in order, so that the layer's KV cache holds the
+ * sequence so far.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant/sensitivity.h"
+#include "runtime/forward.h"
+#include "util/util.h"
+
+#define B INGOT_MAX_BATCH
+#define HEAD_ROWS 64 /* scored positions per head matmul */
+
+struct ingot_sens {
+    ingot_model *m;
+    const ingot_calib *calib;
+    ingot_context *ctx;
+    int threads;
+    int dim, vocab, n_layers;
+    size_t n_tok;        /* calib->n * calib->len */
+    int stride, n_sc;    /* every stride-th token is scored; n_sc of them */
+    float *X;            // (n_layers + 1, n_tok, dim)
+    float *ref;          // (n_sc, vocab): log-probabilities with the stored weights
+    float *x;            // (n_tok, dim): the hidden states of a rerun
+    float *h, *o;        // (B, dim) scratch
+    float *hs;           // (HEAD_ROWS, dim) normed scored rows
+    float *logits;       // (HEAD_ROWS, vocab)
+};
+
+static const char *const lin_suffix[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight",
+                                         "attn_output.weight", "ffn_gate.weight", "ffn_up.weight",
+                                         "ffn_down.weight"};
+
+static ingot_wmat *layer_w(ingot_layer *L, int i)
+{
+    ingot_wmat *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    return w[i];
+}
+
+static float *layer_x(const ingot_sens *s, int l)
+{
+    return s->X + (size_t)l * s->n_tok * (size_t)s->dim;
+}
+
+static void embed(const ingot_sens *s, const ingot_wmat *e, float *x)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < s->n_tok; t++)
+        ingot_dequantize_ref(e, s->calib->tokens[t], s->calib->tokens[t] + 1, x + t * (size_t)s->dim);
+}
+
+static void add_to(float *x, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
+/* Layer l with weights L over every sequence: x (n_tok, dim) in place. */
+static int run_layer(ingot_sens *s, const ingot_layer *L, int l, float *x, ingot_error *err)
+{
+    const int len = s->calib->len;
+    for (int q = 0; q < s->calib->n; q++)
+        for (int p0 = 0; p0 < len; p0 += B) {
+            int k = len - p0 < B ? len - p0 : B;
+            float *xs = x + ((size_t)q * len + (size_t)p0) * (size_t)s->dim;
+            size_t n = (size_t)k * (size_t)s->dim;
+            ingot_rmsnorm_rows(s->ctx, s->h, xs, L->attn_norm, k);
+            if (ingot_attn_forward(s->ctx, L, l, s->h, k, p0, s->o, NULL, err) != 0)
+                return -1;
+            add_to(xs, s->o, n);
+            ingot_rmsnorm_rows(s->ctx, s->h, xs, L->ffn_norm, k);
+            if (ingot_mlp_forward(s->ctx, L, l, s->h, k, s->o, NULL, err) != 0)
+                return -1;
+            add_to(xs, s->o, n);
+        }
+    return 0;
+}
+
+/* log-softmax of each of n rows of z (n, v), in place. */
+static void log_softmax_rows(float *z, int n, int v)
+{
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < n; r++) {
+        float *row = z + (size_t)r * (size_t)v;
+        float mx = row[0];
+        for (int i = 1; i < v; i++)
+            mx = row[i] > mx ? row[i] : mx;
+        double sum = 0;
+        for (int i = 0; i < v; i++)
+            sum += exp((double)row[i] - mx);
+        float lse = mx + (float)log(sum);
+        for (int i = 0; i < v; i++)
+            row[i] -= lse;
+    }
+}
+
+/* Log-probabilities of scored rows [r0, r0+n) of the final hidden states x, through head. */
+static int head_rows(ingot_sens *s, const float *x, const ingot_wmat *head, int r0, int n,
+                     ingot_error *err)
+{
+    for (int r = 0; r < n; r++)
+        memcpy(s->hs + (size_t)r * s->dim, x + (size_t)(r0 + r) * s->stride * s->dim,
+               (size_t)s->dim * sizeof(float));
+    ingot_rmsnorm_rows(s->ctx, s->hs, s->hs, s->m->out_norm, n);
+    if (ingot_matmul_with(ingot_cpu_kernels_get(), head, s->hs, n, s->logits, s->threads) != 0)
+        return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "no CPU kernel for %s", ingot_dtype_name(head->type));
+    log_softmax_rows(s->logits, n, s->vocab);
+    return 0;
+}
+
+/* Mean KL(ref || head(x)) over the scored positions. */
+static int divergence(ingot_sens *s, const float *x, const ingot_wmat *head, double *kld, ingot_error *err)
+{
+    double total = 0;
+    for (int r0 = 0; r0 < s->n_sc; r0 += HEAD_ROWS) {
+        int n = s->n_sc - r0 < HEAD_ROWS ? s->n_sc - r0 : HEAD_ROWS;
+        if (head_rows(s, x, head, r0, n, err) != 0)
+            return -1;
+        double d[HEAD_ROWS];
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < n; r++) {
+            const float *p = s->ref + (size_t)(r0 + r) * s->vocab, *q = s->logits + (size_t)r * s->vocab;
+            double acc = 0;
+            for (int i = 0; i < s->vocab; i++)
+                acc += exp((double)p[i]) * ((double)p[i] - (double)q[i]);
+            d[r] = acc;
+        }
+        for (int r = 0; r < n; r++) /* in order: the same sum whatever the threads */
+            total += d[r];
+    }
+    *kld = total / s->n_sc;
+    if (!isfinite(*kld))
+        return ingot_fail(err, INGOT_ERR_NONFINITE, "sensitivity: the divergence is not finite");
+    return 0;
+}
+
+/*
+ * As AWQ's (quant/awq.c): the matmul splits tokens across threads only for
+ * a matrix of fewer 32-row blocks than threads, and the halves may sum in
+ * different orders; capping the threads at the smallest row-block count
+ * keeps every divergence, so every choice, independent of the thread count.
+ */
+static int deterministic_threads(const ingot_config *c, int want)
+{
+    int rows[] = {c->n_heads * c->head_dim, c->n_kv_heads * c->head_dim, c->hidden_size, c->ffn_size,
+                  c->vocab_size};
+    int min_rows = rows[0];
+    for (size_t i = 1; i < INGOT_ARRAY_LEN(rows); i++)
+        min_rows = rows[i] < min_rows ? rows[i] : min_rows;
+    int cap = min_rows / INGOT_MATMUL_ROW_ALIGN;
+    cap = cap < 1 ? 1 : cap;
+    want = want < 1 ? 1 : want;
+    return want < cap ? want : cap;
+}
+
+static bool alloc_all(ingot_sens *s)
+{
+    size_t xd = s->n_tok * (size_t)s->dim;
+    s->X = malloc((size_t)(s->n_layers + 1) * xd * sizeof(float));
+    s->ref = malloc((size_t)s->n_sc * s->vocab * sizeof(float));
+    s->x = malloc(xd * sizeof(float));
+    s->h = malloc((size_t)B * s->dim * sizeof(float));
+    s->o = malloc((size_t)B * s->dim * sizeof(float));
+    s->hs = malloc((size_t)HEAD_ROWS * s->dim * sizeof(float));
+    s->logits = malloc((size_t)HEAD_ROWS * s->vocab * sizeof(float));
+    return s->X && s->ref && s->x && s->h && s->o && s->hs && s->logits;
+}
+
+/* The reference pass: X[0..N] and the reference log-probabilities. */
+static int reference(ingot_sens *s, ingot_error *err)
+{
+    embed(s, &s->m->embed, layer_x(s, 0));
+    for (int l = 0; l < s->n_layers; l++) {
+        memcpy(layer_x(s, l + 1), layer_x(s, l), s->n_tok * (size_t)s->dim * sizeof(float));
+        if (run_layer(s, &s->m->layers[l], l, layer_x(s, l + 1), err) != 0)
+            return -1;
+    }
+    for (int r0 = 0; r0 < s->n_sc; r0 += HEAD_ROWS) {
+        int n = s->n_sc - r0 < HEAD_ROWS ? s->n_sc - r0 : HEAD_ROWS;
+        if (head_rows(s, layer_x(s, s->n_layers), &s->m->output, r0, n, err) != 0)
+            return -1;
+        memcpy(s->ref + (size_t)r0 * s->vocab, s->logits, (size_t)n * s->vocab * sizeof(float));
+    }
+    return 0;
+}
+
+ingot_sens *ingot_sens_create(ingot_model *m, const ingot_calib *calib, int n_threads, ingot_error *err)
+{
+    ingot_sens *s = calloc(1, sizeof *s);
+    if (!s) {
+        ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->m = m;
+    s->calib = calib;
+    s->dim = m->cfg.hidden_size;
+    s->vocab = m->cfg.vocab_size;
+    s->n_layers = m->cfg.n_layers;
+    s->n_tok = (size_t)calib->n * (size_t)calib->len;
+    size_t row = (size_t)s->vocab * sizeof(float), fit = INGOT_SENS_REF_BYTES / row;
+    fit = fit < 1 ? 1 : fit;
+    s->stride = (int)((s->n_tok + fit - 1) / fit);
+    s->n_sc = (int)((s->n_tok + (size_t)s->stride - 1) / (size_t)s->stride);
+    s->threads = deterministic_threads(&m->cfg, n_threads);
+    if (!alloc_all(s)) {
+        ingot_fail(err, INGOT_ERR_NOMEM, "sensitivity: out of memory for %d x %d calibration tokens",
+                   calib->n, calib->len);
+        ingot_sens_free(s);
+        return NULL;
+    }
+    s->ctx = ingot_context_create(m, calib->len, n_threads, err);
+    if (!s->ctx || reference(s, err) != 0) {
+        ingot_sens_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ingot_sens_free(ingot_sens *s)
+{
+    if (!s)
+        return;
+    ingot_context_free(s->ctx);
+    free(s->X);
+    free(s->ref);
+    free(s->x);
+    free(s->h);
+    free(s->o);
+    free(s->hs);
+    free(s->logits);
+    free(s);
+}
+
+int ingot_sens_scored(const ingot_sens *s)
+{
+    return s->n_sc;
+}
+
+/* Layers l0.. from X[l0], layer l0's linear i (-1: none) replaced by w. */
+static int rerun(ingot_sens *s, int l0, int i, const ingot_wmat *w, ingot_error *err)
+{
+    memcpy(s->x, layer_x(s, l0), s->n_tok * (size_t)s->dim * sizeof(float));
+    for (int l = l0; l < s->n_layers; l++) {
+        ingot_layer L = s->m->layers[l];
+        if (l == l0 && i >= 0)
+            *layer_w(&L, i) = *w;
+        if (run_layer(s, &L, l, s->x, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int ingot_sens_kld(ingot_sens *s, const char *name, const ingot_wmat *w, double *kld, ingot_error *err)
+{
+    const ingot_model *m = s->m;
+    if (!strcmp(name, "output.weight"))
+        return divergence(s, layer_x(s, s->n_layers), w, kld, err);
+    if (!strcmp(name, "token_embd.weight")) {
+        embed(s, w, s->x);
+        for (int l = 0; l < s->n_layers; l++)
+            if (run_layer(s, &s->m->layers[l], l, s->x, err) != 0)
+                return -1;
+        return divergence(s, s->x, m->cfg.tied_embeddings ? w : &m->output, kld, err);
+    }
+    int l, at = 0;
+    if (sscanf(name, "blk.%d.%n", &l, &at) == 1 && at > 0 && l >= 0 && l < s->n_layers)
+        for (int i = 0; i < (int)INGOT_ARRAY_LEN(lin_suffix); i++)
+            if (!strcmp(name + at, lin_suffix[i])) {
+                if (rerun(s, l, i, w, err) != 0)
+                    return -1;
+                return divergence(s, s->x, &m->output, kld, err);
+            }
+    return ingot_fail(err, INGOT_ERR_ARG, "sensitivity: %s is not a weight matrix of the model", name);
+}
