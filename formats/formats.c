@@ -18,7 +18,7 @@
 /* In this order: the float types, then the quantized ones (messages list them so). */
 static const ingot_format *const table[] = {
     &ingot_format_bf16, &ingot_format_f16,  &ingot_format_f32,
-    &ingot_format_int8, &ingot_format_nf4, &ingot_format_int4,
+    &ingot_format_int8, &ingot_format_nf4, &ingot_format_int4, &ingot_format_int5, &ingot_format_int6,
 };
 
 const ingot_format *ingot_format_at(int i)

@@ -38,6 +38,9 @@
  *   int4 (INGOT_DT_Q4, quant_int4.c; also the storage of awq4):
  *                              qs     u8  (n_out, n_in/2)    scales f16 (n_out, n_in/G)
  *                              zeros  u8  (n_out, n_in/G)
+ *   int5, int6 (INGOT_DT_Q5, INGOT_DT_Q6, quant_intb.c), hb = 1 or 2 high bits per code:
+ *                              qs     u8  (n_out, n_in/2)    qh u8 (n_out, n_in*hb/8)
+ *                              scales f16 (n_out, n_in/G)    zeros u8 (n_out, n_in/G)
  *
  * Adding a weight format: a dtype in include/ingot.h (and its name in
  * util/dtype.c), one file here with its entry, a line in formats.c's table,
@@ -76,6 +79,8 @@ enum {
 };
 /* int4: codes, f16 scales and u8 zero points per group */
 enum { INGOT_Q4_QS = 0, INGOT_Q4_SCALES = 1, INGOT_Q4_ZEROS = 2 };
+/* int5, int6: the codes' low nibbles as int4's, their high bits, then int4's scales and zeros */
+enum { INGOT_QB_QS = 0, INGOT_QB_QH = 1, INGOT_QB_SCALES = 2, INGOT_QB_ZEROS = 3 };
 
 typedef struct ingot_format ingot_format;
 
@@ -247,6 +252,9 @@ extern const ingot_format ingot_format_int8, ingot_format_nf4, ingot_format_int4
 /* int4's storage quantized by a least-squared-error search of each group's scale and zero
  * (quant_int4.c); ingot_format_of() never returns it: reading is int4's. */
 extern const ingot_format ingot_format_int4_mse;
+/* int5, int6 (quant_intb.c), and their storage quantized by the search (--mse-scales) */
+extern const ingot_format ingot_format_int5, ingot_format_int6;
+extern const ingot_format ingot_format_int5_mse, ingot_format_int6_mse;
 
 /* ---- helpers for the quantizers ---- */
 
@@ -294,6 +302,10 @@ void ingot_q4_quantize_row_mse(const float *w, int64_t n_in, int group_size, uin
                                uint8_t *zeros);
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
 /* One int4 row (n_in, groups of g) held in the three arrays, as a wmat to dequantize. */
+/* int5 (hb = 1) and int6 (hb = 2) rows: codes (n_in) -> qs (n_in/2), qh (n_in*hb/8), scales, zeros (n_in/G) */
+void ingot_qb_quantize_row(const float *w, int64_t n_in, int g, int hb, bool mse, uint8_t *qs, uint8_t *qh,
+                           uint16_t *scales, uint8_t *zeros);
+void ingot_qb_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
 ingot_wmat ingot_q4_row_view(const uint8_t *qs, const uint16_t *scales, const uint8_t *zeros, int n_in, int g);
 /* f32 scale -> the f16 AutoAWQ would store, clamped into [2^-14, 65504]. */
 uint16_t ingot_q4_scale_f16(float s);

@@ -80,6 +80,8 @@ typedef enum ingot_dtype {
     INGOT_DT_Q8,   /* int8, symmetric absmax per output channel */
     INGOT_DT_NF4,  /* bitsandbytes NF4, blocks of 64, fp32 absmax */
     INGOT_DT_Q4,   /* int4 asymmetric, scale + zero per group (int4 and awq4) */
+    INGOT_DT_Q5,   /* int5, likewise (--target-bpw) */
+    INGOT_DT_Q6,   /* int6, likewise (--target-bpw) */
     INGOT_DT_COUNT
 } ingot_dtype;
 

@@ -9,7 +9,7 @@
 
 #include "ingot.h"
 
-#define INGOT_ALLOC_MAX_CAND 8
+#define INGOT_ALLOC_MAX_CAND 12
 
 /** One way to store a tensor: its bytes and the loss it is predicted to cost. */
 typedef struct ingot_qcand {

@@ -517,6 +517,17 @@ static int store_plain(qz *q, out_tensor *ot, const float *v, ingot_error *err)
     return rc;
 }
 
+/* The quantizer of format f: --mse-scales picks the search for the int4/5/6 storage. */
+static const ingot_format *quantizer(const qz *q, const ingot_format *f)
+{
+    if (!q->o->mse_scales)
+        return f;
+    return f == &ingot_format_int4 ? &ingot_format_int4_mse
+           : f == &ingot_format_int5 ? &ingot_format_int5_mse
+           : f == &ingot_format_int6 ? &ingot_format_int6_mse
+                                     : f;
+}
+
 static int store_quantized(qz *q, out_tensor *ot, const float *v, ingot_error *err)
 {
     uint64_t total = 0;
@@ -529,8 +540,7 @@ static int store_quantized(qz *q, out_tensor *ot, const float *v, ingot_error *e
     uint64_t off = 0;
     for (int i = 0; i < ot->n_parts; off += ot->parts[i].bytes, i++)
         parts[i] = buf + off;
-    const ingot_format *f = ingot_format_of(ot->type);
-    const ingot_format *qf = f == &ingot_format_int4 && q->o->mse_scales ? &ingot_format_int4_mse : f;
+    const ingot_format *f = ingot_format_of(ot->type), *qf = quantizer(q, f);
     int rc = ingot_quantize_ref(qf, v, ot->spec->shape[0], ot->spec->shape[1], ot->group,
                                 variant_of(q->o, f), parts, ot->spec->name, err);
     for (int i = 0; rc == 0 && i < ot->n_parts; i++)
@@ -607,7 +617,10 @@ static int produce(qz *q, ingot_error *err)
 static const struct {
     ingot_dtype type;
     int group;
-} alloc_formats[] = {{INGOT_DT_Q4, 128}, {INGOT_DT_Q4, 64}, {INGOT_DT_Q4, 32}, {INGOT_DT_Q8, 0}};
+} alloc_formats[] = {{INGOT_DT_Q4, 128}, {INGOT_DT_Q4, 64}, {INGOT_DT_Q4, 32}, {INGOT_DT_Q5, 128},
+                     {INGOT_DT_Q5, 64},  {INGOT_DT_Q5, 32}, {INGOT_DT_Q6, 128}, {INGOT_DT_Q6, 64},
+                     {INGOT_DT_Q8, 0}};
+
 
 static int omp_threads(void)
 {
@@ -672,8 +685,7 @@ static int alloc_measure(qz *q, ingot_sens *sens, const out_tensor *ot, ingot_al
     int rc = w && buf ? 0 : w ? ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", s->name) : -1;
     for (int c = 0; rc == 0 && c < it->n_cand - 1; c++) {
         ingot_qcand *k = &it->cand[c];
-        const ingot_format *f = ingot_format_of(k->type);
-        const ingot_format *qf = f == &ingot_format_int4 && q->o->mse_scales ? &ingot_format_int4_mse : f;
+        const ingot_format *f = ingot_format_of(k->type), *qf = quantizer(q, f);
         ingot_wlayout lay;
         void *parts[INGOT_WMAT_MAX_PARTS];
         ingot_wmat view;

@@ -413,6 +413,105 @@ START_TEST(test_q4_mse_search)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ int5, int6 */
+
+START_TEST(test_qb_known)
+{
+    /* int5, G = 32: min -1.0, max 6.75 -> scale 7.75/31 = 0.25 (0x3400),
+     * zero = -round(-4) = 4; -1.0 -> 0, 6.75 -> 27 + 4 = 31, 0.125 ->
+     * round(0.5) = 0 -> 4, 3.0 -> 12 + 4 = 16 (high bit set, nibble 0),
+     * 0.375 -> round(1.5) = 2 -> 6; the rest 0 -> 4.
+     * qs (low nibble = even element): 0xF0, 0x04, 0x46, 0x44 ...
+     * qh byte 0: high bits of elements 0..7 at bit m: element 1 (31) and
+     * element 3 (16) -> 0x0A. */
+    float w[32] = {0};
+    w[0] = -1.0f, w[1] = 6.75f, w[2] = 0.125f, w[3] = 3.0f, w[4] = 0.375f;
+    qt q;
+    qt_ok(&q, INGOT_DT_Q5, w, 1, 32, 32, 0);
+    const uint8_t *qs = q.parts[INGOT_QB_QS], *qh = q.parts[INGOT_QB_QH], *z = q.parts[INGOT_QB_ZEROS];
+    const uint16_t *sc = q.parts[INGOT_QB_SCALES];
+    ck_assert_uint_eq(sc[0], 0x3400);
+    ck_assert_uint_eq(z[0], 4);
+    const uint8_t want[4] = {0xF0, 0x04, 0x46, 0x44};
+    ck_assert_mem_eq(qs, want, 4);
+    ck_assert_uint_eq(qh[0], 0x0A);
+    ck_assert_uint_eq(qh[1], 0x00);
+    float *d = deq(&q);
+    ck_assert_float_eq(d[0], -1.0f);
+    ck_assert_float_eq(d[1], 6.75f);
+    ck_assert_float_eq(d[3], 3.0f);
+    ck_assert_float_eq(d[4], 0.5f);
+    free(d);
+    qt_free(&q);
+    /* int6: min -1.0, max 14.75 -> scale 15.75/63 = 0.25, zero 4; 14.75 ->
+     * 59 + 4 = 63 (high bits 3), 3.0 -> 16 (high bits 1); two high bits per
+     * code, element m at bits 2m of the little-endian word: 0x0C | 0x40 */
+    w[1] = 14.75f;
+    qt_ok(&q, INGOT_DT_Q6, w, 1, 32, 32, 0);
+    qh = q.parts[INGOT_QB_QH];
+    ck_assert_uint_eq(((uint16_t *)q.parts[INGOT_QB_SCALES])[0], 0x3400);
+    ck_assert_uint_eq(qh[0], 0x4C);
+    ck_assert_uint_eq(qh[1], 0x00);
+    d = deq(&q);
+    ck_assert_float_eq(d[1], 14.75f);
+    ck_assert_float_eq(d[3], 3.0f);
+    free(d);
+    qt_free(&q);
+}
+END_TEST
+
+/* Every int5/int6 value within one step of its group's scale; the search never worse per group. */
+START_TEST(test_qb_bounds_and_search)
+{
+    enum { O = 24, I = 512 };
+    float *w = malloc(sizeof(float) * O * I);
+    rng_seed(19);
+    for (int i = 0; i < O * I; i++)
+        w[i] = rnd() * rnd() * (i % 101 == 0 ? 8.0f : 0.1f);
+    const ingot_dtype types[2] = {INGOT_DT_Q5, INGOT_DT_Q6};
+    for (int t = 0; t < 2; t++)
+        for (int g = 32; g <= 128; g *= 2) {
+            qt q;
+            qt_ok(&q, types[t], w, O, I, g, 0);
+            float *d = deq(&q);
+            const uint16_t *sc = q.parts[INGOT_QB_SCALES];
+            for (int i = 0; i < O * I; i++)
+                ck_assert(fabsf(d[i] - w[i]) <= ingot_f16_to_f32(sc[i / g]));
+            /* the search's parts, through the same dequantizer */
+            const ingot_format *mf = types[t] == INGOT_DT_Q5 ? &ingot_format_int5_mse : &ingot_format_int6_mse;
+            qt m;
+            memset(&m, 0, sizeof m);
+            m.l = q.l;
+            for (int p = 0; p < q.l.n; p++)
+                m.parts[p] = malloc(q.l.p[p].bytes);
+            ingot_error err = {0};
+            ck_assert_int_eq(ingot_quantize_ref(mf, w, O, I, g, 0, m.parts, "t", &err), 0);
+            ck_assert_int_eq(ingot_wmat_bind(&m.w, ingot_format_of(types[t]), O, I, g, 0,
+                                             (const void *const *)m.parts, "t", &err), 0);
+            float *dm = deq(&m);
+            double ea = 0, eb = 0;
+            for (int j = 0; j < O * I / g; j++) {
+                double ga = 0, gb = 0;
+                for (int i = j * g; i < (j + 1) * g; i++) {
+                    ga += ((double)d[i] - w[i]) * ((double)d[i] - w[i]);
+                    gb += ((double)dm[i] - w[i]) * ((double)dm[i] - w[i]);
+                }
+                ck_assert_msg(gb <= ga * (1 + 1e-5) + 1e-30, "%s g%d group %d: %g > %g",
+                              ingot_dtype_name(types[t]), g, j, gb, ga);
+                ea += ga;
+                eb += gb;
+            }
+            ck_assert_msg(eb < ea, "%s g%d: the search gained nothing", ingot_dtype_name(types[t]), g);
+            free(dm);
+            free(d);
+            qt_free(&m);
+            qt_free(&q);
+        }
+    free(w);
+}
+END_TEST
+
 /* The row quantizers use inline/branch-free arithmetic; recompute the spec
  * with libm rounding and bitsandbytes' tree on data full of exact ties. */
 static float tie_value(int i, float unit)
@@ -569,7 +668,7 @@ START_TEST(test_format_table)
                 ck_assert_str_eq(l.p[i].role, f->variants[v].role[i]);
         }
     }
-    ck_assert_int_eq(n, 6);
+    ck_assert_int_eq(n, 8); /* bf16 f16 f32 int8 nf4 int4 int5 int6 */
 }
 END_TEST
 
@@ -707,6 +806,9 @@ static const kcase kcases[] = {
     {INGOT_DT_NF4, 70, 192, 0, 1},  {INGOT_DT_NF4, 64, 896, 0, 1}, {INGOT_DT_Q4, 96, 256, 128, 0},
     {INGOT_DT_Q4, 33, 320, 32, 0},  {INGOT_DT_Q4, 70, 192, 64, 0}, {INGOT_DT_Q4, 40, 4864, 128, 0},
     {INGOT_DT_Q4, 17, 288, 96, 0},  {INGOT_DT_Q4, 24, 512, 256, 0}, {INGOT_DT_Q8, 20, 896, 0, 0},
+    {INGOT_DT_Q5, 96, 256, 128, 0}, {INGOT_DT_Q5, 33, 320, 32, 0}, {INGOT_DT_Q5, 17, 288, 96, 0},
+    {INGOT_DT_Q5, 40, 4864, 32, 0}, {INGOT_DT_Q6, 70, 192, 64, 0}, {INGOT_DT_Q6, 40, 4864, 128, 0},
+    {INGOT_DT_Q6, 24, 512, 256, 0}, {INGOT_DT_Q6, 33, 320, 32, 0},
 };
 static const int ktoks[] = {1, 3, 17, 64};
 
@@ -857,8 +959,8 @@ START_TEST(test_kernels_edge_values)
     float x[4 * I], y[4 * O];
     for (int i = 0; i < 4 * I; i++)
         x[i] = (float)(i % 5) * 0.1f;
-    const ingot_dtype types[3] = {INGOT_DT_Q8, INGOT_DT_NF4, INGOT_DT_Q4};
-    for (int ti = 0; ti < 3; ti++) {
+    const ingot_dtype types[5] = {INGOT_DT_Q8, INGOT_DT_NF4, INGOT_DT_Q4, INGOT_DT_Q5, INGOT_DT_Q6};
+    for (int ti = 0; ti < 5; ti++) {
         qt q;
         qt_ok(&q, types[ti], w, O, I, 128, 0);
         for (int k = 0; k < nt; k++)
@@ -887,6 +989,8 @@ static Suite *quant_suite(void)
     tcase_add_test(tc, test_q4_known);
     tcase_add_test(tc, test_q4_edges);
     tcase_add_test(tc, test_q4_mse_search);
+    tcase_add_test(tc, test_qb_known);
+    tcase_add_test(tc, test_qb_bounds_and_search);
     tcase_add_test(tc, test_row_quantizers_match_spec);
     tcase_add_test(tc, test_nonfinite);
     tcase_add_test(tc, test_layout);

@@ -25,6 +25,8 @@ static const struct {
     [INGOT_DT_Q8] = {"int8", NULL, 0},
     [INGOT_DT_NF4] = {"nf4", NULL, 0},
     [INGOT_DT_Q4] = {"int4", NULL, 0},
+    [INGOT_DT_Q5] = {"int5", NULL, 0},
+    [INGOT_DT_Q6] = {"int6", NULL, 0},
 };
 
 const char *ingot_dtype_name(ingot_dtype t)

@@ -17,6 +17,8 @@ INGOT_QMATMUL_DECL(ingot_qmatmul_ref);
 INGOT_QMATMUL_DECL(ingot_qmatmul_q8_avx2);
 INGOT_QMATMUL_DECL(ingot_qmatmul_nf4_avx2);
 INGOT_QMATMUL_DECL(ingot_qmatmul_q4_avx2);
+INGOT_QMATMUL_DECL(ingot_qmatmul_q5_avx2);
+INGOT_QMATMUL_DECL(ingot_qmatmul_q6_avx2);
 /* AVX2, decode on integer dot products over the rounded token (qmatmul_avx2dot.c) */
 INGOT_QMATMUL_DECL(ingot_qmatmul_q8_avx2dot);
 INGOT_QMATMUL_DECL(ingot_qmatmul_nf4_avx2dot);
@@ -25,6 +27,8 @@ INGOT_QMATMUL_DECL(ingot_qmatmul_q4_avx2dot);
 INGOT_QMATMUL_DECL(ingot_qmatmul_q8_avx512);
 INGOT_QMATMUL_DECL(ingot_qmatmul_nf4_avx512);
 INGOT_QMATMUL_DECL(ingot_qmatmul_q4_avx512);
+INGOT_QMATMUL_DECL(ingot_qmatmul_q5_avx512);
+INGOT_QMATMUL_DECL(ingot_qmatmul_q6_avx512);
 /* AVX-512 VNNI decode over the rounded token (qmatmul_vnni.c) */
 INGOT_QMATMUL_DECL(ingot_qmatmul_q8_vnni);
 INGOT_QMATMUL_DECL(ingot_qmatmul_nf4_vnni);

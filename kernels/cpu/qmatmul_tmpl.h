@@ -75,7 +75,10 @@
 #define QM_CAT(a, b) QM_CAT2(a, b)
 #define QM_NAME(fmt) QM_CAT(QM_CAT(ingot_qmatmul_, fmt), QM_CAT(_, QM_ISA))
 
-enum { FMT_Q8, FMT_NF4, FMT_Q4 };
+enum { FMT_Q8, FMT_NF4, FMT_Q4, FMT_Q5, FMT_Q6 };
+/* formats with a scale and a zero point per group, and their high bits per code (int5: 1, int6: 2) */
+#define GRP(fmt) ((fmt) >= FMT_Q4)
+#define HB(fmt) ((fmt) >= FMT_Q4 ? (fmt) - FMT_Q4 : 0)
 
 static size_t round_up(size_t n, size_t a)
 {
@@ -96,6 +99,7 @@ typedef struct qm {
     const void *scales; /* int8 f32 (n_out); nf4 absmax f32 or absmax_q u8; int4 f16 (n_out, ng) */
     const void *zeros;  /* int4 u8 (n_out, ng); nf4 double quant: absmax_offset f32 (1) */
     const void *aux;    /* nf4 double quant: absmax_absmax f32 (ceil(nb/256)) */
+    const uint8_t *qh;  /* int5/int6 high bits (n_out, n_in*hb/8) */
     int n_in, n_out, group, rowbytes;
     const float *dmap; /* nf4 double quant: the dynamic map */
     vlut lut;          /* the NF4 code book, or 0..15 */
@@ -105,9 +109,13 @@ static qm qm_make(const ingot_wmat *w, int fmt)
 {
     static const float ident[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     /* the parts (formats/formats.h) under the names the loops use */
-    const void *zeros = fmt == FMT_NF4 ? w->part[INGOT_NF4_ABSMAX_OFFSET] : w->part[INGOT_Q4_ZEROS];
+    const void *zeros = fmt == FMT_NF4 ? w->part[INGOT_NF4_ABSMAX_OFFSET]
+                        : HB(fmt)      ? w->part[INGOT_QB_ZEROS]
+                                       : w->part[INGOT_Q4_ZEROS];
+    const void *scales = HB(fmt) ? w->part[INGOT_QB_SCALES] : w->part[1];
     const void *aux = fmt == FMT_NF4 && w->variant == INGOT_NF4_DQ ? w->part[INGOT_NF4_ABSMAX_ABSMAX] : NULL;
-    qm c = {w->part[0], w->part[1], zeros, aux, w->n_in, w->n_out, w->group_size, w->n_in / 2,
+    const uint8_t *qh = HB(fmt) ? (const uint8_t *)w->part[INGOT_QB_QH] : NULL;
+    qm c = {w->part[0], scales, zeros, aux, qh, w->n_in, w->n_out, w->group_size, w->n_in / 2,
             NULL, v_lut_load(fmt == FMT_NF4 ? ingot_nf4_code : ident)};
     if (fmt == FMT_NF4 && c.aux)
         c.dmap = ingot_dynamic_map();
@@ -167,10 +175,26 @@ AI vi load_chunk(const uint8_t *row, int n_in, int ch)
     return vi_load_dwords(row + ch * (QCH / 2), rem >= QCH ? VL : rem / 8);
 }
 
-/* Code m of each dword (nibble m) as f32: the NF4 value or the int4 code
- * (minus the zero point where lut has it folded in). */
-AI vf code(int fmt, vlut lut, vi v, int m)
+/* The high bits of chunk ch of an int5/int6 row (0 for the other formats). */
+AI vi load_hi(const qm *c, int fmt, int o, int ch)
 {
+    vi z;
+    if (!HB(fmt)) { /* never asked for */
+        memset(&z, 0, sizeof z);
+        return z;
+    }
+    int hb = HB(fmt), rem = c->n_in - ch * QCH;
+    const uint8_t *row = c->qh + (size_t)o * (size_t)(c->n_in / 8 * hb);
+    return vi_load_hi(row + (size_t)ch * (QCH / 8) * hb, hb, rem >= QCH ? VL : rem / 8);
+}
+
+/* Code m of each dword (nibble m) as f32: the NF4 value or the int4 code
+ * (minus the zero point where lut has it folded in); int5/int6 take their
+ * high bits from h. */
+AI vf code(int fmt, vlut lut, vi v, vi h, int m)
+{
+    if (HB(fmt))
+        return v_cvt_code_hi(v, h, m, HB(fmt));
     vi idx = m ? vi_srl32(v, 4 * m) : v;
     if (fmt == FMT_Q4 && !QM_Q4_LUT)
         return v_cvt_low4(idx);
@@ -291,7 +315,7 @@ AI void dec4_rows(const qm *c, int fmt, int R, int o, const float *xp, const flo
 {
     const uint8_t *base = (const uint8_t *)c->data; // (n_out, n_in/2)
     const int nb = c->n_in / 64, g = c->group;
-    const int whole = fmt == FMT_Q4 && g % QCH == 0, fold = QM_Q4_LUT && whole;
+    const int whole = GRP(fmt) && g % QCH == 0, fold = QM_Q4_LUT && whole && fmt == FMT_Q4;
     vf acc[DEC_R];
     rowsc rs[DEC_R];
     UNROLL
@@ -303,12 +327,13 @@ AI void dec4_rows(const qm *c, int fmt, int R, int o, const float *xp, const flo
     /* whole-chunk int4 groups: group gi of chunk ch, kept without a division */
     const int cpg = whole ? g / QCH : 1;
     for (int ch = 0, gi = 0, left = cpg; ch < nch; ch++) {
-        vi v[DEC_R];
+        vi v[DEC_R], h[DEC_R];
         vf t[QM_CHAINS][DEC_R];
         vlut lut[DEC_R];
         UNROLL
         for (int r = 0; r < R; r++) {
             v[r] = load_chunk(base + (size_t)(o + r) * (size_t)c->rowbytes, c->n_in, ch);
+            h[r] = HB(fmt) ? load_hi(c, fmt, o + r, ch) : v[r];
             UNROLL
             for (int i = 0; i < QM_CHAINS; i++)
                 t[i][r] = v_zero();
@@ -329,9 +354,9 @@ AI void dec4_rows(const qm *c, int fmt, int R, int o, const float *xp, const flo
             vf xa = v_load(xc + m * VL), xb = v_load(xc + m * VL + VL);
             UNROLL
             for (int r = 0; r < R; r++) {
-                t[0][r] = v_fma(code(fmt, lut[r], v[r], m), xa, t[0][r]);
+                t[0][r] = v_fma(code(fmt, lut[r], v[r], h[r], m), xa, t[0][r]);
                 t[QM_CHAINS - 1][r] =
-                    v_fma(code(fmt, lut[r], v[r], m + 1), xb, t[QM_CHAINS - 1][r]);
+                    v_fma(code(fmt, lut[r], v[r], h[r], m + 1), xb, t[QM_CHAINS - 1][r]);
             }
         }
         UNROLL
@@ -371,7 +396,7 @@ AI void decode4(const qm *c, int fmt, const float *x, int n_tok, float *y, int o
 {
     const int np = (int)round_up((size_t)c->n_in, QCH);
     /* lane sums of x: only int4 groups that are not folded use them */
-    const int need_xs = fmt == FMT_Q4 && !(QM_Q4_LUT && c->group % QCH == 0);
+    const int need_xs = GRP(fmt) && !(QM_Q4_LUT && fmt == FMT_Q4 && c->group % QCH == 0);
     for (int t = 0; t < n_tok; t++) {
         permute_x(x + (size_t)t * (size_t)c->n_in, c->n_in, fmt == FMT_NF4, xp);
         for (int ch = 0; need_xs && ch < np; ch += QCH)
@@ -481,7 +506,7 @@ AI void deq_row(const qm *c, int fmt, int o, int k0, int kcp, float *dst)
     const uint8_t *row = (const uint8_t *)c->data + (size_t)o * (size_t)c->rowbytes;
     /* int4 groups of whole chunks: group gi of the chunk by a counter (an
      * integer division per chunk would cost more than the chunk) */
-    const int g = c->group, whole = fmt == FMT_Q4 && g % QCH == 0;
+    const int g = c->group, whole = GRP(fmt) && g % QCH == 0;
     const int cpg = whole ? g / QCH : 1, ch0 = k0 / QCH;
     const uint16_t *s16 = (const uint16_t *)c->scales; // (n_out, n_in/G)
     const uint8_t *zp = (const uint8_t *)c->zeros;     // (n_out, n_in/G)
@@ -489,7 +514,7 @@ AI void deq_row(const qm *c, int fmt, int o, int k0, int kcp, float *dst)
     int left = cpg - ch0 % cpg;
     for (int kk = 0; kk < kcp; kk += QCH) {
         int ch = (k0 + kk) / QCH;
-        vi v = load_chunk(row, c->n_in, ch);
+        vi v = load_chunk(row, c->n_in, ch), hbits = HB(fmt) ? load_hi(c, fmt, o, ch) : v;
         vf sv, zv = v_zero();
         if (whole) {
             sv = v_set1(_cvtsh_ss(s16[gi]));
@@ -503,8 +528,8 @@ AI void deq_row(const qm *c, int fmt, int o, int k0, int kcp, float *dst)
         }
         UNROLL
         for (int m = 0; m < 8; m++) {
-            vf f = code(fmt, c->lut, v, m);
-            if (fmt == FMT_Q4)
+            vf f = code(fmt, c->lut, v, hbits, m);
+            if (GRP(fmt))
                 f = v_sub(f, zv); /* q - z: exact */
             v_store(dst + kk + m * VL, v_mul(f, sv));
         }
@@ -685,4 +710,14 @@ INGOT_QMATMUL_DECL(QM_NAME(nf4))
 INGOT_QMATMUL_DECL(QM_NAME(q4))
 {
     qmatmul(FMT_Q4, w, x, n_tok, y, o0, o1);
+}
+
+INGOT_QMATMUL_DECL(QM_NAME(q5))
+{
+    qmatmul(FMT_Q5, w, x, n_tok, y, o0, o1);
+}
+
+INGOT_QMATMUL_DECL(QM_NAME(q6))
+{
+    qmatmul(FMT_Q6, w, x, n_tok, y, o0, o1);
 }

@@ -136,6 +136,22 @@ VI vf v_lut(vlut t, vi idx)
 }
 /* the low 4 bits of each dword as f32 */
 VI vf v_cvt_low4(vi v) { return _mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(15))); }
+/* int5/int6 high bits: the first n (VL, or VL / 2 at a row's end) hb-byte
+ * words at p, zero-extended to dwords (lanes past n are 0) */
+VI vi vi_load_hi(const uint8_t *p, int hb, int n)
+{
+    uint8_t b[2 * VL] = {0};
+    memcpy(b, p, (size_t)(n * hb));
+    __m128i v = _mm_loadu_si128((const __m128i *)b);
+    return hb == 1 ? _mm256_cvtepu8_epi32(v) : _mm256_cvtepu16_epi32(v);
+}
+/* code m of each dword: nibble m of v, with bits hb*m.. of h (hb bits) above it, as f32 */
+VI vf v_cvt_code_hi(vi v, vi h, int m, int hb)
+{
+    __m256i lo = _mm256_and_si256(_mm256_srli_epi32(v, 4 * m), _mm256_set1_epi32(15));
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi32(h, hb * m), _mm256_set1_epi32((1 << hb) - 1));
+    return _mm256_cvtepi32_ps(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)));
+}
 
 /* Scale vectors: lane j = a[j / 8] (the first n of VL / 8 entries, the rest
  * 0; here always the one), lane j = a[j / 4] (VL / 4 entries). */

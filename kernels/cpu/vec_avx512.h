@@ -145,6 +145,20 @@ VI vlut v_lut_sub(vlut t, vf z) { return _mm512_sub_ps(t, z); }
 VI vf v_lut(vlut t, vi idx) { return _mm512_permutexvar_ps(idx, t); }
 /* the low 4 bits of each dword as f32 */
 VI vf v_cvt_low4(vi v) { return _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15))); }
+/* int5/int6 high bits: the first n hb-byte words at p, zero-extended to dwords (the rest 0) */
+VI vi vi_load_hi(const uint8_t *p, int hb, int n)
+{
+    if (hb == 1)
+        return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(v_mask(n), p));
+    return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(v_mask(n), p));
+}
+/* code m of each dword: nibble m of v, with bits hb*m.. of h (hb bits) above it, as f32 */
+VI vf v_cvt_code_hi(vi v, vi h, int m, int hb)
+{
+    __m512i lo = _mm512_and_si512(_mm512_srli_epi32(v, 4 * m), _mm512_set1_epi32(15));
+    __m512i hi = _mm512_and_si512(_mm512_srli_epi32(h, hb * m), _mm512_set1_epi32((1 << hb) - 1));
+    return _mm512_cvtepi32_ps(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)));
+}
 
 /* Scale vectors: lane j = a[j / 8] (the first n of VL / 8 entries, the rest
  * 0), lane j = a[j / 4] (VL / 4 entries). */
