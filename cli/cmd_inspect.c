@@ -57,6 +57,17 @@ static int64_t tensor_bytes(json_t *t)
 }
 
 /* The summary every consumer relies on (documented in ingot-inspect(1)). */
+/* The divergence --target-bpw predicted for tensor name (borrowed), or NULL. */
+static json_t *allocated_kld(json_t *alloc, const char *name)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(alloc, "tensors"), i, t)
+        if (name && !strcmp(json_string_value(json_object_get(t, "name")), name))
+            return json_object_get(t, "kld");
+    return NULL;
+}
+
 static json_t *summary_json(json_t *m)
 {
     json_t *c = json_object_get(m, "config");
@@ -78,15 +89,29 @@ static json_t *summary_json(json_t *m)
     int64_t total_bytes = 0, total_params = 0;
     size_t i;
     json_t *t;
+    json_t *alloc = json_object_get(json_object_get(m, "quantization"), "allocation");
     json_array_foreach(json_object_get(m, "tensors"), i, t) {
         int64_t b = tensor_bytes(t);
         total_bytes += b;
         total_params += n_elements(json_object_get(t, "shape"));
-        json_array_append_new(tensors, json_pack("{s:O,s:O,s:O,s:I}", "name",
-                                                 json_object_get(t, "name"), "type",
-                                                 json_object_get(t, "type"), "shape",
-                                                 json_object_get(t, "shape"), "bytes", (json_int_t)b));
+        json_t *row = json_pack("{s:O,s:O,s:O,s:I}", "name", json_object_get(t, "name"), "type",
+                                json_object_get(t, "type"), "shape", json_object_get(t, "shape"), "bytes",
+                                (json_int_t)b);
+        json_int_t g = json_integer_value(json_object_get(t, "group_size"));
+        if (g > 0)
+            json_object_set_new(row, "group_size", json_integer(g));
+        json_t *kld = allocated_kld(alloc, json_string_value(json_object_get(t, "name")));
+        if (kld)
+            json_object_set(row, "predicted_kld", kld);
+        json_array_append_new(tensors, row);
     }
+    if (json_is_object(alloc)) /* --target-bpw: what the allocation aimed at and expects */
+        json_object_set_new(out, "allocation",
+                            json_pack("{s:O,s:O,s:O,s:O,s:O}", "target_bpw", json_object_get(alloc, "target_bpw"),
+                                      "predicted_kld", json_object_get(alloc, "predicted_kld"), "samples",
+                                      json_object_get(alloc, "samples"), "length",
+                                      json_object_get(alloc, "length"), "scored_tokens",
+                                      json_object_get(alloc, "scored_tokens")));
     json_object_set_new(out, "tensors", tensors);
     json_object_set_new(out, "n_tensors", json_integer((json_int_t)json_array_size(tensors)));
     json_object_set_new(out, "params", json_integer(total_params));
@@ -118,7 +143,9 @@ static void print_table(const char *path, json_t *s)
            json_number_value(json_object_get(sc, "factor")),
            json_is_true(json_object_get(s, "tied_embeddings")) ? "yes" : "no",
            json_integer_value(json_object_get(s, "max_position_embeddings")));
-    printf("%-36s %-6s %-16s %12s %7s\n", "tensor", "type", "shape", "bytes", "bits/w");
+    json_t *alloc = json_object_get(s, "allocation");
+    printf("%-36s %-9s %-16s %12s %7s%s\n", "tensor", "type", "shape", "bytes", "bits/w",
+           alloc ? "  pred. KLD" : "");
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(s, "tensors"), i, t) {
@@ -126,15 +153,29 @@ static void print_table(const char *path, json_t *s)
         shape_str(json_object_get(t, "shape"), shp, sizeof shp);
         int64_t n = n_elements(json_object_get(t, "shape"));
         int64_t b = json_integer_value(json_object_get(t, "bytes"));
-        printf("%-36s %-6s %-16s %12lld %7.2f\n", json_string_value(json_object_get(t, "name")),
-               json_string_value(json_object_get(t, "type")), shp, (long long)b,
-               n ? 8.0 * (double)b / (double)n : 0.0);
+        char type[32];
+        json_int_t g = json_integer_value(json_object_get(t, "group_size"));
+        snprintf(type, sizeof type, g > 0 ? "%s g%lld" : "%s", json_string_value(json_object_get(t, "type")),
+                 (long long)g);
+        printf("%-36s %-9s %-16s %12lld %7.2f", json_string_value(json_object_get(t, "name")), type, shp,
+               (long long)b, n ? 8.0 * (double)b / (double)n : 0.0);
+        json_t *k = json_object_get(t, "predicted_kld");
+        if (k)
+            printf("  %9.6f", json_number_value(k));
+        putchar('\n');
     }
     printf("\ntotal: %lld tensors, %.2f M parameters, %.2f MiB, %.2f bits/weight\n",
            json_integer_value(json_object_get(s, "n_tensors")),
            (double)json_integer_value(json_object_get(s, "params")) / 1e6,
            (double)json_integer_value(json_object_get(s, "bytes")) / (1 << 20),
            json_number_value(json_object_get(s, "bits_per_weight")));
+    if (alloc)
+        printf("formats chosen by --target-bpw %g: predicted KL divergence %.6f, the sum of each tensor's "
+               "alone on %lld x %lld calibration tokens\n",
+               json_number_value(json_object_get(alloc, "target_bpw")),
+               json_number_value(json_object_get(alloc, "predicted_kld")),
+               (long long)json_integer_value(json_object_get(alloc, "samples")),
+               (long long)json_integer_value(json_object_get(alloc, "length")));
 }
 
 struct bad_list {

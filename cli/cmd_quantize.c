@@ -30,6 +30,10 @@ static void help(void)
           "                          g32, int8 or as stored; embeddings and head too) for the\n"
           "                          least KL divergence on --calib at X bits per weight of\n"
           "                          the whole model; --type int4 is implied\n"
+          "      --target-measure M  exact (the KL divergence of every format of every tensor)\n"
+          "                          or proxy (of one format per tensor, the others scaled by\n"
+          "                          their activation-weighted error); default: exact below\n"
+          "                          50 M parameters\n"
           "      --calib PATH        awq4, --target-bpw: calibration text: a text file, a\n"
           "                          .jsonl file of {\"text\": ...} lines, or a directory\n"
           "      --calib-samples N   calibration sequences (default awq4 128, target 8)\n"
@@ -37,7 +41,8 @@ static void help(void)
           "      --loss-samples N    awq4: sequences the scale search scores (default 16)\n"
           "      --keep PATTERN      leave tensors matching the glob as they are, e.g.\n"
           "                          'blk.0.*' (repeatable)\n"
-          "      --embed-type TYPE   token_embd.weight: bf16, f16, f32, int8, nf4 or int4\n"
+          "      --embed-type TYPE   token_embd.weight: bf16, f16, f32, int8, nf4, int4, int5\n"
+          "                          or int6\n"
           "                          (default: as stored)\n"
           "      --head-type TYPE    output.weight, likewise; with tied embeddings, stores a\n"
           "                          separate output.weight\n",
@@ -55,14 +60,14 @@ struct q_args {
     bool have_type, have_group, have_calib_sizes, have_target;
 };
 
-enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD, O_MSE, O_TARGET };
+enum { O_TYPE = 256, O_GROUP, O_DQ, O_CALIB, O_CSAMPLES, O_CLEN, O_LOSS, O_KEEP, O_EMBED, O_HEAD, O_MSE, O_TARGET, O_MEASURE };
 
 static int weight_type_arg(const char *opt, const char *s, int *out)
 {
     int t = ingot_dtype_from_name(s);
     if (t != INGOT_DT_BF16 && t != INGOT_DT_F16 && t != INGOT_DT_F32 && t != INGOT_DT_Q8 &&
-        t != INGOT_DT_NF4 && t != INGOT_DT_Q4)
-        return cli_usage_error("quantize", "%s: '%s' is not bf16, f16, f32, int8, nf4 or int4", opt, s);
+        t != INGOT_DT_NF4 && t != INGOT_DT_Q4 && t != INGOT_DT_Q5 && t != INGOT_DT_Q6)
+        return cli_usage_error("quantize", "%s: '%s' is not bf16, f16, f32, int8, nf4, int4, int5 or int6", opt, s);
     *out = t;
     return 0;
 }
@@ -121,6 +126,12 @@ static int take_option(int c, struct q_args *a)
         a->have_target = true;
         return 0;
     }
+    case O_MEASURE:
+        if (!strcmp(optarg, "exact") || !strcmp(optarg, "proxy")) {
+            a->o.target_measure = optarg[0] == 'e' ? INGOT_MEASURE_EXACT : INGOT_MEASURE_PROXY;
+            return 0;
+        }
+        return cli_usage_error("quantize", "--target-measure: '%s' is not exact or proxy", optarg);
     case O_KEEP:
         if (a->n_keep == MAX_KEEP)
             return cli_usage_error("quantize", "--keep: at most %d patterns", MAX_KEEP);
@@ -147,6 +158,8 @@ static int check_combination(const struct q_args *a)
                                            "use it with --type int4 or without --type");
     if (target && !a->o.calib_path)
         return cli_usage_error("quantize", "--target-bpw needs --calib FILE");
+    if (a->o.target_measure && !target)
+        return cli_usage_error("quantize", "--target-measure is only used by --target-bpw");
     if (target && a->have_group)
         return cli_usage_error("quantize", "--target-bpw picks each tensor's group size: drop --group-size");
     if (!a->have_type && !target)
@@ -170,6 +183,7 @@ static int parse(int argc, char **argv, struct q_args *a)
         {"output", required_argument, NULL, 'o'},     {"type", required_argument, NULL, O_TYPE},
         {"group-size", required_argument, NULL, O_GROUP}, {"double-quant", no_argument, NULL, O_DQ},
         {"mse-scales", no_argument, NULL, O_MSE},     {"target-bpw", required_argument, NULL, O_TARGET},
+        {"target-measure", required_argument, NULL, O_MEASURE},
         {"calib", required_argument, NULL, O_CALIB},  {"calib-samples", required_argument, NULL, O_CSAMPLES},
         {"calib-len", required_argument, NULL, O_CLEN}, {"loss-samples", required_argument, NULL, O_LOSS},
         {"keep", required_argument, NULL, O_KEEP},    {"embed-type", required_argument, NULL, O_EMBED},

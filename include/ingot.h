@@ -185,8 +185,16 @@ typedef struct ingot_quantize_options {
                                 whole model takes at most this many bits per weight with the least
                                 KL divergence measured on calib_path (calib_samples x calib_len
                                 tokens, default 8 x 256) */
-    void *reserved[7];       /* room for later options; zeroed by ingot_quantize_options_init */
+    int target_measure;      /* how --target-bpw measures each format's cost: INGOT_MEASURE_AUTO
+                                (exact below INGOT_MEASURE_EXACT_MAX_PARAMS parameters, else proxy),
+                                _EXACT (the KL divergence of every candidate) or _PROXY (of one
+                                candidate per tensor, the others scaled by their activation-
+                                weighted squared error) */
+    void *reserved[6];       /* room for later options; zeroed by ingot_quantize_options_init */
 } ingot_quantize_options;
+
+enum { INGOT_MEASURE_AUTO = 0, INGOT_MEASURE_EXACT = 1, INGOT_MEASURE_PROXY = 2 };
+#define INGOT_MEASURE_EXACT_MAX_PARAMS 50000000
 
 /** Fills *o with the defaults: int8, group 128, no calibration, types as stored,
  *  no callbacks. */

@@ -191,6 +191,8 @@ static int check_options(const ingot_quantize_options *o, ingot_error *err)
     if (o->target_bpw > 0 && o->type != INGOT_QUANT_INT4)
         return ingot_fail(err, INGOT_ERR_ARG, "a target bits per weight needs type int4, not %s",
                           ingot_quant_type_name(o->type));
+    if (o->target_measure < INGOT_MEASURE_AUTO || o->target_measure > INGOT_MEASURE_PROXY)
+        return ingot_fail(err, INGOT_ERR_ARG, "target measure %d: not auto, exact or proxy", o->target_measure);
     if (o->target_bpw > 0 && !o->calib_path)
         return ingot_fail(err, INGOT_ERR_ARG, "a target bits per weight needs a calibration text");
     if (check_type_opt(o->embed_type, "embedding type", err) ||
@@ -672,10 +674,22 @@ static void alloc_candidates(const qz *q, const out_tensor *ot, ingot_alloc_item
     it->cand[it->n_cand++] = (ingot_qcand){.type = ot->src->type, .bytes = stored};
 }
 
-/* Measures the divergence of every quantized candidate of one tensor. */
-static int alloc_measure(qz *q, ingot_sens *sens, const out_tensor *ot, ingot_alloc_item *it,
+/* Proxy measurement: the first candidate's divergence, measured, scales the
+ * others' activation-weighted squared errors (each candidate's .kld holds
+ * its error until then). */
+static void alloc_scale_proxy(ingot_alloc_item *it, double kld0)
+{
+    double e0 = it->cand[0].kld;
+    for (int c = 0; c < it->n_cand - 1; c++)
+        it->cand[c].kld = e0 > 0 ? kld0 * it->cand[c].kld / e0 : 0;
+}
+
+/* Measures the divergence of every quantized candidate of one tensor
+ * (proxy: of the first, the others scaled by alloc_scale_proxy). */
+static int alloc_measure(qz *q, ingot_sens *sens, const out_tensor *ot, ingot_alloc_item *it, bool proxy,
                          ingot_error *err)
 {
+    double kld0 = 0;
     const ingot_tensor_spec *s = ot->spec;
     float *w = load_f32(q, ot, err);
     uint64_t most = 0;
@@ -697,19 +711,23 @@ static int alloc_measure(qz *q, ingot_sens *sens, const out_tensor *ot, ingot_al
         if (rc == 0)
             rc = ingot_wmat_bind(&view, f, s->shape[0], s->shape[1], k->group, 0,
                                  (const void *const *)parts, s->name, err);
-        if (rc == 0)
-            rc = ingot_sens_kld(sens, s->name, &view, &k->kld, err);
+        if (rc == 0 && proxy)
+            rc = ingot_sens_weighted_err(sens, s->name, w, &view, &k->kld, err);
+        if (rc == 0 && (!proxy || c == 0))
+            rc = ingot_sens_kld(sens, s->name, &view, proxy ? &kld0 : &k->kld, err);
         progress(q, "measuring", 1);
         if (rc == 0 && interrupted(q))
             rc = ingot_fail(err, INGOT_ERR_INTERRUPTED, "interrupted");
     }
+    if (rc == 0 && proxy)
+        alloc_scale_proxy(it, kld0);
     free(buf);
     free(w);
     return rc;
 }
 
 static json_t *alloc_json(const qz *q, const ingot_alloc_item *items, int n, uint64_t params,
-                          uint64_t bytes, int scored)
+                          uint64_t bytes, int scored, bool proxy)
 {
     json_t *tensors = json_array();
     double total = 0;
@@ -727,9 +745,10 @@ static json_t *alloc_json(const qz *q, const ingot_alloc_item *items, int n, uin
                                                  ingot_dtype_name(ch->type), "group_size", ch->group,
                                                  "kld", ch->kld, "candidates", cands));
     }
-    return json_pack("{s:f,s:f,s:f,s:i,s:i,s:i,s:o}", "target_bpw", q->o->target_bpw, "bits_per_weight",
-                     8.0 * (double)bytes / (double)params, "predicted_kld", total, "samples", q->calib.n,
-                     "length", q->calib.len, "scored_tokens", scored, "tensors", tensors);
+    return json_pack("{s:f,s:f,s:f,s:s,s:i,s:i,s:i,s:o}", "target_bpw", q->o->target_bpw, "bits_per_weight",
+                     8.0 * (double)bytes / (double)params, "predicted_kld", total, "measure",
+                     proxy ? "proxy" : "exact", "samples", q->calib.n, "length", q->calib.len,
+                     "scored_tokens", scored, "tensors", tensors);
 }
 
 /* Applies the choices: each allocated tensor's type and group, and its parts. */
@@ -778,10 +797,12 @@ static int allocate(qz *q, ingot_error *err)
         q->total += (uint64_t)items[n].n_cand - 1;
         n++;
     }
+    bool proxy = o->target_measure == INGOT_MEASURE_PROXY ||
+                 (o->target_measure == INGOT_MEASURE_AUTO && params > INGOT_MEASURE_EXACT_MAX_PARAMS);
     ingot_sens *sens = ingot_sens_create(q->m, &q->calib, omp_threads(), err);
     int rc = sens ? 0 : -1;
     for (int i = 0; rc == 0 && i < n; i++)
-        rc = alloc_measure(q, sens, &q->t[which[i]], &items[i], err);
+        rc = alloc_measure(q, sens, &q->t[which[i]], &items[i], proxy, err);
     uint64_t budget = (uint64_t)floor(o->target_bpw * (double)params / 8.0), least = fixed;
     for (int i = 0; i < n; i++) {
         uint64_t small = items[i].cand[0].bytes;
@@ -796,7 +817,7 @@ static int allocate(qz *q, ingot_error *err)
         rc = ingot_bitalloc(items, n, budget - fixed, &used, err);
     if (rc == 0)
         rc = alloc_apply(q, items, which, n, err);
-    if (rc == 0 && !(q->alloc = alloc_json(q, items, n, params, used + fixed, ingot_sens_scored(sens))))
+    if (rc == 0 && !(q->alloc = alloc_json(q, items, n, params, used + fixed, ingot_sens_scored(sens), proxy)))
         rc = ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
     ingot_sens_free(sens);
     free(items);

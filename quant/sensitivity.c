@@ -48,6 +48,13 @@ struct ingot_sens {
     float *h, *o;        // (B, dim) scratch
     float *hs;           // (HEAD_ROWS, dim) normed scored rows
     float *logits;       // (HEAD_ROWS, vocab)
+    float *inner;        // (B, max(nh*hd, ffn)): o_proj's or down_proj's input
+    /* mean x^2 of every input channel of every linear, over all tokens (the
+     * weights of ingot_sens_weighted_err): per layer q/k/v, o, gate/up,
+     * down; then the head's input; and how often each token id occurs */
+    double *h2;          // (n_layers, 2 * dim + nh*hd + ffn), then (dim)
+    double *tok_count;   // (vocab)
+    int h2_stride;
 };
 
 static const char *const lin_suffix[] = {"attn_q.weight", "attn_k.weight", "attn_v.weight",
@@ -78,9 +85,20 @@ static void add_to(float *x, const float *y, size_t n)
         x[i] += y[i];
 }
 
-/* Layer l with weights L over every sequence: x (n_tok, dim) in place. */
-static int run_layer(ingot_sens *s, const ingot_layer *L, int l, float *x, ingot_error *err)
+/* Adds the squares of rows x (n, d) to acc (d). */
+static void acc_sq(double *acc, const float *x, int n, int d)
 {
+    for (int t = 0; t < n; t++)
+        for (int k = 0; k < d; k++)
+            acc[k] += (double)x[(size_t)t * d + k] * x[(size_t)t * d + k];
+}
+
+/* Layer l with weights L over every sequence: x (n_tok, dim) in place.
+ * h2: NULL, or layer l's input moments to accumulate (the reference pass). */
+static int run_layer_h2(ingot_sens *s, const ingot_layer *L, int l, float *x, double *h2, ingot_error *err)
+{
+    const ingot_config *c = &s->m->cfg;
+    const int qd = c->n_heads * c->head_dim;
     const int len = s->calib->len;
     for (int q = 0; q < s->calib->n; q++)
         for (int p0 = 0; p0 < len; p0 += B) {
@@ -88,15 +106,28 @@ static int run_layer(ingot_sens *s, const ingot_layer *L, int l, float *x, ingot
             float *xs = x + ((size_t)q * len + (size_t)p0) * (size_t)s->dim;
             size_t n = (size_t)k * (size_t)s->dim;
             ingot_rmsnorm_rows(s->ctx, s->h, xs, L->attn_norm, k);
-            if (ingot_attn_forward(s->ctx, L, l, s->h, k, p0, s->o, NULL, err) != 0)
+            if (ingot_attn_forward(s->ctx, L, l, s->h, k, p0, s->o, h2 ? s->inner : NULL, err) != 0)
                 return -1;
+            if (h2) {
+                acc_sq(h2, s->h, k, s->dim);
+                acc_sq(h2 + s->dim, s->inner, k, qd);
+            }
             add_to(xs, s->o, n);
             ingot_rmsnorm_rows(s->ctx, s->h, xs, L->ffn_norm, k);
-            if (ingot_mlp_forward(s->ctx, L, l, s->h, k, s->o, NULL, err) != 0)
+            if (ingot_mlp_forward(s->ctx, L, l, s->h, k, s->o, h2 ? s->inner : NULL, err) != 0)
                 return -1;
+            if (h2) {
+                acc_sq(h2 + s->dim + qd, s->h, k, s->dim);
+                acc_sq(h2 + 2 * s->dim + qd, s->inner, k, c->ffn_size);
+            }
             add_to(xs, s->o, n);
         }
     return 0;
+}
+
+static int run_layer(ingot_sens *s, const ingot_layer *L, int l, float *x, ingot_error *err)
+{
+    return run_layer_h2(s, L, l, x, NULL, err);
 }
 
 /* log-softmax of each of n rows of z (n, v), in place. */
@@ -186,18 +217,36 @@ static bool alloc_all(ingot_sens *s)
     s->o = malloc((size_t)B * s->dim * sizeof(float));
     s->hs = malloc((size_t)HEAD_ROWS * s->dim * sizeof(float));
     s->logits = malloc((size_t)HEAD_ROWS * s->vocab * sizeof(float));
-    return s->X && s->ref && s->x && s->h && s->o && s->hs && s->logits;
+    const ingot_config *c = &s->m->cfg;
+    int qd = c->n_heads * c->head_dim, wide = qd > c->ffn_size ? qd : c->ffn_size;
+    s->h2_stride = 2 * s->dim + qd + c->ffn_size;
+    s->inner = malloc((size_t)B * wide * sizeof(float));
+    s->h2 = calloc((size_t)s->n_layers * s->h2_stride + s->dim, sizeof(double));
+    s->tok_count = calloc((size_t)s->vocab, sizeof(double));
+    return s->X && s->ref && s->x && s->h && s->o && s->hs && s->logits && s->inner && s->h2 && s->tok_count;
 }
 
 /* The reference pass: X[0..N] and the reference log-probabilities. */
 static int reference(ingot_sens *s, ingot_error *err)
 {
     embed(s, &s->m->embed, layer_x(s, 0));
+    for (size_t t = 0; t < s->n_tok; t++) /* calib tokens are ids of the vocabulary */
+        s->tok_count[s->calib->tokens[t]] += 1;
     for (int l = 0; l < s->n_layers; l++) {
         memcpy(layer_x(s, l + 1), layer_x(s, l), s->n_tok * (size_t)s->dim * sizeof(float));
-        if (run_layer(s, &s->m->layers[l], l, layer_x(s, l + 1), err) != 0)
+        if (run_layer_h2(s, &s->m->layers[l], l, layer_x(s, l + 1), s->h2 + (size_t)l * s->h2_stride,
+                         err) != 0)
             return -1;
     }
+    double *hh = s->h2 + (size_t)s->n_layers * s->h2_stride; /* the head's input: the normed output */
+    for (size_t t0 = 0; t0 < s->n_tok; t0 += B) {
+        int k = s->n_tok - t0 < B ? (int)(s->n_tok - t0) : B;
+        ingot_rmsnorm_rows(s->ctx, s->h, layer_x(s, s->n_layers) + t0 * s->dim, s->m->out_norm, k);
+        acc_sq(hh, s->h, k, s->dim);
+    }
+    size_t nh = (size_t)s->n_layers * s->h2_stride + s->dim;
+    for (size_t i = 0; i < nh; i++)
+        s->h2[i] /= (double)s->n_tok;
     for (int r0 = 0; r0 < s->n_sc; r0 += HEAD_ROWS) {
         int n = s->n_sc - r0 < HEAD_ROWS ? s->n_sc - r0 : HEAD_ROWS;
         if (head_rows(s, layer_x(s, s->n_layers), &s->m->output, r0, n, err) != 0)
@@ -251,6 +300,9 @@ void ingot_sens_free(ingot_sens *s)
     free(s->o);
     free(s->hs);
     free(s->logits);
+    free(s->inner);
+    free(s->h2);
+    free(s->tok_count);
     free(s);
 }
 
@@ -271,6 +323,73 @@ static int rerun(ingot_sens *s, int l0, int i, const ingot_wmat *w, ingot_error 
             return -1;
     }
     return 0;
+}
+
+/* Which input moments weigh tensor name's errors: *h (its n_in) and the kind; -1 if none. */
+static int weights_of(const ingot_sens *s, const char *name, const double **h)
+{
+    const ingot_config *c = &s->m->cfg;
+    const int qd = c->n_heads * c->head_dim;
+    if (!strcmp(name, "output.weight")) {
+        *h = s->h2 + (size_t)s->n_layers * s->h2_stride;
+        return 0;
+    }
+    if (!strcmp(name, "token_embd.weight")) {
+        *h = NULL; /* rows weighed by how often each token occurs */
+        return 0;
+    }
+    int l, at = 0;
+    if (sscanf(name, "blk.%d.%n", &l, &at) != 1 || at == 0 || l < 0 || l >= s->n_layers)
+        return -1;
+    const double *base = s->h2 + (size_t)l * s->h2_stride;
+    const size_t off[] = {0, 0, 0, (size_t)s->dim, (size_t)(s->dim + qd), (size_t)(s->dim + qd),
+                          (size_t)(2 * s->dim + qd)};
+    for (int i = 0; i < (int)INGOT_ARRAY_LEN(lin_suffix); i++)
+        if (!strcmp(name + at, lin_suffix[i])) {
+            *h = base + off[i];
+            return 0;
+        }
+    return -1;
+}
+
+int ingot_sens_weighted_err(const ingot_sens *s, const char *name, const float *w, const ingot_wmat *q,
+                            double *e, ingot_error *err)
+{
+    const double *h;
+    if (weights_of(s, name, &h) != 0)
+        return ingot_fail(err, INGOT_ERR_ARG, "sensitivity: %s is not a weight matrix of the model", name);
+    const int n_out = q->n_out, n_in = q->n_in;
+    double *row_e = calloc((size_t)n_out, sizeof *row_e);
+    if (!row_e)
+        return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", name);
+    bool ok = true;
+#pragma omp parallel
+    {
+        float *row = malloc((size_t)n_in * sizeof *row);
+        if (!row) {
+#pragma omp atomic write
+            ok = false;
+        }
+#pragma omp for schedule(static)
+        for (int o = 0; o < n_out; o++) {
+            if (!row || (!h && s->tok_count[o] == 0))
+                continue;
+            ingot_dequantize_ref(q, o, o + 1, row);
+            double acc = 0;
+            for (int k = 0; k < n_in; k++) {
+                double d = (double)row[k] - w[(size_t)o * n_in + k];
+                acc += d * d * (h ? h[k] : 1.0);
+            }
+            row_e[o] = h ? acc : acc * s->tok_count[o] / (double)s->n_tok;
+        }
+        free(row);
+    }
+    double sum = 0;
+    for (int o = 0; o < n_out; o++) /* in order: independent of the threads */
+        sum += row_e[o];
+    free(row_e);
+    *e = sum;
+    return ok ? 0 : ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", name);
 }
 
 int ingot_sens_kld(ingot_sens *s, const char *name, const ingot_wmat *w, double *kld, ingot_error *err)

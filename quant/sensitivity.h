@@ -43,4 +43,16 @@ int ingot_sens_scored(const ingot_sens *s);
  */
 int ingot_sens_kld(ingot_sens *s, const char *name, const ingot_wmat *w, double *kld, ingot_error *err);
 
+/**
+ * The cheap stand-in for ingot_sens_kld: the squared error of q's
+ * dequantized weights against w (n_out, n_in) f32, each input channel k
+ * weighed by the mean square of that input on the calibration tokens
+ * (sum_o sum_k h_k (q_ok - w_ok)^2 = the mean squared error the change
+ * adds to the tensor's outputs, when inputs are uncorrelated); for the
+ * embedding, each row weighed by how often its token occurs.
+ * @return 0, or -1 with err (an unknown name, out of memory).
+ */
+int ingot_sens_weighted_err(const ingot_sens *s, const char *name, const float *w, const ingot_wmat *q,
+                            double *e, ingot_error *err);
+
 #endif

@@ -123,7 +123,8 @@ static const struct {
 } fmts[] = {
     {INGOT_DT_BF16, 0, 0, "bf16"}, {INGOT_DT_F16, 0, 0, "f16"},   {INGOT_DT_F32, 0, 0, "f32"},
     {INGOT_DT_Q8, 0, 0, "int8"},   {INGOT_DT_NF4, 0, 0, "nf4"},   {INGOT_DT_NF4, 1, 0, "nf4-dq"},
-    {INGOT_DT_Q4, 0, 128, "int4"}, {INGOT_DT_Q4, 0, 32, "int4-g32"},
+    {INGOT_DT_Q4, 0, 128, "int4"}, {INGOT_DT_Q4, 0, 32, "int4-g32"}, {INGOT_DT_Q5, 0, 32, "int5-g32"},
+    {INGOT_DT_Q6, 0, 128, "int6"},
 };
 
 /* Checks y(n, n_out) against x · Wᵀ (+ bias) in double with the reference weights. */

@@ -1039,10 +1039,11 @@ START_TEST(bitalloc_budget_and_hull)
 END_TEST
 
 /* The manifest's allocation agrees with the tensors written, and fits the target. */
-static double check_allocation(const char *out, double target)
+static double check_allocation(const char *out, double target, const char *measure)
 {
     json_t *m = manifest_of(out), *a = jget(m, "quantization.allocation");
     ck_assert_ptr_nonnull(a);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "measure")), measure);
     double bpw = json_number_value(json_object_get(a, "bits_per_weight"));
     ck_assert_msg(bpw <= target && bpw > target - 0.5, "%g bits for a target of %g", bpw, target);
     ingot_error err = {0};
@@ -1080,10 +1081,11 @@ START_TEST(target_bpw_meets_budget)
     o.target_bpw = 5.0;
     quantize_ok(bf16, lo, &o);
     o.target_bpw = 9.0;
+    o.target_measure = INGOT_MEASURE_PROXY; /* one measured format per tensor, the others scaled */
     quantize_ok(bf16, hi, &o);
     runs_finite(lo);
     /* more bits, less predicted loss; and the measurement saw a real loss */
-    double k_lo = check_allocation(lo, 5.0), k_hi = check_allocation(hi, 9.0);
+    double k_lo = check_allocation(lo, 5.0, "exact"), k_hi = check_allocation(hi, 9.0, "proxy");
     ck_assert_msg(k_hi < k_lo && k_lo > 1e-3, "%g at 9 bits, %g at 5", k_hi, k_lo);
     rm_rf(d);
     free(lo);
@@ -1110,6 +1112,9 @@ START_TEST(target_bpw_errors)
     quantize_fails(bf16, d, &o, INGOT_ERR_ARG, "smallest", "bits per weight");
     o.target_bpw = -1;
     quantize_fails(bf16, d, &o, INGOT_ERR_ARG, "bits per weight", NULL);
+    o.target_bpw = 5.0;
+    o.target_measure = 7;
+    quantize_fails(bf16, d, &o, INGOT_ERR_ARG, "measure", NULL);
     rm_rf(d);
     free(d);
 }

@@ -8,7 +8,8 @@
  *   nf4   code[nibble] * absmax[block], the first element of a byte in the
  *         high nibble; double quant's absmax = dyn[q] * absmax_absmax, then
  *         + offset, each rounded (no fused multiply-add);
- *   int4  (q - zero) * scale (f16), the first element in the LOW nibble.
+ *   int4  (q - zero) * scale (f16), the first element in the LOW nibble;
+ *   int5, int6  likewise, each code's high bits from the qh plane.
  * Only the order of the sums in a dot product differs from the CPU.
  *
  * Kernels read rows in 16-byte chunks: fmt<T>::EPC elements per chunk,
@@ -206,6 +207,50 @@ template <> struct fmt<INGOT_DT_Q4> {
     }
 };
 
+/* int5 (HB = 1), int6 (HB = 2): int4's nibbles plus HB high bits per code
+ * from the qh plane, where codes 8b..8b+7 share HB bytes (quant_intb.c). */
+template <int HB> struct fmt_qb {
+    static constexpr int EPC = 32;
+    static __device__ __forceinline__ const uint4 *row(const ingot_wmat &w, int o)
+    {
+        return reinterpret_cast<const uint4 *>((const uint8_t *)w.part[INGOT_QB_QS] + (size_t)o * (w.n_in / 2));
+    }
+    /* the high bits of codes 8b..8b+7 of row o, as one word */
+    static __device__ __forceinline__ uint32_t hi_word(const ingot_wmat &w, int o, size_t b)
+    {
+        const uint8_t *h = (const uint8_t *)w.part[INGOT_QB_QH] + (size_t)o * (w.n_in / 8 * HB) + b * HB;
+        return HB == 1 ? __ldg(h) : (uint32_t)__ldg(h) | (uint32_t)__ldg(h + 1) << 8;
+    }
+    static __device__ __forceinline__ void decode(const ingot_wmat &w, int o, int c, uint4 r, ftab t, float *v)
+    {
+        size_t g = (size_t)o * (w.n_in / w.group_size) + (size_t)c * 32 / w.group_size;
+        float s = f16f(__ldg((const uint16_t *)w.part[INGOT_QB_SCALES] + g));
+        int z = __ldg((const uint8_t *)w.part[INGOT_QB_ZEROS] + g);
+        const uint32_t u[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+        for (int q = 0; q < 4; q++) { /* 8 codes: 4 bytes of nibbles, one high-bit word */
+            uint32_t hw = hi_word(w, o, (size_t)c * 4 + q);
+#pragma unroll
+            for (int m = 0; m < 8; m++) {
+                int lo = (int)((u[q] >> (4 * m)) & 15u), hi = (int)((hw >> (HB * m)) & ((1u << HB) - 1));
+                v[8 * q + m] = __fmul_rn((float)((lo | hi << 4) - z), s);
+            }
+        }
+    }
+    static __device__ __forceinline__ float elem(const ingot_wmat &w, int o, int k, ftab t)
+    {
+        size_t g = (size_t)o * (w.n_in / w.group_size) + k / w.group_size;
+        int byte = ((const uint8_t *)w.part[INGOT_QB_QS])[(size_t)o * (w.n_in / 2) + k / 2];
+        int lo = (k & 1) ? byte >> 4 : byte & 15;
+        int hi = (int)((hi_word(w, o, (size_t)k / 8) >> (HB * (k & 7))) & ((1u << HB) - 1));
+        float s = f16f(((const uint16_t *)w.part[INGOT_QB_SCALES])[g]);
+        int z = ((const uint8_t *)w.part[INGOT_QB_ZEROS])[g];
+        return __fmul_rn((float)((lo | hi << 4) - z), s);
+    }
+};
+template <> struct fmt<INGOT_DT_Q5> : fmt_qb<1> {};
+template <> struct fmt<INGOT_DT_Q6> : fmt_qb<2> {};
+
 /* Stages nf4's codes into shared memory s (16); every thread of the block must call it. */
 static __device__ __forceinline__ ftab ftab_stage(const float *tables, float *s)
 {
@@ -225,6 +270,8 @@ template <typename F> static bool ingot_cuda_dispatch(ingot_dtype type, F &&f)
     case INGOT_DT_Q8: f.template operator()<INGOT_DT_Q8>(); return true;
     case INGOT_DT_NF4: f.template operator()<INGOT_DT_NF4>(); return true;
     case INGOT_DT_Q4: f.template operator()<INGOT_DT_Q4>(); return true;
+    case INGOT_DT_Q5: f.template operator()<INGOT_DT_Q5>(); return true;
+    case INGOT_DT_Q6: f.template operator()<INGOT_DT_Q6>(); return true;
     default: return false;
     }
 }

@@ -136,7 +136,7 @@ struct gemv_launch {
 extern "C" int ingot_cuda_supports(ingot_dtype t)
 {
     return t == INGOT_DT_BF16 || t == INGOT_DT_F16 || t == INGOT_DT_F32 || t == INGOT_DT_Q8 || t == INGOT_DT_NF4 ||
-           t == INGOT_DT_Q4;
+           t == INGOT_DT_Q4 || t == INGOT_DT_Q5 || t == INGOT_DT_Q6;
 }
 
 static int unsupported(const ingot_wmat *w, ingot_error *err)
