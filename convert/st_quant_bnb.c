@@ -68,7 +68,7 @@ static int check_state(const ingot_st_set *st, ingot_qsrc *q, bool nested, ingot
 {
     const ingot_st_tensor *t = q->t[QS_BNB_STATE];
     if (t->dtype != INGOT_DT_U8 || t->ndim != 1 || t->size > STATE_MAX_BYTES)
-        return bad(st, t, "expected a U8 vector of JSON (at most 4096 bytes)", err);
+        return bad(st, t, "expected a u8 vector of JSON (at most 4096 bytes)", err);
     json_error_t je;
     json_t *j = json_loadb((const char *)t->data, t->size, JSON_REJECT_DUPLICATES, &je);
     const char *why = NULL;
@@ -177,7 +177,7 @@ static int find_int8(const ingot_st_set *st, const ingot_st_tensor *w, ingot_qsr
     const ingot_st_tensor *f = ingot_qsrc_lookup(st, prefix, ".weight_format");
     q->t[QS_BNB8_FORMAT] = f;
     if (f && (f->dtype != INGOT_DT_U8 || f->ndim != 0 || f->size != 1 || f->data[0] != 0))
-        return bad(st, f, "expected a U8 scalar 0 (the row-major format; others are not supported)",
+        return bad(st, f, "expected a u8 scalar 0 (the row-major format; others are not supported)",
                    err);
     return 1;
 }
