@@ -42,9 +42,9 @@ tests_test_cuda_CFLAGS = $(TEST_CFLAGS)
 tests_test_cuda_LDADD = $(TEST_LDADD)
 
 check_SCRIPTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
-	tests/cli_export.sh tests/cli_faults.sh
+	tests/cli_export.sh tests/cli_faults.sh tests/cli_peer_layouts.sh
 TESTS += tests/check_layers.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
-	tests/cli_export.sh tests/cli_faults.sh
+	tests/cli_export.sh tests/cli_faults.sh tests/cli_peer_layouts.sh
 EXTRA_DIST += tests/test_files.h tests/layers.txt tests/cli_lib.sh tests/cli_convert.sh tests/cli_runtime.sh tests/cli_quantize.sh \
-	tests/cli_export.sh tests/cli_faults.sh \
+	tests/cli_export.sh tests/cli_faults.sh tests/cli_peer_layouts.sh tests/peer_layouts.py \
 	tests/data/configs
