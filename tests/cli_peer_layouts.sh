@@ -5,6 +5,8 @@
 # GGUFReader + gguf.quants.dequantize), compared with ingot's own
 # dequantization (its hf export of the same artifact).  Python 3, numpy and
 # gguf come from scripts/install-deps.sh: without them this test FAILS.
+# And a GPTQ checkpoint written by the same script from the awq export, as
+# AutoGPTQ packs one, which ingot convert must read back to the same int4.
 # Also: `export --format bnb` from the command line, and its refusals.
 . "${srcdir:-.}/tests/cli_lib.sh"
 
@@ -32,6 +34,25 @@ done
 # AutoAWQ GEMM
 expect_status 0 "$INGOT" export -q "$T/int4.ingot" -o "$T/int4.awq" --format awq
 peer awq "$T/int4.awq" "$T/int4.hf"
+
+# GPTQ: the awq export re-packed as AutoGPTQ packs (v1: zeros minus one; v2),
+# checked against ingot's dequantization, then read by ingot convert: the
+# same int4 codes, scales and zeros as the artifact
+mkdir -p "$T/u4" && (cd "$T/u4" && tar xf "$T/int4.ingot") || fail "cannot unpack int4.ingot"
+for v in v1 v2; do
+  checks=$((checks + 1))
+  "$PY" "$ref" write-gptq "$T/int4.awq" "$T/$v.gptq" $v >"$T/stdout" 2>"$T/stderr" ||
+    fail "write-gptq $v: $(head -3 "$T/stderr")"
+  peer gptq "$T/$v.gptq" "$T/int4.hf"
+  expect_status 0 "$INGOT" convert -q "$T/$v.gptq" -o "$T/$v.ingot"
+  mkdir -p "$T/u$v" && (cd "$T/u$v" && tar xf "$T/$v.ingot") || fail "cannot unpack $v.ingot"
+  n=0
+  for f in "$T"/u4/tensors/*.weight.qs "$T"/u4/tensors/*.weight.scales "$T"/u4/tensors/*.weight.zeros; do
+    cmp -s "$f" "$T/u$v/tensors/${f##*/}" || fail "gptq $v: ${f##*/} differs from the int4 artifact's"
+    n=$((n + 1))
+  done
+  [ "$n" -eq 126 ] || fail "gptq $v: compared $n parts, expected 126"
+done
 
 # bitsandbytes: nf4, nf4 with double quant, int8
 for a in nf4 nf4dq int8; do

@@ -5,6 +5,10 @@ peers' published code, compared with ingot's own dequantization.
   awq  AWQ_DIR HF_DIR     AutoAWQ GEMM checkpoint (ingot export --format awq)
   bnb  BNB_DIR HF_DIR     transformers + bitsandbytes checkpoint (--format bnb)
   gguf FILE.gguf HF_DIR   GGUF (--format gguf), read with the gguf package
+  gptq GPTQ_DIR HF_DIR    a GPTQ checkpoint (AutoGPTQ's layout)
+  write-gptq AWQ_DIR OUT_DIR v1|v2
+                          writes the awq export's weights as a GPTQ checkpoint,
+                          packed as AutoGPTQ packs (for ingot convert to read)
 
 HF_DIR is `ingot export --format hf` of the same artifact: ingot's reference
 dequantization (formats/), rounded to bf16.  The references compute in f32
@@ -177,6 +181,101 @@ def check_bnb(bnb_dir, hf_dir):
             r.close(w, to_bf16(vals), hf[w], bf16_ulp(hf[w]))
     return r.done()
 
+# ---------------------------------------------------------------- GPTQ
+
+# AutoGPTQ auto_gptq/nn_modules/qlinear/qlinear_cuda_old.py, QuantLinear.pack:
+# intweight (in, out); qweight[row] |= intweight[8 row + j] << 4 j (packed along
+# the inputs, in order); zeros -= 1 (the v1 format), then
+# qzeros[:, col] |= zeros[:, 8 col + j] << 4 j; scales f16 (in/G, out);
+# g_idx = i // G.  forward (the torch path): zeros + 1, then
+# weight = scales * (weight - zeros) per group of G input rows: (in, out).
+# GPTQModel's gptq_v2 format leaves out the - 1 / + 1.
+
+
+def gptq_pack_rows(vals):
+    """int (rows, cols), rows % 8 == 0 -> int32 (rows/8, cols), 8 rows a word."""
+    v = vals.astype(np.uint32).reshape(-1, 8, vals.shape[1])
+    out = np.zeros((v.shape[0], v.shape[2]), dtype=np.uint32)
+    for j in range(8):
+        out |= v[:, j, :] << np.uint32(4 * j)
+    return out.view(np.int32)
+
+
+def gptq_pack_cols(vals):
+    """int (rows, cols) -> int32 (rows, cols/8), 8 columns a word."""
+    return np.ascontiguousarray(gptq_pack_rows(np.ascontiguousarray(vals.T)).view(np.uint32).T).view(np.int32)
+
+
+def gptq_unpack_rows(packed):
+    u = packed.view(np.uint32)
+    vals = (u[:, None, :] >> (4 * np.arange(8, dtype=np.uint32))[None, :, None]) & 15
+    return vals.reshape(-1, packed.shape[1]).astype(np.int32)
+
+
+def gptq_unpack_cols(packed):
+    return np.ascontiguousarray(gptq_unpack_rows(np.ascontiguousarray(packed.T)).T)
+
+
+def write_safetensors(path, tensors):
+    names = {np.float32: "F32", np.float16: "F16", np.int32: "I32", np.uint8: "U8", np.int8: "I8"}
+    header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        header[name] = {"dtype": names[a.dtype.type], "shape": list(a.shape),
+                        "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def write_gptq(awq_dir, out_dir, fmt):
+    awq = read_checkpoint(awq_dir)
+    cfg = json.load(open(os.path.join(awq_dir, "config.json")))
+    g = cfg["quantization_config"]["group_size"]
+    out = {}
+    for name, a in awq.items():
+        if not name.endswith((".qweight", ".qzeros", ".scales")):
+            out[name] = a
+    for name in (n for n in awq if n.endswith(".qweight")):
+        base = name[:-len(".qweight")]
+        iw, iz = awq_unpack(awq[name]), awq_unpack(awq[base + ".qzeros"])  # (in, out), (in/G, out)
+        if fmt == "v1":
+            if (iz == 0).any():
+                sys.exit("peer_layouts.py: %s has a zero point 0, which the v1 format cannot store" % base)
+            iz = iz - 1
+        out[base + ".qweight"] = gptq_pack_rows(iw)
+        out[base + ".qzeros"] = gptq_pack_cols(iz)
+        out[base + ".scales"] = awq[base + ".scales"]
+        out[base + ".g_idx"] = (np.arange(iw.shape[0]) // g).astype(np.int32)
+    os.makedirs(out_dir, exist_ok=True)
+    for f in os.listdir(awq_dir):
+        if f.endswith((".json", ".jinja")) and f != "config.json" and not f.startswith("model."):
+            open(os.path.join(out_dir, f), "wb").write(open(os.path.join(awq_dir, f), "rb").read())
+    cfg["quantization_config"] = {"quant_method": "gptq", "bits": 4, "group_size": g,
+                                  "desc_act": False, "sym": False, "true_sequential": True,
+                                  "checkpoint_format": "gptq" if fmt == "v1" else "gptq_v2"}
+    json.dump(cfg, open(os.path.join(out_dir, "config.json"), "w"), indent=2)
+    write_safetensors(os.path.join(out_dir, "model.safetensors"), out)
+    return 0
+
+
+def check_gptq(gptq_dir, hf_dir):
+    q, hf, r = read_checkpoint(gptq_dir), read_checkpoint(hf_dir), Report("gptq")
+    qc = json.load(open(os.path.join(gptq_dir, "config.json")))["quantization_config"]
+    add = 0 if qc.get("checkpoint_format") == "gptq_v2" else 1
+    for name in sorted(n for n in q if n.endswith(".qweight")):
+        base = name[:-len(".qweight")]
+        iw = gptq_unpack_rows(q[name])                                   # (in, out)
+        g = iw.shape[0] // q[base + ".scales"].shape[0]
+        iz = np.repeat(gptq_unpack_cols(q[base + ".qzeros"]) + add, g, axis=0)
+        sc = np.repeat(q[base + ".scales"].astype(np.float32), g, axis=0)
+        w = (sc * (iw - iz).astype(np.float32)).T
+        r.exact(base + ".weight", to_bf16(w), hf[base + ".weight"])
+    return r.done()
+
 # ---------------------------------------------------------------- GGUF
 
 HF_OF = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
@@ -241,7 +340,9 @@ def check_gguf(path, hf_dir):
 
 
 def main(argv):
-    cmds = {"awq": check_awq, "bnb": check_bnb, "gguf": check_gguf}
+    cmds = {"awq": check_awq, "bnb": check_bnb, "gguf": check_gguf, "gptq": check_gptq}
+    if len(argv) == 5 and argv[1] == "write-gptq" and argv[4] in ("v1", "v2"):
+        return write_gptq(argv[2], argv[3], argv[4])
     if len(argv) != 4 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
