@@ -310,11 +310,19 @@ static json_t *quantization_json(const ingot_plan *plan)
     for (int i = 0; i < plan->n && !q; i++)
         q = plan->tensors[i].q;
     bool int4 = h->method == INGOT_HFQ_AWQ || h->method == INGOT_HFQ_GPTQ;
-    return json_pack("{s:s,s:s,s:o,s:b,s:s}", "type", type[h->method], "storage",
+    json_t *embed = json_null(), *head = json_null();
+    for (int i = 0; i < plan->n; i++) {
+        const char *n = plan->tensors[i].spec->name, *t = ingot_dtype_name(plan->tensors[i].out_dtype);
+        if (!strcmp(n, "token_embd.weight"))
+            embed = json_string(t);
+        else if (!strcmp(n, "output.weight"))
+            head = json_string(t);
+    }
+    return json_pack("{s:s,s:s,s:o,s:b,s:o,s:o,s:s}", "type", type[h->method], "storage",
                      ingot_dtype_name(q->fmt->type), "group_size",
                      int4 && h->group_size > 0 ? json_integer(h->group_size) : json_null(),
                      "double_quant", q->variant == INGOT_NF4_DQ && h->method == INGOT_HFQ_BNB4,
-                     "source", source[h->method]);
+                     "embed_type", embed, "head_type", head, "source", source[h->method]);
 }
 
 static json_t *tensor_json(const ingot_plan_tensor *pt, bool with_checksum)
