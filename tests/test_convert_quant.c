@@ -498,6 +498,32 @@ START_TEST(gptq_act_order_refused)
 }
 END_TEST
 
+/* A v1 zero point of 0 is stored as -1 (nibble 15), reads back as 16: refused. */
+START_TEST(gptq_v1_zero_underflow)
+{
+    char *t = make_case_dir(tmp);
+    bool zero0;
+    char *dir = gptq_dir(int4, t, false, NULL, &zero0);
+    ckpt c;
+    ckpt_load(&c, dir);
+    ingot_st_tensor *z = ckpt_find(&c, "model.layers.4.self_attn.v_proj.qzeros");
+    ck_assert_ptr_nonnull(z);
+    uint32_t *v = ckpt_alloc(&c, z->size);
+    memcpy(v, z->data, z->size);
+    v[1] |= 0xFu << 8; /* group 0, output 8 + 2 */
+    z->data = (const uint8_t *)v;
+    char *dir2 = path_in(t, "ckpt2");
+    ckpt_write(&c, dir, dir2, NULL);
+    const char *const w[] = {"model.safetensors", "model.layers.4.self_attn.v_proj.qzeros",
+                             "zero point 16 at group 0, output 10", NULL};
+    assert_convert_fails(dir2, w);
+    free(dir2);
+    free(dir);
+    rm_rf(t);
+    free(t);
+}
+END_TEST
+
 /* ------------------------------------------------------------ malformed */
 
 START_TEST(awq_malformed)
@@ -677,6 +703,7 @@ int main(void)
     tcase_add_test(tc, gptq_v1_round_trip);
     tcase_add_test(tc, gptq_v2_round_trip);
     tcase_add_test(tc, gptq_act_order_refused);
+    tcase_add_test(tc, gptq_v1_zero_underflow);
     tcase_add_test(tc, awq_malformed);
     tcase_add_test(tc, bnb_malformed);
     suite_add_tcase(s, tc);
