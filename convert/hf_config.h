@@ -31,7 +31,8 @@
  * @param out  written only on success.
  * @return 0, or -1 with err filled: INGOT_ERR_FORMAT for malformed or absurd
  *         values, INGOT_ERR_UNSUPPORTED for a model ingot does not run
- *         (other model_type, hidden_act, rope type, quantized checkpoint...).
+ *         (other model_type, hidden_act, rope type, a quantization_config
+ *         that ingot_hf_quant_parse refuses...).
  */
 int ingot_hf_config_parse(const char *json_text, size_t len, const char *what, ingot_config *out,
                           ingot_error *err);

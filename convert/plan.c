@@ -159,7 +159,8 @@ static int check_extra(const ingot_plan *p, ingot_error *err)
         bool used = false;
         for (int k = 0; k < p->n && !used; k++)
             used = p->tensors[k].src == t || (p->tensors[k].q && ingot_qsrc_uses(p->tensors[k].q, t));
-        if (!used && !ingot_hf_tensor_ignorable(&p->cfg, t->name))
+        if (!used && !ingot_hf_tensor_ignorable(&p->cfg, t->name) &&
+            !ingot_qsrc_spare_bias(&p->hq, p->st, t))
             return ingot_fail(err, INGOT_ERR_SHAPE,
                               "%s: unexpected tensor for a %s model with this config.json",
                               t->name, ingot_arch_name(p->cfg.arch));

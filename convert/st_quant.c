@@ -112,3 +112,31 @@ int ingot_qsrc_unpack(const ingot_qsrc *q, const ingot_st_set *st, void *const p
     default: return ingot_fail(err, INGOT_ERR_ARG, "unpack: not a quantized tensor");
     }
 }
+
+/* Whether every element of a float tensor is +-0. */
+static bool all_zero(const ingot_st_tensor *t)
+{
+    size_t es = ingot_dtype_size(t->dtype);
+    for (uint64_t i = 0; i < t->size; i += es) {
+        uint32_t v = 0;
+        for (size_t b = 0; b < es; b++)
+            v |= (uint32_t)t->data[i + b] << (8 * b);
+        if (v & ~(1u << (8 * es - 1))) /* anything but the sign bit */
+            return false;
+    }
+    return true;
+}
+
+bool ingot_qsrc_spare_bias(const ingot_hf_quant *hq, const ingot_st_set *st,
+                           const ingot_st_tensor *t)
+{
+    if (hq->method != INGOT_HFQ_GPTQ && hq->method != INGOT_HFQ_AWQ)
+        return false;
+    size_t n = strlen(t->name), k = strlen(".bias");
+    if (n <= k || strcmp(t->name + n - k, ".bias") || t->ndim != 1 ||
+        (t->dtype != INGOT_DT_F16 && t->dtype != INGOT_DT_BF16 && t->dtype != INGOT_DT_F32))
+        return false;
+    char base[256];
+    snprintf(base, sizeof base, "%.*s", (int)(n - k), t->name);
+    return ingot_qsrc_lookup(st, base, ".qweight") && all_zero(t);
+}

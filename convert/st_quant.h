@@ -72,6 +72,15 @@ int ingot_qsrc_unpack(const ingot_qsrc *q, const ingot_st_set *st, void *const p
 /** @return whether t is one of q's tensors. */
 bool ingot_qsrc_uses(const ingot_qsrc *q, const ingot_st_tensor *t);
 
+/**
+ * Whether t is a bias the checkpoint carries although the model has none:
+ * GPTQ-for-LLaMa and some AutoGPTQ versions save an all-zero "P.bias" next
+ * to every "P.qweight".  Such a tensor adds nothing and is skipped; a
+ * nonzero one stays an unexpected tensor.
+ */
+bool ingot_qsrc_spare_bias(const ingot_hf_quant *hq, const ingot_st_set *st,
+                           const ingot_st_tensor *t);
+
 /* ---- for the readers ---- */
 
 int ingot_qsrc_find_int4(const ingot_hf_quant *hq, const ingot_st_set *st, const char *base,

@@ -498,6 +498,50 @@ START_TEST(gptq_act_order_refused)
 }
 END_TEST
 
+/* All-zero biases beside every qweight (GPTQ-for-LLaMa) are skipped; a nonzero one is not. */
+START_TEST(gptq_spare_bias)
+{
+    char *t = make_case_dir(tmp), *back = path_in(t, "back.ingot");
+    bool zero0;
+    char *dir = gptq_dir(int4, t, true, NULL, &zero0);
+    ckpt c;
+    ckpt_load(&c, dir);
+    int n = c.n;
+    for (int i = 0; i < n; i++) {
+        const char *nm = c.t[i].name;
+        if (!ends_with(nm, ".qweight"))
+            continue;
+        char name[256];
+        snprintf(name, sizeof name, "%.*s.bias", (int)(strlen(nm) - 8), nm);
+        uint16_t *b = (uint16_t *)ckpt_add(&c, name, INGOT_DT_F16, 1, c.t[i].shape[1], 0)->data;
+        if (strstr(name, "layers.5.mlp.down_proj"))
+            b[0] = 0x8000; /* -0.0 is zero too */
+    }
+    char *dir2 = path_in(t, "ckpt2");
+    ckpt_write(&c, dir, dir2, NULL);
+    ingot_error err = {0};
+    ck_assert_msg(ingot_convert(dir2, back, NULL, NULL, &err) == 0, "%s", err.message);
+    assert_same_tensors(int4, back, true);
+
+    ckpt_load(&c, dir2);
+    ingot_st_tensor *b = ckpt_find(&c, "model.layers.3.mlp.up_proj.bias");
+    ck_assert_ptr_nonnull(b);
+    uint16_t *v = ckpt_alloc(&c, b->size);
+    v[7] = 0x3c00; /* 1.0 */
+    b->data = (const uint8_t *)v;
+    char *dir3 = path_in(t, "ckpt3");
+    ckpt_write(&c, dir2, dir3, NULL);
+    const char *const w[] = {"model.layers.3.mlp.up_proj.bias: unexpected tensor", NULL};
+    assert_convert_fails(dir3, w);
+    free(dir3);
+    free(dir2);
+    free(dir);
+    free(back);
+    rm_rf(t);
+    free(t);
+}
+END_TEST
+
 /* A v1 zero point of 0 is stored as -1 (nibble 15), reads back as 16: refused. */
 START_TEST(gptq_v1_zero_underflow)
 {
@@ -704,6 +748,7 @@ int main(void)
     tcase_add_test(tc, gptq_v2_round_trip);
     tcase_add_test(tc, gptq_act_order_refused);
     tcase_add_test(tc, gptq_v1_zero_underflow);
+    tcase_add_test(tc, gptq_spare_bias);
     tcase_add_test(tc, awq_malformed);
     tcase_add_test(tc, bnb_malformed);
     suite_add_tcase(s, tc);
