@@ -57,6 +57,11 @@ static const ingot_st_tensor *need(const ingot_st_set *st, const ingot_st_tensor
 
 /* ---- nf4: the quant_state JSON ---- */
 
+static bool str_is(const json_t *v, const char *want)
+{
+    return json_is_string(v) && !strcmp(json_string_value(v), want);
+}
+
 static int state_int(const json_t *j, const char *key, long long want)
 {
     const json_t *v = json_object_get(j, key);
@@ -74,10 +79,9 @@ static int check_state(const ingot_st_set *st, ingot_qsrc *q, bool nested, ingot
     const char *why = NULL;
     const json_t *shape = json_object_get(j, "shape");
     const json_t *off = json_object_get(j, "nested_offset");
-    const char *qt = json_string_value(json_object_get(j, "quant_type"));
     if (!json_is_object(j))
         why = "not a JSON object";
-    else if (!qt || strcmp(qt, "nf4"))
+    else if (!str_is(json_object_get(j, "quant_type"), "nf4"))
         why = "quant_type is not \"nf4\"";
     else if (state_int(j, "blocksize", INGOT_NF4_BLOCK))
         why = "blocksize is not 64 (the only nf4 block size ingot stores)";
@@ -92,7 +96,7 @@ static int check_state(const ingot_st_set *st, ingot_qsrc *q, bool nested, ingot
     else if (nested && (!json_is_number(off) || !isfinite(json_number_value(off))))
         why = "nested_offset is not a finite number";
     else if (nested && json_object_get(j, "nested_dtype") &&
-             strcmp(json_string_value(json_object_get(j, "nested_dtype")) ?: "", "float32"))
+             !str_is(json_object_get(j, "nested_dtype"), "float32"))
         why = "nested_dtype is not \"float32\"";
     if (!why && nested)
         q->dq_offset = (float)json_number_value(off); /* bitsandbytes wrote offset.item() of an f32 */
