@@ -190,6 +190,13 @@ int ingot_qsrc_find_bnb(const ingot_hf_quant *hq, const ingot_st_set *st, const 
                         ingot_qsrc *q, ingot_error *err)
 {
     const ingot_st_tensor *w = ingot_st_set_find(st, hf_name);
+    if (w && is_float(w->dtype) && hq->method == INGOT_HFQ_BNB4 &&
+        (ingot_qsrc_lookup(st, hf_name, ".quant_state.bitsandbytes__nf4") ||
+         ingot_qsrc_lookup(st, hf_name, ".quant_state.bitsandbytes__fp4")))
+        return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+                          "%s: %s: 4-bit codes packed in %s (bnb_4bit_quant_storage other than "
+                          "uint8) are not supported",
+                          ingot_qsrc_file(st, w), w->name, ingot_dtype_name(w->dtype));
     if (!w || is_float(w->dtype))
         return 0; /* a skipped module (lm_head, llm_int8_skip_modules), or missing */
     return hq->method == INGOT_HFQ_BNB4 ? find_nf4(st, w, q, err) : find_int8(st, w, q, err);

@@ -663,6 +663,20 @@ START_TEST(bnb_malformed)
         free(dir);
     }
 
+    /* the codes packed in bf16 (bnb_4bit_quant_storage bfloat16) */
+    t = make_case_dir(tmp);
+    ckpt_load(&c, bnb_nf4);
+    ingot_st_tensor *packed = ckpt_find(&c, w);
+    packed->dtype = INGOT_DT_BF16; /* the same bytes as (n/4, 1) bf16 */
+    packed->shape[0] /= 2;
+    dir = path_in(t, "ckpt");
+    ckpt_write(&c, bnb_nf4, dir, NULL);
+    const char *const w4[] = {"gate_proj.weight: 4-bit codes packed in bf16", NULL};
+    assert_convert_fails(dir, w4);
+    rm_rf(t);
+    free(t);
+    free(dir);
+
     /* int8 without SCB; with a weight_format other than row */
     t = make_case_dir(tmp);
     dir = edited(bnb_int8, t, "model.layers.3.self_attn.o_proj.SCB", NULL, 0, NULL);
