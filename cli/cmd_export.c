@@ -1,4 +1,4 @@
-/* cmd_export.c - ingot export <m.ingot> -o <dir|file> --format hf|awq|gguf */
+/* cmd_export.c - ingot export <m.ingot> -o <dir|file> --format hf|awq|bnb|gguf */
 #include "config.h"
 
 #include <getopt.h>
@@ -12,17 +12,20 @@
 
 static void help(void)
 {
-    fputs("usage: ingot export <in.ingot> -o <dir|file> [--format hf|awq|gguf] [options]\n"
+    fputs("usage: ingot export <in.ingot> -o <dir|file> [--format hf|awq|bnb|gguf] [options]\n"
           "\n"
           "Write an artifact back out as a checkpoint directory that other tools load\n"
           "(safetensors shards, config.json and the stored tokenizer files), or as one\n"
           "GGUF file for llama.cpp.\n"
           "\n"
-          "  -o, --output PATH      directory (hf, awq) or file (gguf) to write (required)\n"
+          "  -o, --output PATH      directory (hf, awq, bnb) or file (gguf) to write\n"
+          "                         (required)\n"
           "  -f, --format FORMAT    hf: plain HuggingFace checkpoint, tensors as stored\n"
           "                         (quantized ones dequantized to bf16, with a warning);\n"
           "                         awq: AutoAWQ GEMM checkpoint, from int4 or awq4\n"
-          "                         artifacts; gguf: GGUF v3 for llama.cpp, int4/awq4 as\n"
+          "                         artifacts; bnb: transformers + bitsandbytes\n"
+          "                         checkpoint, from nf4 or int8 artifacts;\n"
+          "                         gguf: GGUF v3 for llama.cpp, int4/awq4 as\n"
           "                         Q4_1, int8 as Q8_0, floats as stored, not from nf4\n"
           "                         (default: hf)\n"
           "      --max-shard-size N largest safetensors file in bytes, with an optional\n"
@@ -82,7 +85,7 @@ int cmd_export(int argc, char **argv)
         case 'f': {
             int f = ingot_export_format_from_name(optarg);
             if (f < 0)
-                return cli_usage_error("export", "--format: '%s' is not hf, awq or gguf", optarg);
+                return cli_usage_error("export", "--format: '%s' is not hf, awq, bnb or gguf", optarg);
             o.format = (ingot_export_format)f;
             break;
         }

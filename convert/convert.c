@@ -144,6 +144,86 @@ static int write_chunk(void *user, const uint8_t *data, size_t len, ingot_error 
     return ingot_aw_write(user, data, len, err);
 }
 
+/* ---- linear weights the checkpoint stores quantized ---- */
+
+static void free_parts(void *parts[INGOT_WMAT_MAX_PARTS])
+{
+    for (int k = 0; k < INGOT_WMAT_MAX_PARTS; k++) {
+        free(parts[k]);
+        parts[k] = NULL;
+    }
+}
+
+/* Unpacks pt's parts into fresh buffers (the caller frees them with free_parts). */
+static int quant_parts(const ingot_plan *plan, const ingot_plan_tensor *pt,
+                       void *parts[INGOT_WMAT_MAX_PARTS], ingot_error *err)
+{
+    const ingot_qsrc *q = pt->q;
+    memset(parts, 0, INGOT_WMAT_MAX_PARTS * sizeof *parts);
+    for (int k = 0; k < q->layout.n; k++)
+        if (!(parts[k] = malloc(q->layout.p[k].bytes ? q->layout.p[k].bytes : 1))) {
+            free_parts(parts);
+            return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", pt->src->name);
+        }
+    int rc = ingot_qsrc_unpack(q, plan->st, parts, err);
+    for (int k = 0; k < INGOT_QSRC_MAX; k++)
+        if (q->t[k])
+            ingot_st_set_release(plan->st, q->t[k]);
+    if (rc != 0)
+        free_parts(parts);
+    return rc;
+}
+
+static void quant_progress(const ingot_convert_options *o, const ingot_plan_tensor *pt,
+                           const char *stage, uint64_t *done, uint64_t total)
+{
+    *done += pt->q->src_bytes;
+    if (o->progress)
+        o->progress(o->progress_user, stage, *done, total);
+}
+
+static int hash_quantized(const ingot_plan *plan, ingot_plan_tensor *pt,
+                          const ingot_convert_options *o, uint64_t *done, ingot_error *err)
+{
+    void *parts[INGOT_WMAT_MAX_PARTS];
+    if (interrupted(o))
+        return ingot_fail(err, INGOT_ERR_INTERRUPTED, "interrupted");
+    if (quant_parts(plan, pt, parts, err) != 0)
+        return -1;
+    for (int k = 0; k < pt->q->layout.n; k++)
+        pt->part_xxh3[k] = XXH3_64bits(parts[k], pt->q->layout.p[k].bytes);
+    free_parts(parts);
+    quant_progress(o, pt, "checking", done, plan->src_bytes);
+    return 0;
+}
+
+static void part_member(const ingot_plan_tensor *pt, int k, char *buf, size_t len)
+{
+    const ingot_format_variant *v = &pt->q->fmt->variants[pt->q->variant];
+    snprintf(buf, len, "tensors/%s.%s", pt->spec->name, v->role[k]);
+}
+
+static int write_quantized(const ingot_plan *plan, const ingot_plan_tensor *pt,
+                           const ingot_convert_options *o, ingot_archive_writer *w,
+                           uint64_t *done, ingot_error *err)
+{
+    void *parts[INGOT_WMAT_MAX_PARTS];
+    if (interrupted(o))
+        return ingot_fail(err, INGOT_ERR_INTERRUPTED, "interrupted");
+    if (quant_parts(plan, pt, parts, err) != 0)
+        return -1;
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < pt->q->layout.n; k++) {
+        char member[256];
+        part_member(pt, k, member, sizeof member);
+        rc = ingot_aw_add(w, member, parts[k], pt->q->layout.p[k].bytes, err);
+    }
+    free_parts(parts);
+    if (rc == 0)
+        quant_progress(o, pt, "writing", done, plan->src_bytes);
+    return rc;
+}
+
 /* Pass 1: checksums (and all value checks) before anything is written. */
 static int checksum_pass(ingot_plan *plan, const ingot_convert_options *o, uint8_t *buf,
                          ingot_error *err)
@@ -154,6 +234,13 @@ static int checksum_pass(ingot_plan *plan, const ingot_convert_options *o, uint8
         return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
     for (int i = 0; i < plan->n; i++) {
         ingot_plan_tensor *pt = &plan->tensors[i];
+        if (pt->q) {
+            if (hash_quantized(plan, pt, o, &done, err) != 0) {
+                XXH3_freeState(st);
+                return -1;
+            }
+            continue;
+        }
         XXH3_64bits_reset(st);
         if (stream_tensor(plan, pt, o, buf, hash_chunk, st, "checking", &done, total, err) != 0) {
             XXH3_freeState(st);
@@ -171,6 +258,11 @@ static int write_tensors(ingot_plan *plan, const ingot_convert_options *o, uint8
     uint64_t done = 0, total = plan->src_bytes;
     for (int i = 0; i < plan->n; i++) {
         ingot_plan_tensor *pt = &plan->tensors[i];
+        if (pt->q) {
+            if (write_quantized(plan, pt, o, w, &done, err) != 0)
+                return -1;
+            continue;
+        }
         char member[160];
         snprintf(member, sizeof member, "tensors/%s", pt->spec->name);
         if (ingot_aw_begin(w, member, pt->out_bytes, err) != 0 ||
@@ -181,8 +273,62 @@ static int write_tensors(ingot_plan *plan, const ingot_convert_options *o, uint8
     return 0;
 }
 
+static json_t *quantized_json(const ingot_plan_tensor *pt, bool with_checksum)
+{
+    const ingot_qsrc *q = pt->q;
+    json_t *shape = json_pack("[I,I]", (json_int_t)q->n_out, (json_int_t)q->n_in);
+    json_t *parts = json_array();
+    for (int k = 0; k < q->layout.n; k++) {
+        char member[256], hex[17];
+        part_member(pt, k, member, sizeof member);
+        json_t *part = json_pack("{s:s,s:s,s:s,s:I}", "role", q->fmt->variants[q->variant].role[k],
+                                 "member", member, "dtype", ingot_dtype_name(q->layout.p[k].dtype),
+                                 "bytes", (json_int_t)q->layout.p[k].bytes);
+        if (with_checksum) {
+            ingot_xxh3_hex(pt->part_xxh3[k], hex);
+            json_object_set_new(part, "xxh3", json_string(hex));
+        }
+        json_array_append_new(parts, part);
+    }
+    return json_pack("{s:s,s:s,s:o,s:i,s:o,s:s}", "name", pt->spec->name, "type",
+                     ingot_dtype_name(q->fmt->type), "shape", shape, "group_size",
+                     q->fmt->group_param ? q->group_size : 0, "parts", parts, "source",
+                     pt->src->name);
+}
+
+/* What a pre-quantized checkpoint was, in the terms of `ingot quantize`'s manifest. */
+static json_t *quantization_json(const ingot_plan *plan)
+{
+    static const char *const type[] = {
+        [INGOT_HFQ_AWQ] = "awq4", [INGOT_HFQ_GPTQ] = "int4", [INGOT_HFQ_BNB4] = "nf4",
+        [INGOT_HFQ_BNB8] = "int8"};
+    static const char *const source[] = {
+        [INGOT_HFQ_AWQ] = "awq", [INGOT_HFQ_GPTQ] = "gptq", [INGOT_HFQ_BNB4] = "bitsandbytes",
+        [INGOT_HFQ_BNB8] = "bitsandbytes"};
+    const ingot_hf_quant *h = &plan->hq;
+    const ingot_qsrc *q = NULL;
+    for (int i = 0; i < plan->n && !q; i++)
+        q = plan->tensors[i].q;
+    bool int4 = h->method == INGOT_HFQ_AWQ || h->method == INGOT_HFQ_GPTQ;
+    json_t *embed = json_null(), *head = json_null();
+    for (int i = 0; i < plan->n; i++) {
+        const char *n = plan->tensors[i].spec->name, *t = ingot_dtype_name(plan->tensors[i].out_dtype);
+        if (!strcmp(n, "token_embd.weight"))
+            embed = json_string(t);
+        else if (!strcmp(n, "output.weight"))
+            head = json_string(t);
+    }
+    return json_pack("{s:s,s:s,s:o,s:b,s:o,s:o,s:s}", "type", type[h->method], "storage",
+                     ingot_dtype_name(q->fmt->type), "group_size",
+                     int4 && h->group_size > 0 ? json_integer(h->group_size) : json_null(),
+                     "double_quant", q->variant == INGOT_NF4_DQ && h->method == INGOT_HFQ_BNB4,
+                     "embed_type", embed, "head_type", head, "source", source[h->method]);
+}
+
 static json_t *tensor_json(const ingot_plan_tensor *pt, bool with_checksum)
 {
+    if (pt->q)
+        return quantized_json(pt, with_checksum);
     const char *type = ingot_dtype_name(pt->out_dtype);
     json_t *shape = json_array();
     for (int d = 0; d < pt->spec->ndim; d++)
@@ -227,10 +373,13 @@ static json_t *manifest_json(const ingot_plan *plan, const ingot_convert_options
                              "allow_nonfinite", o ? o->allow_nonfinite : 0);
     json_t *prov = json_pack("{s:s,s:s,s:o,s:o}", "tool", tool, "command", "convert", "options",
                              opts, "sources", sources);
-    return json_pack("{s:s,s:[i,i],s:o,s:o,s:o,s:o}", "format", "ingot", "format_version",
-                     INGOT_FORMAT_MAJOR, INGOT_FORMAT_MINOR, "config",
-                     ingot_config_to_json(&cfg), "files", files, "tensors", tensors,
-                     "provenance", prov);
+    json_t *m = json_pack("{s:s,s:[i,i],s:o,s:o,s:o,s:o}", "format", "ingot", "format_version",
+                          INGOT_FORMAT_MAJOR, INGOT_FORMAT_MINOR, "config",
+                          ingot_config_to_json(&cfg), "files", files, "tensors", tensors,
+                          "provenance", prov);
+    if (m && plan->n_quantized)
+        json_object_set_new(m, "quantization", quantization_json(plan));
+    return m;
 }
 
 static int write_artifact(ingot_plan *plan, const ingot_convert_options *o, uint8_t *buf,
@@ -326,6 +475,11 @@ int ingot_describe_hf(const char *hf_dir, char **manifest_json_out, ingot_error 
     json_t *t;
     json_array_foreach(json_object_get(m, "tensors"), i, t) {
         const ingot_st_tensor *src = plan->tensors[i].src;
+        if (plan->tensors[i].q) { /* its type is the ingot format it reads as */
+            json_object_set_new(t, "bytes", json_integer((json_int_t)plan->tensors[i].q->src_bytes));
+            json_object_del(t, "parts");
+            continue;
+        }
         json_object_set_new(t, "type", json_string(ingot_dtype_name(src->dtype)));
         json_object_set_new(t, "bytes", json_integer((json_int_t)src->size));
         json_object_del(t, "parts");

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -161,6 +162,153 @@ static int get_str(const hf_ctx *x, const json_t *obj, const char *prefix, const
     return 0;
 }
 
+/* ------------------------------------------------------------------ quantization_config */
+
+static int get_bool_in(const hf_ctx *x, const json_t *obj, const char *key, bool dflt, bool *out)
+{
+    char buf[128];
+    const json_t *v = json_object_get(obj, key);
+    *out = dflt;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v))
+        return bad_type(x, label(buf, sizeof buf, "quantization_config", key), "true or false", v);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int unsupported_q(const hf_ctx *x, const char *field, const char *why)
+{
+    return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED, "%s: quantization_config.%s: %s", x->what,
+                      field, why);
+}
+
+/* AutoAWQ: GEMM, 4 bits, asymmetric (zero_point), groups ingot's int4 holds. */
+static int parse_awq(const hf_ctx *x, const json_t *q, ingot_hf_quant *out)
+{
+    const char *QC = "quantization_config", *ver;
+    long long bits, g;
+    bool zp;
+    if (get_int(x, q, QC, "bits", NO_DEFAULT, 1, 64, &bits) ||
+        get_int(x, q, QC, "group_size", NO_DEFAULT, -1, INGOT_MAX_DIM, &g) ||
+        get_bool_in(x, q, "zero_point", true, &zp) || get_str(x, q, QC, "version", "gemm", &ver))
+        return -1;
+    if (bits != 4)
+        return unsupported_q(x, "bits", "AWQ checkpoints with other than 4 bits are not supported");
+    if (!zp)
+        return unsupported_q(x, "zero_point", "symmetric AWQ (zero_point false) is not supported");
+    if (strcasecmp(ver, "gemm") != 0)
+        return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
+                          "%s: quantization_config.version: AWQ \"%.32s\" layout is not "
+                          "supported (only gemm)", x->what, ver);
+    if (g <= 0 || g % INGOT_HFQ_GROUP_ALIGN)
+        return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
+                          "%s: quantization_config.group_size: %lld is not supported (int4 "
+                          "groups are positive multiples of %d)", x->what, g, INGOT_HFQ_GROUP_ALIGN);
+    out->method = INGOT_HFQ_AWQ;
+    out->group_size = (int)g;
+    return 0;
+}
+
+/* GPTQ (AutoGPTQ, GPTQModel, optimum): 4 bits, no act-order. */
+static int parse_gptq(const hf_ctx *x, const json_t *q, ingot_hf_quant *out)
+{
+    const char *QC = "quantization_config", *fmt;
+    long long bits, g;
+    bool desc, sym;
+    if (get_int(x, q, QC, "bits", NO_DEFAULT, 1, 64, &bits) ||
+        get_int(x, q, QC, "group_size", -1, -1, INGOT_MAX_DIM, &g) ||
+        get_bool_in(x, q, "desc_act", false, &desc) || get_bool_in(x, q, "sym", true, &sym) ||
+        get_str(x, q, QC, "checkpoint_format", "gptq", &fmt))
+        return -1;
+    if (bits != 4)
+        return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
+                          "%s: quantization_config.bits: %lld-bit GPTQ checkpoints are not "
+                          "supported (only 4)", x->what, bits);
+    if (desc)
+        return unsupported_q(x, "desc_act",
+                             "desc_act (act-order) GPTQ checkpoints are not supported");
+    if (g == 0 || (g > 0 && g % INGOT_HFQ_GROUP_ALIGN))
+        return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
+                          "%s: quantization_config.group_size: %lld is not supported (int4 "
+                          "groups are -1 or positive multiples of %d)", x->what, g,
+                          INGOT_HFQ_GROUP_ALIGN);
+    /* v1 ("gptq", AutoGPTQ) stores each zero point minus one; v2 stores it as is */
+    if (strcmp(fmt, "gptq") && strcmp(fmt, "gptq_v2"))
+        return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
+                          "%s: quantization_config.checkpoint_format: \"%.32s\" is not supported "
+                          "(gptq or gptq_v2)", x->what, fmt);
+    out->method = INGOT_HFQ_GPTQ;
+    out->group_size = (int)g; /* -1: one group per row */
+    out->sym = sym;
+    out->gptq_v2 = strcmp(fmt, "gptq_v2") == 0;
+    return 0;
+}
+
+/* bitsandbytes as transformers saves it: nf4 (optionally double quant) or LLM.int8. */
+static int parse_bnb(const hf_ctx *x, const json_t *q, ingot_hf_quant *out)
+{
+    const char *QC = "quantization_config", *qt;
+    bool b4, b8, dq;
+    if (get_bool_in(x, q, "load_in_4bit", false, &b4) ||
+        get_bool_in(x, q, "load_in_8bit", false, &b8) ||
+        get_bool_in(x, q, "bnb_4bit_use_double_quant", false, &dq) ||
+        get_str(x, q, QC, "bnb_4bit_quant_type", "fp4", &qt))
+        return -1;
+    if (b4 == b8)
+        return ingot_fail(x->err, INGOT_ERR_FORMAT,
+                          "%s: quantization_config: exactly one of load_in_4bit and load_in_8bit "
+                          "must be true", x->what);
+    if (b4 && strcmp(qt, "nf4"))
+        return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
+                          "%s: quantization_config.bnb_4bit_quant_type: \"%.32s\" is not "
+                          "supported (only nf4)", x->what, qt);
+    out->method = b4 ? INGOT_HFQ_BNB4 : INGOT_HFQ_BNB8;
+    out->double_quant = b4 && dq;
+    return 0;
+}
+
+static int parse_quant(const hf_ctx *x, ingot_hf_quant *out)
+{
+    memset(out, 0, sizeof *out);
+    const json_t *q = json_object_get(x->root, "quantization_config");
+    if (!q || json_is_null(q))
+        return 0;
+    if (!json_is_object(q))
+        return bad_type(x, "quantization_config", "an object", q);
+    const char *m;
+    if (get_str(x, q, "quantization_config", "quant_method", NULL, &m))
+        return -1;
+    if (!m)
+        return ingot_fail(x->err, INGOT_ERR_FORMAT, "%s: quantization_config.quant_method: missing",
+                          x->what);
+    if (!strcmp(m, "awq"))
+        return parse_awq(x, q, out);
+    if (!strcmp(m, "gptq"))
+        return parse_gptq(x, q, out);
+    if (!strcmp(m, "bitsandbytes"))
+        return parse_bnb(x, q, out);
+    return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
+                      "%s: quantization_config: pre-quantized checkpoints (%.32s) are not "
+                      "supported (awq, gptq and bitsandbytes are); convert the original weights",
+                      x->what, m);
+}
+
+int ingot_hf_quant_parse(const char *json_text, size_t len, const char *what, ingot_hf_quant *out,
+                         ingot_error *err)
+{
+    json_error_t je;
+    json_t *root = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return ingot_fail(err, INGOT_ERR_FORMAT, "%s: not a JSON object", what);
+    }
+    hf_ctx x = {root, what, err};
+    int rc = parse_quant(&x, out);
+    json_decref(root);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ model kind */
 
 static int parse_model_type(const hf_ctx *x, ingot_config *c, const arch_defaults **d)
@@ -218,14 +366,10 @@ static int check_supported(const hf_ctx *x)
     if (strcmp(act, "silu") != 0 && strcmp(act, "swish") != 0)
         return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
                           "%s: hidden_act: \"%.64s\" is not supported (only silu)", x->what, act);
-    const json_t *q = json_object_get(x->root, "quantization_config");
-    if (q && !json_is_null(q)) {
-        const json_t *m = json_is_object(q) ? json_object_get(q, "quant_method") : NULL;
-        return ingot_fail(x->err, INGOT_ERR_UNSUPPORTED,
-                          "%s: quantization_config: pre-quantized checkpoints (%.32s) are not "
-                          "supported; convert the original weights",
-                          x->what, json_is_string(m) ? json_string_value(m) : "unknown method");
-    }
+    /* a quantized checkpoint must be one ingot reads (hf_quant below) */
+    ingot_hf_quant q;
+    if (parse_quant(x, &q) != 0)
+        return -1;
     return check_architectures(x);
 }
 

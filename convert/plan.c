@@ -69,6 +69,17 @@ static int read_hf_files(ingot_plan *p, ingot_error *err)
     return 0;
 }
 
+/* quantization_config, from the config.json read_hf_files stored (files[0]). */
+static int parse_quant(ingot_plan *p, ingot_error *err)
+{
+    char *path = ingot_path_join(p->hf_dir, "config.json");
+    if (!path)
+        return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+    int rc = ingot_hf_quant_parse(p->files[0].data, p->files[0].len, path, &p->hq, err);
+    free(path);
+    return rc;
+}
+
 static ingot_dtype choose_dtype(int requested, const ingot_config *c, ingot_dtype src)
 {
     if (requested >= 0)
@@ -80,9 +91,35 @@ static ingot_dtype choose_dtype(int requested, const ingot_config *c, ingot_dtyp
     return INGOT_DT_F32;
 }
 
+/* A linear weight stored quantized: its parts come from q's tensors. */
+static int plan_quantized(ingot_plan *p, int i, const ingot_qsrc *q, ingot_error *err)
+{
+    ingot_plan_tensor *pt = &p->tensors[i];
+    if (!(pt->q = malloc(sizeof *pt->q)))
+        return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+    *pt->q = *q;
+    pt->spec = &p->specs[i];
+    pt->src = q->t[0];
+    pt->out_dtype = q->fmt->type;
+    pt->n_elems = (uint64_t)q->n_out * (uint64_t)q->n_in;
+    pt->out_bytes = 0;
+    for (int k = 0; k < q->layout.n; k++)
+        pt->out_bytes += q->layout.p[k].bytes;
+    p->src_bytes += q->src_bytes;
+    p->n_params += pt->n_elems;
+    p->n_quantized++;
+    return 0;
+}
+
 static int match_tensor(ingot_plan *p, int i, int dtype, ingot_error *err)
 {
     const ingot_tensor_spec *s = &p->specs[i];
+    if (p->hq.method != INGOT_HFQ_NONE && s->kind == INGOT_TK_LINEAR) {
+        ingot_qsrc q;
+        int r = ingot_qsrc_find(&p->hq, p->st, s->hf_name, s->shape[0], s->shape[1], &q, err);
+        if (r != 0)
+            return r < 0 ? -1 : plan_quantized(p, i, &q, err);
+    }
     const ingot_st_tensor *t = ingot_st_set_find(p->st, s->hf_name);
     char want[96], got[96];
     shape_text(want, sizeof want, s->ndim, s->shape);
@@ -121,8 +158,9 @@ static int check_extra(const ingot_plan *p, ingot_error *err)
         const ingot_st_tensor *t = ingot_st_set_at(p->st, i);
         bool used = false;
         for (int k = 0; k < p->n && !used; k++)
-            used = p->tensors[k].src == t;
-        if (!used && !ingot_hf_tensor_ignorable(&p->cfg, t->name))
+            used = p->tensors[k].src == t || (p->tensors[k].q && ingot_qsrc_uses(p->tensors[k].q, t));
+        if (!used && !ingot_hf_tensor_ignorable(&p->cfg, t->name) &&
+            !ingot_qsrc_spare_bias(&p->hq, p->st, t))
             return ingot_fail(err, INGOT_ERR_SHAPE,
                               "%s: unexpected tensor for a %s model with this config.json",
                               t->name, ingot_arch_name(p->cfg.arch));
@@ -185,6 +223,8 @@ ingot_plan *ingot_plan_build(const char *hf_dir, int dtype, bool with_sha256, in
     int rc = ingot_hf_config_load(hf_dir, &p->cfg, err);
     if (rc == 0)
         rc = read_hf_files(p, err);
+    if (rc == 0)
+        rc = parse_quant(p, err);
     if (rc == 0 && !(p->st = ingot_st_set_open(hf_dir, err)))
         rc = -1;
     if (rc == 0)
@@ -215,6 +255,8 @@ void ingot_plan_free(ingot_plan *p)
         free(p->sources[i].path);
     }
     free(p->sources);
+    for (int i = 0; p->tensors && i < p->n; i++)
+        free(p->tensors[i].q);
     free(p->tensors);
     free(p->specs);
     ingot_st_set_free(p->st);

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "convert/hf_config.h"
+#include "convert/st_quant.h"
 #include "convert/st_set.h"
 #include "model/tensor_map.h"
 #include "model/model_config.h"
@@ -19,6 +21,10 @@ typedef struct ingot_plan_tensor {
     ingot_dtype out_dtype;
     uint64_t n_elems, out_bytes;
     uint64_t xxh3;                 /* of the converted bytes (pass 1) */
+    /* A linear weight the checkpoint stores quantized (NULL: a float tensor):
+     * its ingot parts are unpacked from q's tensors; src is q's first. */
+    ingot_qsrc *q;
+    uint64_t part_xxh3[INGOT_WMAT_MAX_PARTS];
 } ingot_plan_tensor;
 
 /** An HF file stored verbatim in the artifact under hf/<name>. */
@@ -41,6 +47,8 @@ typedef struct ingot_plan_source {
 typedef struct ingot_plan {
     char *hf_dir;
     ingot_config cfg;
+    ingot_hf_quant hq;             /* quantization_config (method NONE for float checkpoints) */
+    int n_quantized;               /* tensors with q */
     ingot_st_set *st;
     ingot_tensor_spec *specs;
     int n;                         /* tensors in the artifact */

@@ -14,6 +14,10 @@
  *   awq: every linear weight must be int4 (int4 and awq4 artifacts); each
  *        becomes AutoAWQ's qweight / qzeros / scales (awq_pack.c), every
  *        other tensor f16; config.json gains quantization_config.
+ *   bnb: every linear weight nf4 (one variant) or every one int8; each
+ *        becomes the tensors transformers saves for a bitsandbytes Linear4bit
+ *        / Linear8bitLt (bnb_pack.c), every other tensor as hf writes it;
+ *        config.json gains the matching quantization_config.
  */
 #include "config.h"
 
@@ -32,7 +36,7 @@
 #include "model/tensor_map.h"
 #include "util/util.h"
 
-static const char *const format_names[] = {"hf", "awq", "gguf"};
+static const char *const format_names[] = {"hf", "awq", "gguf", "bnb"};
 
 const char *ingot_export_format_name(ingot_export_format f)
 {
@@ -56,11 +60,11 @@ void ingot_export_options_init(ingot_export_options *o)
 
 /* ------------------------------------------------------------------ plan */
 
-typedef enum { X_COPY, X_FLOAT, X_AWQ } xkind;
+typedef enum { X_COPY, X_FLOAT, X_AWQ, X_SCB } xkind;
 
 /* One output tensor and how it is made. */
 typedef struct xtensor {
-    char name[160];       /* HuggingFace name */
+    char name[192];       /* HuggingFace name (+ ".quant_state.bitsandbytes__nf4") */
     ingot_dtype dtype;    /* output element type */
     int ndim;
     int64_t shape[2];
@@ -68,7 +72,7 @@ typedef struct xtensor {
     xkind kind;
     const ingot_tensor *src;
     const uint8_t *raw;   /* X_COPY: the stored bytes */
-    ingot_wmat w;         /* X_FLOAT: rows to dequantize; X_AWQ: the int4 weight */
+    ingot_wmat w;         /* X_FLOAT: rows to dequantize; X_AWQ: the int4 weight; X_SCB: int8 */
     ingot_awq_array awq;  /* X_AWQ: which array */
     int shard;
 } xtensor;
@@ -83,6 +87,10 @@ typedef struct exporter {
     int n, cap;
     int n_dequant;        /* quantized tensors written as floats */
     int group_size;       /* awq */
+    ingot_dtype bnb_type; /* bnb: INGOT_DT_NF4 or INGOT_DT_Q8 */
+    int bnb_variant;      /* bnb nf4: INGOT_NF4_PLAIN or INGOT_NF4_DQ */
+    char **owned;         /* bnb: quant_state texts that X_COPY tensors point into */
+    int n_owned;
     int n_shards;
     uint64_t total, done;
     /* the tensor being generated */
@@ -259,6 +267,152 @@ static int plan_awq(exporter *e, ingot_error *err)
     return 0;
 }
 
+/* ---- bnb ---- */
+
+/* Output tensor name (ndim 0..2) copied from bytes that outlive the export. */
+static int add_raw(exporter *e, const ingot_tensor *t, const char *name, ingot_dtype dt, int ndim,
+                   int64_t d0, int64_t d1, const void *raw, ingot_error *err)
+{
+    xtensor *x = add(e, err);
+    if (!x)
+        return -1;
+    snprintf(x->name, sizeof x->name, "%s", name);
+    x->kind = X_COPY;
+    x->src = t;
+    x->raw = raw;
+    x->dtype = dt;
+    x->ndim = ndim;
+    x->shape[0] = d0;
+    x->shape[1] = d1;
+    x->size = ingot_dtype_size(dt);
+    for (int d = 0; d < ndim; d++)
+        x->size *= (uint64_t)x->shape[d];
+    return 0;
+}
+
+/* The torch name of the unquantized weights' type, for quant_state's "dtype". */
+static const char *torch_dtype(const exporter *e)
+{
+    switch (e->a->config.dtype) {
+    case INGOT_DT_F16: return "float16";
+    case INGOT_DT_F32: return "float32";
+    default: return "bfloat16";
+    }
+}
+
+/* W, W.absmax, W.quant_map, [W.nested_absmax, W.nested_quant_map], W.quant_state... */
+static int add_nf4(exporter *e, const ingot_tensor_spec *s, const ingot_tensor *t, ingot_error *err)
+{
+    ingot_wmat w;
+    if (bind(e, t, &w, err) != 0)
+        return -1;
+    const int64_t n = s->shape[0] * s->shape[1], nb = n / INGOT_NF4_BLOCK;
+    const bool dq = w.variant == INGOT_NF4_DQ;
+    float off = dq ? *(const float *)w.part[INGOT_NF4_ABSMAX_OFFSET] : 0.0f;
+    char *state = ingot_bnb_nf4_state(s->shape[0], s->shape[1], torch_dtype(e), dq, off);
+    char **owned = state ? realloc(e->owned, (size_t)(e->n_owned + 1) * sizeof *owned) : NULL;
+    if (!owned) {
+        free(state);
+        return ingot_fail(err, INGOT_ERR_NOMEM, "out of memory");
+    }
+    e->owned = owned;
+    e->owned[e->n_owned++] = state;
+    char name[192];
+    const char *W = s->hf_name;
+#define NAME(suffix) (snprintf(name, sizeof name, "%s%s", W, suffix), name)
+    if (add_raw(e, t, W, INGOT_DT_U8, 2, n / 2, 1, w.part[INGOT_NF4_QS], err) != 0 ||
+        add_raw(e, t, NAME(".absmax"), dq ? INGOT_DT_U8 : INGOT_DT_F32, 1, nb, 0,
+                w.part[INGOT_NF4_ABSMAX], err) != 0 ||
+        add_raw(e, t, NAME(".quant_map"), INGOT_DT_F32, 1, 16, 0, ingot_nf4_code, err) != 0)
+        return -1;
+    if (dq && (add_raw(e, t, NAME(".nested_absmax"), INGOT_DT_F32, 1,
+                       (nb + INGOT_NF4_DQ_BLOCK - 1) / INGOT_NF4_DQ_BLOCK, 0,
+                       w.part[INGOT_NF4_ABSMAX_ABSMAX], err) != 0 ||
+               add_raw(e, t, NAME(".nested_quant_map"), INGOT_DT_F32, 1, 256, 0,
+                       ingot_dynamic_map(), err) != 0))
+        return -1;
+    return add_raw(e, t, NAME(".quant_state.bitsandbytes__nf4"), INGOT_DT_U8, 1,
+                   (int64_t)strlen(state), 0, state, err);
+#undef NAME
+}
+
+/* W (int8 codes), P.SCB, P.weight_format (0 = row-major) with P = W less ".weight". */
+static int add_int8(exporter *e, const ingot_tensor_spec *s, const ingot_tensor *t, ingot_error *err)
+{
+    static const uint8_t row_format = 0;
+    ingot_wmat w;
+    if (bind(e, t, &w, err) != 0)
+        return -1;
+    char name[192];
+    int base = (int)(strlen(s->hf_name) - strlen(".weight"));
+    if (add_raw(e, t, s->hf_name, INGOT_DT_I8, 2, s->shape[0], s->shape[1], w.part[INGOT_Q8_QS],
+                err) != 0)
+        return -1;
+    xtensor *x = add(e, err);
+    if (!x)
+        return -1;
+    snprintf(x->name, sizeof x->name, "%.*s.SCB", base, s->hf_name);
+    x->kind = X_SCB;
+    x->src = t;
+    x->w = w;
+    x->dtype = INGOT_DT_F32;
+    x->ndim = 1;
+    x->shape[0] = s->shape[0];
+    x->size = 4 * (uint64_t)s->shape[0];
+    snprintf(name, sizeof name, "%.*s.weight_format", base, s->hf_name);
+    return add_raw(e, t, name, INGOT_DT_U8, 0, 0, 0, &row_format, err);
+}
+
+/* Every linear weight one bitsandbytes type: nf4 (one variant) or int8. */
+static int check_bnb_linear(exporter *e, const ingot_tensor *t, ingot_error *err)
+{
+    int variant = 0;
+    if (t->type == INGOT_DT_NF4)
+        variant = ingot_tensor_part(t, "absmax_q") ? INGOT_NF4_DQ : INGOT_NF4_PLAIN;
+    else if (t->type != INGOT_DT_Q8)
+        return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+                          "%s: --format bnb needs an nf4 or int8 artifact, this one is %s "
+                          "(%s is %s)",
+                          e->in_path, artifact_kind(e, t), t->name, ingot_dtype_name(t->type));
+    if (e->bnb_type != INGOT_DT_COUNT && (t->type != e->bnb_type || variant != e->bnb_variant))
+        return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+                          "%s: %s: %s%s differs from the other linear weights; bitsandbytes "
+                          "needs one type",
+                          e->in_path, t->name, ingot_dtype_name(t->type),
+                          variant == INGOT_NF4_DQ ? " (double quant)" : "");
+    e->bnb_type = t->type;
+    e->bnb_variant = variant;
+    return 0;
+}
+
+static int plan_bnb(exporter *e, ingot_error *err)
+{
+    e->bnb_type = INGOT_DT_COUNT;
+    for (int i = 0; i < e->n_specs; i++) {
+        const ingot_tensor_spec *s = &e->specs[i];
+        const ingot_tensor *t = stored(e, s, err);
+        if (!t || (s->kind == INGOT_TK_LINEAR && check_bnb_linear(e, t, err) != 0))
+            return -1;
+    }
+    if (e->bnb_type == INGOT_DT_COUNT)
+        return ingot_fail(err, INGOT_ERR_UNSUPPORTED, "%s: no linear weights", e->in_path);
+    for (int i = 0; i < e->n_specs; i++) {
+        const ingot_tensor_spec *s = &e->specs[i];
+        const ingot_tensor *t = stored(e, s, err);
+        int rc;
+        if (s->kind != INGOT_TK_LINEAR) {
+            /* as hf writes it: floats as stored, a quantized embedding / head in bf16 */
+            bool plain = t->type == INGOT_DT_BF16 || t->type == INGOT_DT_F16 || t->type == INGOT_DT_F32;
+            rc = add_float(e, s, t, s->hf_name, plain ? t->type : INGOT_DT_BF16, err);
+        } else {
+            rc = t->type == INGOT_DT_NF4 ? add_nf4(e, s, t, err) : add_int8(e, s, t, err);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Consecutive tensors into shards of at most max bytes (a larger tensor alone). */
 static void plan_shards(exporter *e)
 {
@@ -296,6 +450,14 @@ static int materialize(exporter *e, const xtensor *x, ingot_error *err)
         return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", x->name);
     if (x->kind == X_AWQ) {
         ingot_awq_pack_rows(&x->w, x->awq, 0, x->shape[0], e->cur_buf);
+        return 0;
+    }
+    if (x->kind == X_SCB) {
+        int row;
+        if (ingot_bnb_scb(&x->w, (float *)e->cur_buf, &row) != 0)
+            return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
+                              "%s: %s: scale of row %d has no bitsandbytes SCB (absmax) that "
+                              "divides back to it", e->in_path, x->src->name, row);
         return 0;
     }
     const ingot_wmat *w = &x->w;
@@ -482,6 +644,51 @@ static int write_awq_config(const exporter *e, const ingot_outdir *d, const uint
     return rc;
 }
 
+/* transformers' BitsAndBytesConfig.to_dict() for what plan_bnb found. */
+static json_t *bnb_quant_config(const exporter *e)
+{
+    bool b4 = e->bnb_type == INGOT_DT_NF4;
+    return json_pack("{s:s, s:b, s:b, s:b, s:b, s:s, s:b, s:s, s:s, s:f, s:n, s:b, s:b}",
+                     "quant_method", "bitsandbytes", "_load_in_4bit", b4, "_load_in_8bit", !b4,
+                     "load_in_4bit", b4, "load_in_8bit", !b4, "bnb_4bit_quant_type",
+                     b4 ? "nf4" : "fp4", "bnb_4bit_use_double_quant",
+                     b4 && e->bnb_variant == INGOT_NF4_DQ, "bnb_4bit_compute_dtype",
+                     b4 ? torch_dtype(e) : "float32", "bnb_4bit_quant_storage", "uint8",
+                     "llm_int8_threshold", 6.0, "llm_int8_skip_modules",
+                     "llm_int8_enable_fp32_cpu_offload", 0, "llm_int8_has_fp16_weight", 0);
+}
+
+/*
+ * config.json: hf writes the stored one (without a quantization_config that a
+ * converted AWQ / GPTQ / bitsandbytes checkpoint brought: the export holds
+ * floats), bnb the stored one with bitsandbytes' quantization_config.
+ */
+static int write_config(const exporter *e, const ingot_outdir *d, const uint8_t *data, size_t len,
+                        ingot_error *err)
+{
+    if (e->o->format == INGOT_EXPORT_AWQ)
+        return write_awq_config(e, d, data, len, err);
+    json_error_t je;
+    json_t *c = json_loadb((const char *)data, len, 0, &je);
+    if (!json_is_object(c)) {
+        json_decref(c);
+        return ingot_fail(err, INGOT_ERR_FORMAT, "%s: hf/config.json: not a JSON object",
+                          e->in_path);
+    }
+    int rc;
+    if (e->o->format == INGOT_EXPORT_BNB) {
+        json_object_set_new(c, "quantization_config", bnb_quant_config(e));
+        rc = write_json(d, "config.json", c, JSON_INDENT(2), err);
+    } else if (json_object_get(c, "quantization_config")) {
+        json_object_del(c, "quantization_config");
+        rc = write_json(d, "config.json", c, JSON_INDENT(2), err);
+    } else {
+        rc = write_text(d, "config.json", data, len, err); /* byte for byte */
+    }
+    json_decref(c);
+    return rc;
+}
+
 /* A stored HF file name that may be written into the directory. */
 static bool plain_file_name(const char *name)
 {
@@ -510,8 +717,7 @@ static int write_files(exporter *e, const ingot_outdir *d, ingot_error *err)
         int rc;
         if (!strcmp(name, "config.json")) {
             have_config = true;
-            rc = e->o->format == INGOT_EXPORT_AWQ ? write_awq_config(e, d, data, len, err)
-                                                  : write_text(d, name, data, len, err);
+            rc = write_config(e, d, data, len, err);
         } else {
             rc = write_text(d, name, data, len, err);
         }
@@ -558,7 +764,9 @@ int ingot_export(const char *in_path, const char *out_dir, const ingot_export_op
         return -1;
     int rc = ingot_tensor_specs(&e.a->config, &e.specs, &e.n_specs, err);
     if (rc == 0)
-        rc = o->format == INGOT_EXPORT_AWQ ? plan_awq(&e, err) : plan_hf(&e, err);
+        rc = o->format == INGOT_EXPORT_AWQ   ? plan_awq(&e, err)
+             : o->format == INGOT_EXPORT_BNB ? plan_bnb(&e, err)
+                                             : plan_hf(&e, err);
     if (rc == 0) {
         plan_shards(&e);
         if (e.n_dequant && o->note) {
@@ -567,6 +775,11 @@ int ingot_export(const char *in_path, const char *out_dir, const ingot_export_op
                 snprintf(msg, sizeof msg,
                          "%s: %d quantized embedding/head tensor%s dequantized to f16, as "
                          "AutoAWQ keeps them unquantized",
+                         in_path, e.n_dequant, e.n_dequant == 1 ? "" : "s");
+            else if (o->format == INGOT_EXPORT_BNB)
+                snprintf(msg, sizeof msg,
+                         "%s: %d quantized embedding/head tensor%s dequantized to bf16, as "
+                         "transformers keeps them unquantized",
                          in_path, e.n_dequant, e.n_dequant == 1 ? "" : "s");
             else
                 snprintf(msg, sizeof msg,
@@ -594,6 +807,9 @@ int ingot_export(const char *in_path, const char *out_dir, const ingot_export_op
     free(e.row);
     free(e.x);
     free(e.specs);
+    for (int i = 0; i < e.n_owned; i++)
+        free(e.owned[i]);
+    free(e.owned);
     ingot_artifact_free(e.a);
     return rc;
 }

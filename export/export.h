@@ -5,11 +5,13 @@
  *   outdir.c    the atomic output directory (temporary directory beside the
  *               destination, renamed into place on success)
  *   awq_pack.c  int4 parts -> AutoAWQ's GEMM layout
+ *   bnb_pack.c  nf4 / int8 parts -> what bitsandbytes adds to them (quant_state, SCB)
  *   export.c    the driver: tensor list, shards, config and tokenizer files
  */
 #ifndef INGOT_EXPORT_H
 #define INGOT_EXPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "formats/formats.h"
@@ -65,5 +67,24 @@ typedef enum { INGOT_AWQ_QWEIGHT, INGOT_AWQ_QZEROS, INGOT_AWQ_SCALES } ingot_awq
  */
 void ingot_awq_pack_rows(const ingot_wmat *w, ingot_awq_array a, int64_t r0, int64_t r1,
                          void *out);
+
+/* ---- bitsandbytes (bnb_pack.c) ---- */
+
+/**
+ * The "weight.quant_state.bitsandbytes__nf4" text of a (n_out, n_in) nf4
+ * weight, as bitsandbytes' json.dumps writes it; dtype is the torch dtype
+ * name of the unquantized weight ("bfloat16").  nested: double quant, with
+ * its offset.  @return malloc'ed NUL-terminated text, or NULL (out of memory).
+ */
+char *ingot_bnb_nf4_state(int64_t n_out, int64_t n_in, const char *dtype, bool nested,
+                          float offset);
+
+/**
+ * SCB (n_out) of the int8 weight w: per row the f32 a with a / 127 == the
+ * stored scale, so that reading it back (SCB / 127) is exact.
+ * @return 0, or -1 with *bad_row set when a scale has no such a (negative,
+ *         non-finite; never for scales ingot's quantizer made).
+ */
+int ingot_bnb_scb(const ingot_wmat *w, float *scb, int *bad_row);
 
 #endif /* INGOT_EXPORT_H */

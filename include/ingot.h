@@ -221,10 +221,11 @@ int ingot_quantize(const char *in_path, const char *out_path, const ingot_quanti
 typedef enum ingot_export_format {
     INGOT_EXPORT_HF = 0, /* a plain HuggingFace checkpoint (safetensors, config, tokenizer) */
     INGOT_EXPORT_AWQ,    /* an AutoAWQ GEMM checkpoint (from int4 and awq4 artifacts) */
-    INGOT_EXPORT_GGUF    /* one GGUF v3 file for llama.cpp (not from nf4 artifacts) */
+    INGOT_EXPORT_GGUF,   /* one GGUF v3 file for llama.cpp (not from nf4 artifacts) */
+    INGOT_EXPORT_BNB     /* a transformers + bitsandbytes checkpoint (from nf4 and int8 artifacts) */
 } ingot_export_format;
 
-/** @return "hf", "awq" or "gguf" (static storage); NULL for an invalid value. */
+/** @return "hf", "awq", "gguf" or "bnb" (static storage); NULL for an invalid value. */
 const char *ingot_export_format_name(ingot_export_format f);
 /** @return the format named s, or -1 when s names none. */
 int ingot_export_format_from_name(const char *s);
@@ -263,6 +264,12 @@ void ingot_export_options_init(ingot_export_options *o);
  *   awq: the int4 linear weights in AutoAWQ's GEMM layout (qweight, qzeros,
  *        scales), everything else in f16, config.json with a
  *        quantization_config; other artifacts are refused.
+ *   bnb: the nf4 (plain or double quant) or int8 linear weights as
+ *        transformers saves a bitsandbytes model (weight, absmax, quant_map,
+ *        nested_absmax, nested_quant_map, quant_state.bitsandbytes__nf4;
+ *        weight, SCB, weight_format for int8), everything else as hf writes
+ *        it, config.json with bitsandbytes' quantization_config; other
+ *        artifacts are refused.
  *   gguf: out_dir is instead the one GGUF v3 file to write, for llama.cpp
  *        (architecture llama or qwen2, its gpt2 BPE vocabulary, the chat
  *        template): matrices as stored for bf16/f16/f32, int4/awq4 as Q4_1,

@@ -112,7 +112,8 @@ START_TEST(options_defaults)
     ck_assert_str_eq(ingot_export_format_name(INGOT_EXPORT_AWQ), "awq");
     ck_assert_int_eq(ingot_export_format_from_name("hf"), INGOT_EXPORT_HF);
     ck_assert_int_eq(ingot_export_format_from_name("gguf"), INGOT_EXPORT_GGUF);
-    ck_assert_int_eq(ingot_export_format_from_name("bnb"), -1);
+    ck_assert_int_eq(ingot_export_format_from_name("bnb"), INGOT_EXPORT_BNB);
+    ck_assert_int_eq(ingot_export_format_from_name("exl2"), -1);
 }
 END_TEST
 

@@ -87,6 +87,28 @@ for f in "$top"/tests/data/configs/*/config.json; do
   cp "$f" "$corpus/hf_config/$(basename "$(dirname "$f")")"
 done
 cp "$src/config.json" "$corpus/hf_config/tiny-llama"
+# the quantization_config of AutoAWQ, GPTQ and bitsandbytes checkpoints
+python3 - "$corpus/hf_config" <<'PY'
+import json, sys
+d = sys.argv[1]
+base = json.load(open(d + "/llama-3-8b"))
+seeds = {
+    "llama-3-8b-awq": {"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True,
+                       "version": "gemm"},
+    "llama-3-8b-gptq": {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": False,
+                        "sym": True, "damp_percent": 0.01, "true_sequential": True},
+    "llama-3-8b-bnb-nf4": {"quant_method": "bitsandbytes", "_load_in_4bit": True,
+                           "_load_in_8bit": False, "load_in_4bit": True, "load_in_8bit": False,
+                           "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True,
+                           "bnb_4bit_compute_dtype": "bfloat16", "bnb_4bit_quant_storage": "uint8",
+                           "llm_int8_threshold": 6.0, "llm_int8_skip_modules": None,
+                           "llm_int8_enable_fp32_cpu_offload": False,
+                           "llm_int8_has_fp16_weight": False},
+}
+for name, q in seeds.items():
+    c = dict(base, quantization_config=q)
+    open(d + "/" + name, "w").write(json.dumps(c, indent=2) + "\n")
+PY
 
 # ---- tokenizers, each with a text after a NUL byte ----
 text='Hello world! def f(x):\n    return x ** 2  # ünïcödé 数字 123 <|im_start|>user\n'
