@@ -750,6 +750,9 @@ static const struct {
      "model.unk_token"},
     {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],\"byte_fallback\":1}}", 0,
      "byte_fallback"},
+    /* a sparse id would size the id table in gigabytes (fuzzing: corpus/tokenizer/oom-sparse-token-id) */
+    {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":288888888},\"merges\":[]}}", 0,
+     "model.vocab"},
 };
 
 START_TEST(test_load_errors)

@@ -267,6 +267,9 @@ static int set_token(ingot_tokenizer *t, int32_t id, const char *s, size_t len)
     return ingot_tok_buf_put(&t->tok_text, s, len) || ingot_tok_buf_put(&t->tok_text, "", 1);
 }
 
+/* ids may exceed twice the number of tokens by this much (gaps, reserved ids) */
+#define SPARSE_IDS 65536
+
 static int build_id_table(ingot_tokenizer *t, int vocab_size, ingot_error *err)
 {
     const ingot_tok_map *v = ingot_tok_bpe_vocab(t->bpe);
@@ -280,8 +283,17 @@ static int build_id_table(ingot_tokenizer *t, int vocab_size, ingot_error *err)
         if (s->hash && s->a > max)
             max = s->a;
     }
-    for (size_t i = 0; i < t->n_added; i++)
+    size_t n_tokens = t->n_added;
+    for (size_t i = 0; i < v->cap; i++)
+        n_tokens += v->slots[i].hash != 0;
+    for (size_t i = 0; i < t->n_added; i++) /* ids given as HF gives them: after the vocabulary */
         max = t->added[i].id > max ? t->added[i].id : max;
+    /* The id table is as long as the largest id: real vocabularies are dense,
+     * so an id far beyond the token count is a crafted file asking for
+     * gigabytes (found by fuzzing), not a tokenizer. */
+    if ((size_t)max > 2 * n_tokens + SPARSE_IDS)
+        return ingot_tok_fail(err, INGOT_ERR_FORMAT, t->what, "model.vocab",
+                              "token id %d is far beyond the %zu tokens defined", (int)max, n_tokens);
     t->n_ids = max + 1;
     t->tok_off = malloc(((size_t)t->n_ids + 1) * sizeof *t->tok_off);
     t->special = calloc((size_t)t->n_ids + 1, 1);
