@@ -208,7 +208,7 @@ static int parse(int argc, char **argv, struct q_args *a)
     a->o.mtime = a->out.mtime;
     a->keep[a->n_keep] = NULL;
     a->o.keep = a->keep;
-    if (a->have_target)
+    if (a->have_target && !a->have_type)
         a->o.type = INGOT_QUANT_INT4;
     return check_combination(a);
 }

@@ -137,4 +137,24 @@ k_mse=$(sed -n 's/^ *"kld_mean": \([0-9.e-]*\),*$/\1/p' "$T/stdout")
 awk -v a="$k_mse" -v b="$k_rtn" 'BEGIN { exit !(a < b) }' || fail "--mse-scales KLD $k_mse is not below min/max $k_rtn"
 [ "$(stat -c %s "$T/i4.ingot")" = "$(stat -c %s "$T/i4m.ingot")" ] || fail "--mse-scales changed the size"
 expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --type int8 --mse-scales
+# --target-bpw: usage errors, then a budget met and shown by inspect
+tq="--calib $calib --calib-samples 2 --calib-len 64"
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --target-bpw 5
+grep -q -- "--calib" "$T/stderr" || fail "--target-bpw without --calib: no mention of --calib"
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --target-bpw 5 --type nf4 $tq
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --target-bpw 5 --group-size 64 $tq
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --target-bpw abc $tq
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --target-bpw 40 $tq
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --type int4 --target-measure proxy
+expect_status 2 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --target-bpw 5 --target-measure fast $tq
+expect_status 1 "$INGOT" quantize -q "$src" -o "$T/x.ingot" --target-bpw 3 $tq
+one_line_error
+grep -q "smallest" "$T/stderr" || fail "--target-bpw 3: the error does not give the smallest size"
+[ ! -e "$T/x.ingot" ] || fail "--target-bpw errors wrote output"
+expect_status 0 "$INGOT" quantize "$src" -o "$T/t5.ingot" --target-bpw 5 --target-measure proxy $tq --json
+bpw=$(sed -n 's/^ *"bits_per_weight": \([0-9.e-]*\),*$/\1/p' "$T/stdout")
+awk -v b="$bpw" 'BEGIN { exit !(b <= 5 && b > 4.5) }' || fail "--target-bpw 5 gave $bpw bits per weight"
+expect_status 0 "$INGOT" inspect --verify "$T/t5.ingot"
+grep -q "formats chosen by --target-bpw 5" "$T/stdout" || fail "inspect does not show the allocation"
+grep -Eq '^token_embd\.weight +int[456] g[0-9]+ ' "$T/stdout" || fail "inspect: the embedding was not quantized at 5 bits"
 pass
