@@ -65,8 +65,8 @@ typedef struct gexport {
     int n;
     ingot_gguf g;
     const char *arch, *pre;
-    int n_q4, n_q8;
-    ingot_gguf_rounding q4, q8;
+    int n_q4, n_q5, n_q8;
+    ingot_gguf_rounding q4, q5, q8;
     float *rope_freqs;       /* llama3 rope: the factors, else NULL */
     uint64_t total, done;
 } gexport;
@@ -138,11 +138,12 @@ static int pick_type(const gexport *e, const ingot_tensor_spec *s, const ingot_t
     case INGOT_DT_F16: *out = INGOT_GGML_F16; return 0;
     case INGOT_DT_BF16: *out = INGOT_GGML_BF16; return 0;
     case INGOT_DT_Q4: *out = INGOT_GGML_Q4_1; return 0;
+    case INGOT_DT_Q5: *out = INGOT_GGML_Q5_1; return 0;
     case INGOT_DT_Q8: *out = INGOT_GGML_Q8_0; return 0;
     default:
         return ingot_fail(err, INGOT_ERR_UNSUPPORTED,
-                          "%s: %s is %s, which GGUF cannot hold; int4, awq4, int8, bf16, f16 and "
-                          "f32 artifacts export to GGUF",
+                          "%s: %s is %s, which GGUF cannot hold; int4, awq4, int5, int8, bf16, f16 "
+                          "and f32 tensors export to GGUF",
                           e->in_path, t->name, ingot_dtype_name(t->type));
     }
 }
@@ -179,6 +180,7 @@ static int plan_tensor(gexport *e, const ingot_tensor_spec *s, gtensor *x, ingot
     if (pick_type(e, s, t, &x->type, err) != 0)
         return -1;
     e->n_q4 += x->type == INGOT_GGML_Q4_1;
+    e->n_q5 += x->type == INGOT_GGML_Q5_1;
     e->n_q8 += x->type == INGOT_GGML_Q8_0;
     const ingot_format *f = ingot_format_of(t->type);
     int64_t rows, cols;
@@ -243,6 +245,7 @@ static uint32_t file_type(const gexport *e)
     case INGOT_GGML_F32: return 0;
     case INGOT_GGML_F16: return 1;
     case INGOT_GGML_Q4_1: return 3;
+    case INGOT_GGML_Q5_1: return 9;
     case INGOT_GGML_Q8_0: return 7;
     case INGOT_GGML_BF16: return 32;
     }
@@ -350,6 +353,8 @@ static int make_rows(gexport *e, const gtensor *x, uint8_t *buf, ingot_error *er
         int rc = 0;
         if (x->type == INGOT_GGML_Q4_1)
             rc = ingot_gguf_q4_1_row(&x->w, (int)s, out, &e->q4, x->name, err);
+        else if (x->type == INGOT_GGML_Q5_1)
+            rc = ingot_gguf_q5_1_row(&x->w, (int)s, out, &e->q5, x->name, err);
         else if (x->type == INGOT_GGML_Q8_0)
             rc = ingot_gguf_q8_0_row(&x->w, (int)s, out, &e->q8, x->name, err);
         else
@@ -407,6 +412,7 @@ static void note_rounding(const gexport *e)
         return;
     const struct { int n; const ingot_gguf_rounding *r; const char *what; } q[] = {
         {e->n_q4, &e->q4, "int4 weights as Q4_1 (m = -zero*scale in f16)"},
+        {e->n_q5, &e->q5, "int5 weights as Q5_1 (m = -zero*scale in f16)"},
         {e->n_q8, &e->q8, "int8 weights as Q8_0 (the row scale in f16)"},
     };
     for (size_t i = 0; i < INGOT_ARRAY_LEN(q); i++) {
@@ -437,6 +443,8 @@ static char *summary(const gexport *e, const char *out, double seconds)
                           "bytes", (json_int_t)(ingot_gguf_header_bytes(&e->g) + e->g.data_size),
                           "q4_1", rounding_json(e->n_q4, &e->q4), "q8_0",
                           rounding_json(e->n_q8, &e->q8), "seconds", seconds);
+    if (j && e->n_q5)
+        json_object_set_new(j, "q5_1", rounding_json(e->n_q5, &e->q5));
     char *s = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
     json_decref(j);
     return s;

@@ -55,6 +55,7 @@ typedef enum {
     INGOT_GGML_F32 = 0,
     INGOT_GGML_F16 = 1,
     INGOT_GGML_Q4_1 = 3,
+    INGOT_GGML_Q5_1 = 7,
     INGOT_GGML_Q8_0 = 8,
     INGOT_GGML_BF16 = 30
 } ingot_ggml_type;
@@ -62,6 +63,7 @@ typedef enum {
 #define INGOT_GGML_QK 32         /* weights per Q4_1 / Q8_0 block */
 #define INGOT_GGML_Q4_1_BYTES 20 /* f16 d, f16 m, 16 bytes of nibbles */
 #define INGOT_GGML_Q8_0_BYTES 34 /* f16 d, 32 int8 */
+#define INGOT_GGML_Q5_1_BYTES 24 /* f16 d, f16 m, 4 bytes of high bits, 16 bytes of nibbles */
 
 /** @return "f32", "f16", "q4_1", "q8_0", "bf16" (static), or "?" */
 const char *ingot_ggml_type_name(ingot_ggml_type t);
@@ -132,6 +134,14 @@ typedef struct ingot_gguf_rounding {
  * @return 0, or -1 when -zero * scale overflows f16 (err names tensor).
  */
 int ingot_gguf_q4_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rounding *r,
+                        const char *tensor, ingot_error *err);
+
+/**
+ * Row o of the int5 weight w ((q - zero) * scale per group) as n_in/32 Q5_1
+ * blocks, as Q4_1's: d = scale, m = -zero * scale rounded to f16, the codes
+ * as they are.  Updates r.  @return 0, or -1 when m overflows f16.
+ */
+int ingot_gguf_q5_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rounding *r,
                         const char *tensor, ingot_error *err);
 
 /**

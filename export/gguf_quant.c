@@ -9,6 +9,10 @@
  *         m = -zero * scale rounded to f16: the codes stay, and the only
  *         change is m's rounding, at most half an f16 ulp of 15 * scale
  *         (15 * 2^-11 = 0.73 % of a quantization step at most).
+ *   Q5_1: 32 weights, f16 d, f16 m, 4 bytes qh, 16 bytes qs; weight j's
+ *         code is its nibble (qs[j] low for j < 16, qs[j-16] high after)
+ *         plus bit j of the little-endian qh word times 16; w = q * d + m.
+ *         ingot int5 as int4 above: d = scale, m = -zero * scale in f16.
  *   Q8_0: 32 weights, f16 d, 32 int8; w = q * d.  ingot int8: w = q * scale
  *         per row (f32).  d = scale rounded to f16, the codes stay: the
  *         change is |q| * |d - scale| <= 127 * 2^-11 * scale (6 % of a step
@@ -71,6 +75,47 @@ int ingot_gguf_q4_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rou
             note(r, (float)lo * s + m, (float)(lo - z) * s, s, tensor);
             note(r, (float)hi * s + m, (float)(hi - z) * s, s, tensor);
         }
+    }
+    r->n_weights += (uint64_t)n_in;
+    return 0;
+}
+
+/* Code k of an int5 row: its nibble and its high bit (formats/quant_intb.c). */
+static int q5_code(const uint8_t *qs, const uint8_t *qh, int64_t k)
+{
+    return ((qs[k / 2] >> (4 * (k & 1))) & 15) | ((qh[k / 8] >> (k & 7)) & 1) << 4;
+}
+
+int ingot_gguf_q5_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rounding *r,
+                        const char *tensor, ingot_error *err)
+{
+    const int64_t n_in = w->n_in, g = w->group_size, ng = n_in / g;
+    const uint8_t *qs = (const uint8_t *)w->part[INGOT_QB_QS] + (int64_t)o * (n_in / 2); // (n_out, n_in/2)
+    const uint8_t *qh = (const uint8_t *)w->part[INGOT_QB_QH] + (int64_t)o * (n_in / 8); // (n_out, n_in/8)
+    const uint16_t *sc = (const uint16_t *)w->part[INGOT_QB_SCALES] + (int64_t)o * ng;    // (n_out, n_in/G)
+    const uint8_t *zp = (const uint8_t *)w->part[INGOT_QB_ZEROS] + (int64_t)o * ng;      // (n_out, n_in/G)
+    for (int64_t b = 0; b < n_in / INGOT_GGML_QK; b++) {
+        const int64_t k0 = b * INGOT_GGML_QK, grp = k0 / g;
+        const float s = ingot_f16_to_f32(sc[grp]);
+        const int z = zp[grp];
+        const uint16_t m16 = ingot_f32_to_f16(-(float)z * s);
+        const float m = ingot_f16_to_f32(m16);
+        if (!isfinite(m))
+            return ingot_fail(err, INGOT_ERR_NONFINITE,
+                              "%s: row %d: -zero * scale = %g does not fit in f16", tensor, o, -(double)z * s);
+        uint8_t *blk = out + b * INGOT_GGML_Q5_1_BYTES;
+        put_f16(blk, sc[grp]);
+        put_f16(blk + 2, m16);
+        uint32_t high = 0;
+        for (int j = 0; j < INGOT_GGML_QK / 2; j++) {
+            int lo = q5_code(qs, qh, k0 + j), hi = q5_code(qs, qh, k0 + j + 16);
+            blk[8 + j] = (uint8_t)((lo & 15) | (hi & 15) << 4);
+            high |= (uint32_t)(lo >> 4) << j | (uint32_t)(hi >> 4) << (j + 16);
+            note(r, (float)lo * s + m, (float)(lo - z) * s, s, tensor);
+            note(r, (float)hi * s + m, (float)(hi - z) * s, s, tensor);
+        }
+        for (int i = 0; i < 4; i++)
+            blk[4 + i] = (uint8_t)(high >> (8 * i));
     }
     r->n_weights += (uint64_t)n_in;
     return 0;

@@ -22,6 +22,7 @@ const char *ingot_ggml_type_name(ingot_ggml_type t)
     case INGOT_GGML_F32: return "f32";
     case INGOT_GGML_F16: return "f16";
     case INGOT_GGML_Q4_1: return "q4_1";
+    case INGOT_GGML_Q5_1: return "q5_1";
     case INGOT_GGML_Q8_0: return "q8_0";
     case INGOT_GGML_BF16: return "bf16";
     }
@@ -35,6 +36,7 @@ uint64_t ingot_ggml_row_bytes(ingot_ggml_type t, int64_t n)
     case INGOT_GGML_F16:
     case INGOT_GGML_BF16: return 2 * (uint64_t)n;
     case INGOT_GGML_Q4_1: return (uint64_t)(n / INGOT_GGML_QK) * INGOT_GGML_Q4_1_BYTES;
+    case INGOT_GGML_Q5_1: return (uint64_t)(n / INGOT_GGML_QK) * INGOT_GGML_Q5_1_BYTES;
     case INGOT_GGML_Q8_0: return (uint64_t)(n / INGOT_GGML_QK) * INGOT_GGML_Q8_0_BYTES;
     }
     return 0;
@@ -42,7 +44,7 @@ uint64_t ingot_ggml_row_bytes(ingot_ggml_type t, int64_t n)
 
 static bool blocked(ingot_ggml_type t)
 {
-    return t == INGOT_GGML_Q4_1 || t == INGOT_GGML_Q8_0;
+    return t == INGOT_GGML_Q4_1 || t == INGOT_GGML_Q5_1 || t == INGOT_GGML_Q8_0;
 }
 
 static uint64_t align_up(uint64_t n)

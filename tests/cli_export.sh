@@ -88,7 +88,7 @@ grep -q '"linear_type": "bf16"' "$T/stdout" || fail "gguf --json: $(cat "$T/stdo
 rm -f "$T/out/bf16.gguf"
 expect_status 1 "$INGOT" export "$T/nf4.ingot" -o "$T/out/nf4.gguf" --format gguf
 one_line_error
-grep -q "nf4, which GGUF cannot hold; int4, awq4, int8" "$T/stderr" || fail "nf4 error: $(cat "$T/stderr")"
+grep -q "nf4, which GGUF cannot hold; int4, awq4, int5, int8" "$T/stderr" || fail "nf4 error: $(cat "$T/stderr")"
 ( ulimit -f 2048; "$INGOT" export -q "$T/tiny.ingot" -o "$T/out/big.gguf" --format gguf ) >"$T/stdout" 2>"$T/stderr"
 [ $? -eq 1 ] || fail "gguf full disk: expected exit 1"
 [ -z "$(ls -A "$T/out")" ] || fail "gguf left output: $(ls -A "$T/out")"

@@ -233,6 +233,20 @@ static void gguf_row(const rfile *f, const rtensor *t, uint64_t r, float *out)
             }
         }
         break;
+    case 7: /* Q5_1 (ggml dequantize_row_q5_1): d, m, qh (u32 LE), qs[16]; code j = nibble | bit j of qh << 4 */
+        for (uint64_t b = 0; b < n / 32; b++) {
+            const uint8_t *blk = base + (r * (n / 32) + b) * 24;
+            float d = h2f(blk), m = h2f(blk + 2);
+            uint32_t qh;
+            memcpy(&qh, blk + 4, 4);
+            for (int j = 0; j < 16; j++) {
+                int x0 = (blk[8 + j] & 15) | (int)(((qh >> j) << 4) & 0x10);
+                int x1 = (blk[8 + j] >> 4) | (int)((qh >> (j + 12)) & 0x10);
+                out[b * 32 + j] = (float)x0 * d + m;
+                out[b * 32 + j + 16] = (float)x1 * d + m;
+            }
+        }
+        break;
     case 8: /* Q8_0: d, qs[32]; y = q d */
         for (uint64_t b = 0; b < n / 32; b++) {
             const uint8_t *blk = base + (r * (n / 32) + b) * 34;
@@ -252,6 +266,7 @@ static uint64_t row_bytes(uint32_t type, uint64_t n)
     case 1:
     case 30: return 2 * n;
     case 3: return n / 32 * 20;
+    case 7: return n / 32 * 24;
     case 8: return n / 32 * 34;
     }
     return 0;
@@ -273,10 +288,10 @@ static uint64_t hf_row(uint64_t r, uint64_t rows, int heads)
 /* The scale of weight k of row o of a quantized weight (one step). */
 static float step_of(const ingot_wmat *w, int o, int k)
 {
-    if (w->type == INGOT_DT_Q4)
+    if (w->type == INGOT_DT_Q4 || w->type == INGOT_DT_Q5)
         return ingot_f16_to_f32(
-            ((const uint16_t *)w->part[INGOT_Q4_SCALES])[(int64_t)o * (w->n_in / w->group_size) +
-                                                          k / w->group_size]);
+            ((const uint16_t *)w->part[w->type == INGOT_DT_Q4 ? INGOT_Q4_SCALES : INGOT_QB_SCALES])
+                [(int64_t)o * (w->n_in / w->group_size) + k / w->group_size]);
     return ((const float *)w->part[INGOT_Q8_SCALES])[o];
 }
 
@@ -470,6 +485,31 @@ START_TEST(gguf_int4)
 }
 END_TEST
 
+/* int5 embedding and head (the linears kept bf16) as Q5_1: only m rounds,
+ * <= 2^-11 * 31 of a step */
+START_TEST(gguf_int5)
+{
+    char *d = make_case_dir(tmp), *in = path_in(d, "int5.ingot");
+    ingot_quantize_options o;
+    ingot_quantize_options_init(&o);
+    o.type = INGOT_QUANT_INT4;
+    const char *keep[] = {"blk.*", NULL};
+    o.keep = keep;
+    o.embed_type = INGOT_DT_Q5;
+    o.head_type = INGOT_DT_Q5;
+    o.group_size = 64;
+    quantize_or_abort(bf16, in, &o);
+    result res;
+    json_t *j = round_trip(in, 30, 31.0 / 2048, &res);
+    check_reported(j, "q5_1", &res);
+    ck_assert(res.max_steps <= 31.0 / 2048);
+    json_decref(j);
+    rm_rf(d);
+    free(in);
+    free(d);
+}
+END_TEST
+
 START_TEST(gguf_awq4)
 {
     result res;
@@ -486,7 +526,7 @@ START_TEST(gguf_nf4_refused)
     ingot_error err = {0};
     ck_assert_ptr_null(export_gguf(nf4, out, &err));
     ck_assert_int_eq(err.code, INGOT_ERR_UNSUPPORTED);
-    ck_assert_msg(strstr(err.message, "nf4") && strstr(err.message, "int4, awq4, int8, bf16"),
+    ck_assert_msg(strstr(err.message, "nf4") && strstr(err.message, "int4, awq4, int5, int8, bf16"),
                   "%s", err.message);
     ck_assert_ptr_null(strchr(err.message, '\n'));
     char *s;
@@ -663,6 +703,7 @@ int main(void)
     tcase_add_test(tc, gguf_int8);
     tcase_add_test(tc, gguf_int4);
     tcase_add_test(tc, gguf_awq4);
+    tcase_add_test(tc, gguf_int5);
     tcase_add_test(tc, gguf_nf4_refused);
     tcase_add_test(tc, gguf_interrupt_leaves_nothing);
     tcase_add_test(tc, gguf_pre_names);
