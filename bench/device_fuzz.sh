@@ -2,8 +2,8 @@
 # device_fuzz.sh - runs the libFuzzer harnesses on a machine with more cores
 # than this one (the GPU machine has 16 and none of ingot's libraries).
 #
-#   sh bench/device_fuzz.sh pack OUT.tar.xz
-#       here: builds the harnesses statically (build-fuzz-static/, clang,
+#   sh bench/device_fuzz.sh pack OUT.tar.xz [NAME...]
+#       here: builds the harnesses (all, or the NAMEs) statically (build-fuzz-static/, clang,
 #       ASan+UBSan, libFuzzer) and packs them with the shared libraries they
 #       load, the committed seed corpus and the corpus earlier runs grew
 #       (build-fuzz/fuzz-corpus/, when there is one);
@@ -18,18 +18,21 @@ set -eu
 mode=$1; shift
 case "$mode" in
 pack)
-  out=$1
+  out=$1; shift
   top=$(cd "$(dirname "$0")/.." && pwd)
   b=$top/build-fuzz-static
-  names="safetensors hf_config tokenizer chat_template artifact calib"
+  names=${*:-safetensors hf_config tokenizer chat_template artifact calib}
   (cd "$top" && { [ -x configure ] || ./bootstrap; } && mkdir -p "$b" && cd "$b" &&
    { [ -f Makefile ] || CC=clang ../configure -q --enable-fuzzing --disable-shared --without-cuda; } &&
    for n in $names; do make -s -j"$(nproc)" "tests/fuzz/fuzz_$n"; done)
   stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
   mkdir -p "$stage/bin" "$stage/lib" "$stage/seeds" "$stage/grown"
-  for n in $names; do cp "$b/tests/fuzz/fuzz_$n" "$stage/bin/"; done
-  cp -r "$top/tests/fuzz/corpus/." "$stage/seeds/"
-  [ -d "$top/build-fuzz/fuzz-corpus" ] && cp -r "$top/build-fuzz/fuzz-corpus/." "$stage/grown/"
+  for n in $names; do
+    cp "$b/tests/fuzz/fuzz_$n" "$stage/bin/"
+    cp -r "$top/tests/fuzz/corpus/$n" "$stage/seeds/"
+    [ ! -d "$top/build-fuzz/fuzz-corpus/$n" ] || cp -r "$top/build-fuzz/fuzz-corpus/$n" "$stage/grown/"
+  done
+  mkdir -p "$stage/seeds/artifact" && cp "$top/tests/fuzz/corpus/artifact/tiny-bf16.ingot" "$stage/seeds/artifact/"
   for f in "$stage"/bin/*; do ldd "$f"; done | awk '$3 ~ /^\// { print $3 }' | sort -u |
     grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' |
     while read -r l; do cp -L "$l" "$stage/lib/"; done
