@@ -47,6 +47,23 @@ static void put_f16(uint8_t *p, uint16_t h)
     memcpy(p, &h, 2);
 }
 
+/* The d and m of a Q4_1/Q5_1 block from an int4/int5 group's scale (f16) and
+ * zero: d = scale as stored, m = -zero * scale in f16, written at blk.
+ * @return 0, or -1 when m overflows f16. */
+static int put_dm(uint8_t *blk, uint16_t scale, int zero, float *m, int o, const char *tensor,
+                  ingot_error *err)
+{
+    const float s = ingot_f16_to_f32(scale);
+    const uint16_t m16 = ingot_f32_to_f16(-(float)zero * s);
+    *m = ingot_f16_to_f32(m16);
+    if (!isfinite(*m))
+        return ingot_fail(err, INGOT_ERR_NONFINITE, "%s: row %d: -zero * scale = %g does not fit in f16",
+                          tensor, o, -(double)zero * s);
+    put_f16(blk, scale);
+    put_f16(blk + 2, m16);
+    return 0;
+}
+
 int ingot_gguf_q4_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rounding *r,
                         const char *tensor, ingot_error *err)
 {
@@ -58,15 +75,10 @@ int ingot_gguf_q4_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rou
         const int64_t k0 = b * INGOT_GGML_QK, grp = k0 / g;
         const float s = ingot_f16_to_f32(sc[grp]);
         const int z = zp[grp];
-        const uint16_t m16 = ingot_f32_to_f16(-(float)z * s);
-        const float m = ingot_f16_to_f32(m16);
-        if (!isfinite(m))
-            return ingot_fail(err, INGOT_ERR_NONFINITE,
-                              "%s: row %d: -zero * scale = %g does not fit in f16", tensor, o,
-                              -(double)z * s);
         uint8_t *blk = out + b * INGOT_GGML_Q4_1_BYTES;
-        put_f16(blk, sc[grp]);
-        put_f16(blk + 2, m16);
+        float m;
+        if (put_dm(blk, sc[grp], z, &m, o, tensor, err) != 0)
+            return -1;
         for (int j = 0; j < INGOT_GGML_QK / 2; j++) {
             /* ingot: byte k/2 holds weight k (low) and k+1 (high) */
             int lo = (q[(k0 + j) / 2] >> (4 * ((k0 + j) & 1))) & 15;
@@ -98,14 +110,10 @@ int ingot_gguf_q5_1_row(const ingot_wmat *w, int o, uint8_t *out, ingot_gguf_rou
         const int64_t k0 = b * INGOT_GGML_QK, grp = k0 / g;
         const float s = ingot_f16_to_f32(sc[grp]);
         const int z = zp[grp];
-        const uint16_t m16 = ingot_f32_to_f16(-(float)z * s);
-        const float m = ingot_f16_to_f32(m16);
-        if (!isfinite(m))
-            return ingot_fail(err, INGOT_ERR_NONFINITE,
-                              "%s: row %d: -zero * scale = %g does not fit in f16", tensor, o, -(double)z * s);
         uint8_t *blk = out + b * INGOT_GGML_Q5_1_BYTES;
-        put_f16(blk, sc[grp]);
-        put_f16(blk + 2, m16);
+        float m;
+        if (put_dm(blk, sc[grp], z, &m, o, tensor, err) != 0)
+            return -1;
         uint32_t high = 0;
         for (int j = 0; j < INGOT_GGML_QK / 2; j++) {
             int lo = q5_code(qs, qh, k0 + j), hi = q5_code(qs, qh, k0 + j + 16);

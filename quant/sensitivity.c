@@ -325,6 +325,21 @@ static int rerun(ingot_sens *s, int l0, int i, const ingot_wmat *w, ingot_error 
     return 0;
 }
 
+/* Layer and linear index of "blk.L.<linear>": @return 0, or -1 for any other name. */
+static int linear_of(const ingot_sens *s, const char *name, int *layer, int *lin)
+{
+    int l, at = 0;
+    if (sscanf(name, "blk.%d.%n", &l, &at) != 1 || at == 0 || l < 0 || l >= s->n_layers)
+        return -1;
+    for (int i = 0; i < (int)INGOT_ARRAY_LEN(lin_suffix); i++)
+        if (!strcmp(name + at, lin_suffix[i])) {
+            *layer = l;
+            *lin = i;
+            return 0;
+        }
+    return -1;
+}
+
 /* Which input moments weigh tensor name's errors: *h (its n_in) and the kind; -1 if none. */
 static int weights_of(const ingot_sens *s, const char *name, const double **h)
 {
@@ -338,18 +353,13 @@ static int weights_of(const ingot_sens *s, const char *name, const double **h)
         *h = NULL; /* rows weighed by how often each token occurs */
         return 0;
     }
-    int l, at = 0;
-    if (sscanf(name, "blk.%d.%n", &l, &at) != 1 || at == 0 || l < 0 || l >= s->n_layers)
+    int l, i;
+    if (linear_of(s, name, &l, &i) != 0)
         return -1;
-    const double *base = s->h2 + (size_t)l * s->h2_stride;
     const size_t off[] = {0, 0, 0, (size_t)s->dim, (size_t)(s->dim + qd), (size_t)(s->dim + qd),
                           (size_t)(2 * s->dim + qd)};
-    for (int i = 0; i < (int)INGOT_ARRAY_LEN(lin_suffix); i++)
-        if (!strcmp(name + at, lin_suffix[i])) {
-            *h = base + off[i];
-            return 0;
-        }
-    return -1;
+    *h = s->h2 + (size_t)l * s->h2_stride + off[i];
+    return 0;
 }
 
 int ingot_sens_weighted_err(const ingot_sens *s, const char *name, const float *w, const ingot_wmat *q,
@@ -404,13 +414,11 @@ int ingot_sens_kld(ingot_sens *s, const char *name, const ingot_wmat *w, double 
                 return -1;
         return divergence(s, s->x, m->cfg.tied_embeddings ? w : &m->output, kld, err);
     }
-    int l, at = 0;
-    if (sscanf(name, "blk.%d.%n", &l, &at) == 1 && at > 0 && l >= 0 && l < s->n_layers)
-        for (int i = 0; i < (int)INGOT_ARRAY_LEN(lin_suffix); i++)
-            if (!strcmp(name + at, lin_suffix[i])) {
-                if (rerun(s, l, i, w, err) != 0)
-                    return -1;
-                return divergence(s, s->x, &m->output, kld, err);
-            }
+    int l, i;
+    if (linear_of(s, name, &l, &i) == 0) {
+        if (rerun(s, l, i, w, err) != 0)
+            return -1;
+        return divergence(s, s->x, &m->output, kld, err);
+    }
     return ingot_fail(err, INGOT_ERR_ARG, "sensitivity: %s is not a weight matrix of the model", name);
 }
