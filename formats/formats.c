@@ -128,13 +128,20 @@ int ingot_quantize_ref(const ingot_format *f, const float *w, int64_t n_out, int
                        int group_size, int variant, void *const parts[], const char *tensor,
                        ingot_error *err)
 {
+    return ingot_quantize_ref_weighted(f, w, NULL, n_out, n_in, group_size, variant, parts, tensor, err);
+}
+
+int ingot_quantize_ref_weighted(const ingot_format *f, const float *w, const float *col_weight, int64_t n_out,
+                                int64_t n_in, int group_size, int variant, void *const parts[],
+                                const char *tensor, ingot_error *err)
+{
     ingot_wlayout l;
     if (ingot_format_layout(f, n_out, n_in, group_size, variant, &l, tensor, err))
         return -1;
     if (!f->quantize_row)
         return ingot_fail(err, INGOT_ERR_ARG, "%s: %s is not a quantized format",
                           ingot_format_tname(tensor), f->name);
-    ingot_qjob j = {&l, n_out, n_in, f->group_size(group_size), variant, parts, NULL};
+    ingot_qjob j = {&l, n_out, n_in, f->group_size(group_size), variant, parts, NULL, col_weight};
     if (f->quantize_begin && f->quantize_begin(&j, tensor, err))
         return -1;
     int64_t bad_row = INT64_MAX;

@@ -136,6 +136,7 @@ typedef struct ingot_qjob {
     int variant;
     void *const *parts;   /* the output parts, in layout order */
     void *scratch;        /* the format's own, from quantize_begin to quantize_end */
+    const float *col_weight; /* (n_in) importance of each input for the search quantizers, or NULL */
 } ingot_qjob;
 
 /** A weight format: one entry of the table (formats.c). */
@@ -201,6 +202,11 @@ double ingot_format_bits_per_weight(const ingot_format *f, int64_t n_out, int64_
 int ingot_quantize_ref(const ingot_format *f, const float *w, int64_t n_out, int64_t n_in,
                        int group_size, int variant, void *const parts[], const char *tensor,
                        ingot_error *err);
+/** The same, with col_weight (n_in, >= 0; NULL: none), the importance of each
+ *  input, for the search quantizers (int4/int5/int6 with --mse-scales). */
+int ingot_quantize_ref_weighted(const ingot_format *f, const float *w, const float *col_weight, int64_t n_out,
+                                int64_t n_in, int group_size, int variant, void *const parts[],
+                                const char *tensor, ingot_error *err);
 
 /**
  * Binds parts (in the order ingot_format_layout gives) to a weight matrix.
@@ -300,13 +306,29 @@ void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size, uint8_t
                            uint16_t *scales, uint8_t *zeros);
 void ingot_q4_quantize_row_mse(const float *w, int64_t n_in, int group_size, uint8_t *qs, uint16_t *scales,
                                uint8_t *zeros);
+/* the search, its error weighted by c (n_in, >= 0) when c is not NULL (quant_search.c) */
+void ingot_q4_quantize_row_wmse(const float *w, const float *c, int64_t n_in, int group_size, uint8_t *qs,
+                                uint16_t *scales, uint8_t *zeros);
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
 /* One int4 row (n_in, groups of g) held in the three arrays, as a wmat to dequantize. */
 /* int5 (hb = 1) and int6 (hb = 2) rows: codes (n_in) -> qs (n_in/2), qh (n_in*hb/8), scales, zeros (n_in/G) */
-void ingot_qb_quantize_row(const float *w, int64_t n_in, int g, int hb, bool mse, uint8_t *qs, uint8_t *qh,
+void ingot_qb_quantize_row(const float *w, const float *c, int64_t n_in, int g, int hb, bool mse, uint8_t *qs, uint8_t *qh,
                            uint16_t *scales, uint8_t *zeros);
 void ingot_qb_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
 ingot_wmat ingot_q4_row_view(const uint8_t *qs, const uint16_t *scales, const uint8_t *zeros, int n_in, int g);
+/*
+ * The --mse-scales search of one group of g values w for codes 0..L
+ * (quant_search.c): the f16 scale and the zero point of least squared error,
+ * sum c (w - w')^2 (c NULL: all 1) over the min/max pair and scales of
+ * f0 + k df (k = 0..n) times the min/max one.
+ */
+typedef struct ingot_qgrid {
+    float f0, df;
+    int n;
+} ingot_qgrid;
+void ingot_qgroup_search(const float *w, const float *c, int g, float L, const ingot_qgrid *grid,
+                         uint16_t *scale, float *zero);
+float ingot_qgroup_err(const float *w, const float *c, int g, float L, float s, float z);
 /* f32 scale -> the f16 AutoAWQ would store, clamped into [2^-14, 65504]. */
 uint16_t ingot_q4_scale_f16(float s);
 

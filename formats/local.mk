@@ -7,6 +7,7 @@
 noinst_LTLIBRARIES += libformats.la
 libformats_la_SOURCES = formats/formats.h formats/formats.c formats/float.c \
 	formats/quant_int8.c formats/quant_nf4.c formats/quant_int4.c \
-	formats/quant_intb.c
+	formats/quant_intb.c \
+	formats/quant_search.c
 libformats_la_CFLAGS = $(AM_CFLAGS) -ffp-contract=off
 libingot_la_LIBADD += libformats.la

@@ -21,10 +21,10 @@
  * The search quantizer (ingot_format_int4_mse, `quantize --mse-scales`)
  * stores the same parts, read by the same dequantizer: per group it tries
  * scales of 0.60, 0.625, ..., 1.10 times the min/max one (f16-rounded), each
- * with three zero points (the min's, the max's and the centred one), keeps
- * the pair of least squared error sum (w - w')^2, then tries the
- * least-squares scale of the chosen codes.  The min/max pair above is among
- * the candidates, so its error is never larger; ties keep the earlier.
+ * with three zero points, keeps the pair of least (optionally
+ * importance-weighted) squared error, then tries the least-squares scale of
+ * the chosen codes (quant_search.c).  The min/max pair above is among the
+ * candidates, so its error is never larger.
  *
  * Parts (ingot_format_int4, one variant; the group size G is a parameter of
  * the tensor): qs u8 (n_out, n_in/2), scales f16 (n_out, n_in/G), zeros u8
@@ -98,62 +98,25 @@ static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint1
     store_group(w, g, h, clamp15(-round_even(mn / s)), qs, scale, zero);
 }
 
-/* Squared error of a group quantized with scale s and zero z. */
-static float group_err(const float *w, int g, float s, float z)
-{
-    float e = 0;
-    for (int i = 0; i < g; i++) {
-        float d = w[i] - (clamp15(round_even(w[i] / s) + z) - z) * s;
-        e += d * d;
-    }
-    return e;
-}
+/* int4's search (quant_search.c): 0.60, 0.625, ..., 1.10 times the min/max scale */
+static const ingot_qgrid q4_grid = {0.6f, 0.025f, 20};
 
-#define MSE_STEPS 20 /* scale factors 0.60 + 0.025 k, k = 0..20 */
-
-static void quantize_group_mse(const float *w, int g, uint8_t *qs /* (g/2) */, uint16_t *scale,
-                               uint8_t *zero)
+void ingot_q4_quantize_row_wmse(const float *w, const float *c, int64_t n_in, int group_size, uint8_t *qs,
+                                uint16_t *scales, uint8_t *zeros)
 {
-    float mx = w[0], mn = w[0];
-    for (int i = 1; i < g; i++) {
-        mx = ingot_qmaxf(mx, w[i]);
-        mn = ingot_qminf(mn, w[i]);
+    for (int64_t j = 0; j < n_in / group_size; j++) {
+        uint16_t h;
+        float z;
+        ingot_qgroup_search(w + j * group_size, c ? c + j * group_size : NULL, group_size, 15.0f, &q4_grid, &h,
+                            &z);
+        store_group(w + j * group_size, group_size, h, z, qs + j * (group_size / 2), &scales[j], &zeros[j]);
     }
-    float range = ingot_qmaxf(mx - mn, 1e-5f), best = INFINITY, bz = 0;
-    uint16_t bh = ingot_q4_scale_f16(range / 15.0f);
-    for (int k = 0; k <= MSE_STEPS; k++) {
-        uint16_t h = ingot_q4_scale_f16(range * (0.6f + 0.025f * (float)k) / 15.0f);
-        float s = ingot_f16_to_f32(h);
-        float zc[3] = {clamp15(-round_even(mn / s)), clamp15(15.0f - round_even(mx / s)),
-                       clamp15(round_even(7.5f - (mx + mn) / (2.0f * s)))};
-        for (int c = 0; c < 3; c++) {
-            float e = group_err(w, g, s, zc[c]);
-            if (e < best) {
-                best = e;
-                bh = h;
-                bz = zc[c];
-            }
-        }
-    }
-    float s = ingot_f16_to_f32(bh), num = 0, den = 0;
-    for (int i = 0; i < g; i++) { /* least squares over the chosen codes */
-        float q = clamp15(round_even(w[i] / s) + bz) - bz;
-        num += w[i] * q;
-        den += q * q;
-    }
-    if (den > 0 && num > 0) {
-        uint16_t h = ingot_q4_scale_f16(num / den);
-        if (group_err(w, g, ingot_f16_to_f32(h), bz) < best)
-            bh = h;
-    }
-    store_group(w, g, bh, bz, qs, scale, zero);
 }
 
 void ingot_q4_quantize_row_mse(const float *w, int64_t n_in, int group_size, uint8_t *qs, uint16_t *scales,
                                uint8_t *zeros)
 {
-    for (int64_t j = 0; j < n_in / group_size; j++)
-        quantize_group_mse(w + j * group_size, group_size, qs + j * (group_size / 2), &scales[j], &zeros[j]);
+    ingot_q4_quantize_row_wmse(w, NULL, n_in, group_size, qs, scales, zeros);
 }
 
 void ingot_q4_quantize_row(const float *w, int64_t n_in, int group_size,
@@ -228,7 +191,7 @@ static void q4_quantize_row_mse(const ingot_qjob *j, const float *row, int64_t o
 {
     int64_t n_in = j->n_in;
     int g = j->group_size;
-    ingot_q4_quantize_row_mse(row, n_in, g, (uint8_t *)j->parts[INGOT_Q4_QS] + o * (n_in / 2),
+    ingot_q4_quantize_row_wmse(row, j->col_weight, n_in, g, (uint8_t *)j->parts[INGOT_Q4_QS] + o * (n_in / 2),
                               (uint16_t *)j->parts[INGOT_Q4_SCALES] + o * (n_in / g),
                               (uint8_t *)j->parts[INGOT_Q4_ZEROS] + o * (n_in / g));
 }

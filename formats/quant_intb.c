@@ -10,10 +10,11 @@
  *   q     = clamp(round(w / scale) + zero, 0, L)
  *   w'    = (q - zero) * scale
  *
- * or, quantized with --mse-scales, the pair of least squared error among
- * scales 0.80, 0.81, ..., 1.10 times that one, each with the min's, the
- * max's and the centred zero point (more bits leave less to gain from
- * shrinking the range than int4's search allows for).
+ * or, quantized with --mse-scales, the pair of least (optionally
+ * importance-weighted) squared error among scales 0.80, 0.81, ..., 1.10
+ * times that one, each with three zero points, then the least-squares scale
+ * of its codes (quant_search.c; more bits leave less to gain from shrinking
+ * the range than int4's search allows for).
  *
  * Storage splits each code: its low 4 bits exactly as int4 stores them (so
  * the 4-bit kernels' nibble loop reads them unchanged), its high B-4 bits
@@ -51,47 +52,24 @@ static float round_even(float v)
     return (v + magic) - magic;
 }
 
-static float group_err(const float *w, int g, float L, float s, float z)
-{
-    float e = 0;
-    for (int i = 0; i < g; i++) {
-        float d = w[i] - (clampq(round_even(w[i] / s) + z, L) - z) * s;
-        e += d * d;
-    }
-    return e;
-}
+/* The search's scales (quant_search.c): 0.80, 0.81, ..., 1.10 times the min/max one */
+static const ingot_qgrid qb_grid = {0.8f, 0.01f, 30};
 
-/* The f16 scale and the zero point of a group (min/max, or the search). */
-static void group_params(const float *w, int g, float L, bool mse, uint16_t *scale, float *zero)
+/* The f16 scale and the zero point of a group (min/max, or the search, weighted by c or not). */
+static void group_params(const float *w, const float *c, int g, float L, bool mse, uint16_t *scale, float *zero)
 {
+    if (mse) {
+        ingot_qgroup_search(w, c, g, L, &qb_grid, scale, zero);
+        return;
+    }
     float mn = w[0], mx = w[0];
     for (int i = 1; i < g; i++) {
         mx = ingot_qmaxf(mx, w[i]);
         mn = ingot_qminf(mn, w[i]);
     }
-    float range = ingot_qmaxf(mx - mn, 1e-5f);
-    uint16_t bh = ingot_q4_scale_f16(range / L);
+    *scale = ingot_q4_scale_f16(ingot_qmaxf(mx - mn, 1e-5f) / L);
     /* min/s may overflow to -Inf for huge inputs: round_even clamps it */
-    float bz = clampq(-round_even(mn / ingot_f16_to_f32(bh)), L);
-    if (mse) {
-        float best = group_err(w, g, L, ingot_f16_to_f32(bh), bz);
-        for (int k = 0; k <= 30; k++) {
-            uint16_t h = ingot_q4_scale_f16(range * (0.8f + 0.01f * (float)k) / L);
-            float hs = ingot_f16_to_f32(h);
-            float zc[3] = {clampq(-round_even(mn / hs), L), clampq(L - round_even(mx / hs), L),
-                           clampq(round_even(L / 2 - (mx + mn) / (2.0f * hs)), L)};
-            for (int c = 0; c < 3; c++) {
-                float e = group_err(w, g, L, hs, zc[c]);
-                if (e < best) {
-                    best = e;
-                    bh = h;
-                    bz = zc[c];
-                }
-            }
-        }
-    }
-    *scale = bh;
-    *zero = bz;
+    *zero = clampq(-round_even(mn / ingot_f16_to_f32(*scale)), L);
 }
 
 /* Quantizes and packs one group (g codes from element k of the row; k and g multiples of 8). */
@@ -113,13 +91,13 @@ static void store_group(const float *w, int64_t k, int g, int hb, float L, uint1
 }
 
 /* Quantizes row w (n_in) into its parts: qs (n_in/2), qh (n_in*hb/8), scales and zeros (n_in/g). */
-void ingot_qb_quantize_row(const float *w, int64_t n_in, int g, int hb, bool mse, uint8_t *qs,
+void ingot_qb_quantize_row(const float *w, const float *c, int64_t n_in, int g, int hb, bool mse, uint8_t *qs,
                            uint8_t *qh, uint16_t *scales, uint8_t *zeros)
 {
     float L = (float)((16 << hb) - 1);
     for (int64_t j = 0; j < n_in / g; j++) {
         float z;
-        group_params(w + j * g, g, L, mse, &scales[j], &z);
+        group_params(w + j * g, c ? c + j * g : NULL, g, L, mse, &scales[j], &z);
         zeros[j] = (uint8_t)z;
         store_group(w, j * g, g, hb, L, scales[j], z, qs, qh);
     }
@@ -181,7 +159,7 @@ static void qb_row(const ingot_qjob *j, const float *row, int64_t o, bool mse)
     int hb = j->layout->p[INGOT_QB_QH].shape[1] * 8 / j->n_in; /* 1 or 2 */
     int64_t n_in = j->n_in;
     int g = j->group_size;
-    ingot_qb_quantize_row(row, n_in, g, hb, mse, (uint8_t *)j->parts[INGOT_QB_QS] + o * (n_in / 2),
+    ingot_qb_quantize_row(row, j->col_weight, n_in, g, hb, mse, (uint8_t *)j->parts[INGOT_QB_QS] + o * (n_in / 2),
                           (uint8_t *)j->parts[INGOT_QB_QH] + o * (n_in * hb / 8),
                           (uint16_t *)j->parts[INGOT_QB_SCALES] + o * (n_in / g),
                           (uint8_t *)j->parts[INGOT_QB_ZEROS] + o * (n_in / g));

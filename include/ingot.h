@@ -180,11 +180,13 @@ typedef struct ingot_quantize_options {
     ingot_note_fn note;
     void *note_user;
     const volatile int *cancel; /* when non-NULL and *cancel != 0: stop, INGOT_ERR_INTERRUPTED */
-    double target_bpw;       /* > 0 (int4 only): pick each weight matrix's format (int4 g128, g64,
-                                g32, int8 or as stored), embeddings and head included, so that the
-                                whole model takes at most this many bits per weight with the least
-                                KL divergence measured on calib_path (calib_samples x calib_len
-                                tokens, default 8 x 256) */
+    double target_bpw;       /* > 0 (int4 only): pick each weight matrix's format (int4/int5/int6
+                                at groups of 128, 64 or 32, int8 or as stored), embeddings and head
+                                included, so that the whole model takes at most this many bits per
+                                weight with the least KL divergence measured on calib_path
+                                (calib_samples x calib_len tokens, default 8 x 256); the int4/5/6
+                                scales are searched as with mse_scales, each input's error weighed
+                                by its mean square on calib_path */
     int target_measure;      /* how --target-bpw measures each format's cost: INGOT_MEASURE_AUTO
                                 (exact below INGOT_MEASURE_EXACT_MAX_PARAMS parameters, else proxy),
                                 _EXACT (the KL divergence of every candidate) or _PROXY (of one

@@ -65,6 +65,7 @@ typedef struct out_tensor {
     const ingot_tensor *src;       /* input tensor (the embedding for an untied output.weight) */
     ingot_dtype type;              /* output type */
     int group;                     /* int4 group size (--target-bpw picks it per tensor) */
+    float *colw;                   /* (n_in) importance of each input (--target-bpw), or NULL */
     int n_parts;
     out_part parts[INGOT_MAX_PARTS];
 } out_tensor;
@@ -519,10 +520,12 @@ static int store_plain(qz *q, out_tensor *ot, const float *v, ingot_error *err)
     return rc;
 }
 
-/* The quantizer of format f: --mse-scales picks the search for the int4/5/6 storage. */
+/* The quantizer of format f: --mse-scales picks the search for the int4/5/6
+ * storage, and --target-bpw always does (there the search weighs each input
+ * by its importance on the calibration text, ot->colw). */
 static const ingot_format *quantizer(const qz *q, const ingot_format *f)
 {
-    if (!q->o->mse_scales)
+    if (!q->o->mse_scales && !(q->o->target_bpw > 0))
         return f;
     return f == &ingot_format_int4 ? &ingot_format_int4_mse
            : f == &ingot_format_int5 ? &ingot_format_int5_mse
@@ -543,8 +546,8 @@ static int store_quantized(qz *q, out_tensor *ot, const float *v, ingot_error *e
     for (int i = 0; i < ot->n_parts; off += ot->parts[i].bytes, i++)
         parts[i] = buf + off;
     const ingot_format *f = ingot_format_of(ot->type), *qf = quantizer(q, f);
-    int rc = ingot_quantize_ref(qf, v, ot->spec->shape[0], ot->spec->shape[1], ot->group,
-                                variant_of(q->o, f), parts, ot->spec->name, err);
+    int rc = ingot_quantize_ref_weighted(qf, v, ot->colw, ot->spec->shape[0], ot->spec->shape[1], ot->group,
+                                         variant_of(q->o, f), parts, ot->spec->name, err);
     for (int i = 0; rc == 0 && i < ot->n_parts; i++)
         rc = spool_write(q, &ot->parts[i], parts[i], err);
     free(buf);
@@ -674,6 +677,23 @@ static void alloc_candidates(const qz *q, const out_tensor *ot, ingot_alloc_item
     it->cand[it->n_cand++] = (ingot_qcand){.type = ot->src->type, .bytes = stored};
 }
 
+/* ot->colw: the importance of each input on the calibration text, which
+ * the search quantizers (--mse-scales) weigh their squared error by, in the
+ * measurements and in the artifact alike (NULL for an untied embedding). */
+static int col_weights(const ingot_sens *sens, out_tensor *ot, ingot_error *err)
+{
+    int n_in = (int)ot->spec->shape[1];
+    ot->colw = malloc((size_t)n_in * sizeof *ot->colw);
+    if (!ot->colw)
+        return ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", ot->spec->name);
+    int rc = ingot_sens_col_weights(sens, ot->spec->name, n_in, ot->colw, err);
+    if (rc != 1) {
+        free(ot->colw);
+        ot->colw = NULL;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
 /* Proxy measurement: the first candidate's divergence, measured, scales the
  * others' activation-weighted squared errors (each candidate's .kld holds
  * its error until then). */
@@ -686,12 +706,16 @@ static void alloc_scale_proxy(ingot_alloc_item *it, double kld0)
 
 /* Measures the divergence of every quantized candidate of one tensor
  * (proxy: of the first, the others scaled by alloc_scale_proxy). */
-static int alloc_measure(qz *q, ingot_sens *sens, const out_tensor *ot, ingot_alloc_item *it, bool proxy,
+static int alloc_measure(qz *q, ingot_sens *sens, out_tensor *ot, ingot_alloc_item *it, bool proxy,
                          ingot_error *err)
 {
     double kld0 = 0;
     const ingot_tensor_spec *s = ot->spec;
     float *w = load_f32(q, ot, err);
+    if (w && col_weights(sens, ot, err) != 0) {
+        free(w);
+        return -1;
+    }
     uint64_t most = 0;
     for (int c = 0; c < it->n_cand; c++)
         most = it->cand[c].bytes > most ? it->cand[c].bytes : most;
@@ -707,7 +731,8 @@ static int alloc_measure(qz *q, ingot_sens *sens, const out_tensor *ot, ingot_al
         for (int p = 0, off = 0; rc == 0 && p < lay.n; off += (int)lay.p[p].bytes, p++)
             parts[p] = buf + off;
         if (rc == 0)
-            rc = ingot_quantize_ref(qf, w, s->shape[0], s->shape[1], k->group, 0, parts, s->name, err);
+            rc = ingot_quantize_ref_weighted(qf, w, ot->colw, s->shape[0], s->shape[1], k->group, 0, parts,
+                                             s->name, err);
         if (rc == 0)
             rc = ingot_wmat_bind(&view, f, s->shape[0], s->shape[1], k->group, 0,
                                  (const void *const *)parts, s->name, err);
@@ -934,7 +959,7 @@ static json_t *quantization_json(const qz *q)
     json_t *j = json_pack("{s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o}", "type", ingot_quant_type_name(o->type),
                           "storage", ingot_dtype_name(q->qtype), "group_size",
                           f->group_param ? json_integer(q->group) : json_null(), "double_quant",
-                          variant_of(o, f) != 0, "mse_scales", o->mse_scales != 0, "keep", keep_json(o),
+                          variant_of(o, f) != 0, "mse_scales", o->mse_scales != 0 || o->target_bpw > 0, "keep", keep_json(o),
                           "embed_type", type_of(q, "token_embd.weight"), "head_type",
                           type_of(q, "output.weight"), "calibration", calib_json(q));
     if (q->awq)
@@ -1158,6 +1183,8 @@ static void qz_free(qz *q)
     json_decref(q->alloc);
     ingot_calib_free(&q->calib);
     spool_close(q);
+    for (int i = 0; q->t && i < q->n; i++)
+        free(q->t[i].colw);
     free(q->t);
     free(q->specs);
     ingot_model_free(q->m);

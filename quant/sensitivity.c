@@ -402,6 +402,24 @@ int ingot_sens_weighted_err(const ingot_sens *s, const char *name, const float *
     return ok ? 0 : ingot_fail(err, INGOT_ERR_NOMEM, "%s: out of memory", name);
 }
 
+int ingot_sens_col_weights(const ingot_sens *s, const char *name, int n_in, float *c, ingot_error *err)
+{
+    const double *h;
+    if (weights_of(s, name, &h) != 0)
+        return ingot_fail(err, INGOT_ERR_ARG, "sensitivity: %s is not a weight matrix of the model", name);
+    if (!h && s->m->cfg.tied_embeddings) /* the embedding is also the head: weigh as the head */
+        h = s->h2 + (size_t)s->n_layers * s->h2_stride;
+    if (!h)
+        return 0;
+    double mean = 0;
+    for (int k = 0; k < n_in; k++)
+        mean += h[k];
+    mean /= n_in;
+    for (int k = 0; k < n_in; k++) /* scaled to mean 1: the search's sums stay in float's range */
+        c[k] = mean > 0 ? (float)(h[k] / mean) : 1.0f;
+    return 1;
+}
+
 int ingot_sens_kld(ingot_sens *s, const char *name, const ingot_wmat *w, double *kld, ingot_error *err)
 {
     const ingot_model *m = s->m;

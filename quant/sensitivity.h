@@ -55,4 +55,15 @@ int ingot_sens_kld(ingot_sens *s, const char *name, const ingot_wmat *w, double 
 int ingot_sens_weighted_err(const ingot_sens *s, const char *name, const float *w, const ingot_wmat *q,
                             double *e, ingot_error *err);
 
+/**
+ * The importance of each of the n_in inputs of tensor name for the search
+ * quantizers (ingot_quantize_ref_weighted): the mean square of that input
+ * on the calibration tokens, over its mean across the inputs, into c (n_in).
+ * A tied embedding gets the head's.
+ * @return 1 when c was filled, 0 when the tensor has none (an untied
+ *         embedding, whose inputs are token ids), -1 with err for a name
+ *         that is no weight matrix of the model.
+ */
+int ingot_sens_col_weights(const ingot_sens *s, const char *name, int n_in, float *c, ingot_error *err);
+
 #endif

@@ -413,6 +413,58 @@ START_TEST(test_q4_mse_search)
 }
 END_TEST
 
+/* Importance-weighted squared error of one int4 row as stored. */
+static double q4_row_werr(const float *w, const float *c, int n_in, int g, const uint8_t *qs, const uint16_t *sc,
+                          const uint8_t *zp)
+{
+    ingot_wmat m = ingot_q4_row_view(qs, sc, zp, n_in, g);
+    float out[512];
+    ingot_q4_dequantize_row(&m, 0, 0, n_in, out);
+    double e = 0;
+    for (int i = 0; i < n_in; i++)
+        e += c[i] * ((double)w[i] - out[i]) * ((double)w[i] - out[i]);
+    return e;
+}
+
+/*
+ * The weighted search (--target-bpw passes each input's mean square on the
+ * calibration text): in the weighted error it is never worse than min/max,
+ * clearly better than the unweighted search (by 21 % here, with importances
+ * spread over two decades as activations' are), and weights of 1 are no
+ * weights at all, byte for byte.
+ */
+START_TEST(test_q4_weighted_search)
+{
+    rng_seed(78);
+    double sum_plain = 0, sum_w = 0;
+    for (int round = 0; round < 200; round++) {
+        int g = round % 2 ? 32 : 128;
+        float w[512], c[512], ones[512];
+        for (int i = 0; i < 512; i++) {
+            w[i] = (rnd() + rnd() + rnd()) * (i % 97 == round % 97 ? 6.0f : 1.0f);
+            c[i] = powf(10.0f, 2.0f * (rnd() + 1.0f) / 2.0f) * (i % 53 == 0 ? 20.0f : 1.0f);
+            ones[i] = 1.0f;
+        }
+        uint8_t qa[256], qb[256], qc[256], za[16], zb[16], zc[16];
+        uint16_t sa[16], sb[16], sc[16];
+        ingot_q4_quantize_row(w, 512, g, qa, sa, za);
+        ingot_q4_quantize_row_mse(w, 512, g, qb, sb, zb);
+        ingot_q4_quantize_row_wmse(w, c, 512, g, qc, sc, zc);
+        for (int j = 0; j < 512 / g; j++) {
+            double ea = q4_row_werr(w + j * g, c + j * g, g, g, qa + j * g / 2, sa + j, za + j);
+            double ec = q4_row_werr(w + j * g, c + j * g, g, g, qc + j * g / 2, sc + j, zc + j);
+            ck_assert_msg(ec <= ea * (1 + 1e-5), "round %d group %d: weighted search %g > min/max %g", round, j, ec, ea);
+            sum_plain += q4_row_werr(w + j * g, c + j * g, g, g, qb + j * g / 2, sb + j, zb + j);
+            sum_w += ec;
+        }
+        ingot_q4_quantize_row_wmse(w, ones, 512, g, qc, sc, zc);
+        ck_assert(!memcmp(qb, qc, 256) && !memcmp(sb, sc, 2 * (512 / g)) && !memcmp(zb, zc, 512 / g));
+    }
+    ck_assert_msg(sum_w < 0.85 * sum_plain, "weighted search error %g is not 15%% below the plain search's %g",
+                  sum_w, sum_plain);
+}
+END_TEST
+
 
 /* ------------------------------------------------------------------ int5, int6 */
 
@@ -461,7 +513,8 @@ START_TEST(test_qb_known)
 }
 END_TEST
 
-/* Every int5/int6 value within one step of its group's scale; the search never worse per group. */
+/* Every int5/int6 value within one step of its group's scale; the search never worse per group;
+ * weighted, it lowers the weighted error. */
 START_TEST(test_qb_bounds_and_search)
 {
     enum { O = 24, I = 512 };
@@ -503,6 +556,19 @@ START_TEST(test_qb_bounds_and_search)
                 eb += gb;
             }
             ck_assert_msg(eb < ea, "%s g%d: the search gained nothing", ingot_dtype_name(types[t]), g);
+            /* weighted by input importances, through ingot_quantize_ref_weighted: less weighted error */
+            float c[I];
+            for (int i = 0; i < I; i++)
+                c[i] = powf(10.0f, rnd() + 1.0f);
+            ck_assert_int_eq(ingot_quantize_ref_weighted(mf, w, c, O, I, g, 0, m.parts, "t", &err), 0);
+            float *dw = deq(&m);
+            double wb = 0, ww = 0;
+            for (int i = 0; i < O * I; i++) {
+                wb += c[i % I] * ((double)dm[i] - w[i]) * ((double)dm[i] - w[i]);
+                ww += c[i % I] * ((double)dw[i] - w[i]) * ((double)dw[i] - w[i]);
+            }
+            ck_assert_msg(ww < wb, "%s g%d: weighted %g, plain %g", ingot_dtype_name(types[t]), g, ww, wb);
+            free(dw);
             free(dm);
             free(d);
             qt_free(&m);
@@ -989,6 +1055,7 @@ static Suite *quant_suite(void)
     tcase_add_test(tc, test_q4_known);
     tcase_add_test(tc, test_q4_edges);
     tcase_add_test(tc, test_q4_mse_search);
+    tcase_add_test(tc, test_q4_weighted_search);
     tcase_add_test(tc, test_qb_known);
     tcase_add_test(tc, test_qb_bounds_and_search);
     tcase_add_test(tc, test_row_quantizers_match_spec);
