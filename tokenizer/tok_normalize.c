@@ -155,7 +155,8 @@ static void strip(const ingot_tok_norm *n, ingot_tok_buf *s, int *lead_removed)
     }
     if (start)
         *lead_removed = 1;
-    memmove(s->p, s->p + start, end - start);
+    if (start) /* (never on an empty buffer, whose p may be NULL: no NULL + 0) */
+        memmove(s->p, s->p + start, end - start);
     s->len = end - start;
 }
 
@@ -167,8 +168,9 @@ static int replace(const ingot_tok_norm *n, ingot_tok_buf *s, int *lead_removed,
     sc->tmp.len = 0;
     for (size_t i = 0; i < sc->spans.n; i++) {
         const ingot_tok_span *sp = &sc->spans.v[i];
-        int rc = sp->match ? ingot_tok_buf_put(&sc->tmp, n->str, n->str_len)
-                           : ingot_tok_buf_put(&sc->tmp, s->p + sp->start, sp->end - sp->start);
+        int rc = sp->match                ? ingot_tok_buf_put(&sc->tmp, n->str, n->str_len)
+                 : sp->end > sp->start ? ingot_tok_buf_put(&sc->tmp, s->p + sp->start, sp->end - sp->start)
+                                       : 0; /* an empty span of a maybe empty (NULL) text: no NULL + 0 */
         if (rc)
             return ingot_fail(err, INGOT_ERR_NOMEM, "tokenizer: out of memory");
     }
