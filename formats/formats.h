@@ -278,6 +278,27 @@ static inline float ingot_qmaxf(float a, float b)
     return a > b ? a : b;
 }
 
+/* v clamped into [0, L] (the codes of int4/int5/int6). */
+static inline float ingot_qclamp(float v, float L)
+{
+    return ingot_qminf(ingot_qmaxf(v, 0.0f), L);
+}
+
+/*
+ * torch.round (half to even) of v, for results that are then clamped into
+ * 0..L (L <= 255) after adding a zero of 0..L: v is first clamped to
+ * [-256, 256] (integer bounds commute with rounding), where adding and
+ * subtracting 1.5 * 2^23 rounds to an integer, ties to even, in the default
+ * rounding mode -- nearbyintf without a libm call (baseline x86-64 has no
+ * roundss).  Inf and huge ratios clamp first, so they are safe.
+ */
+static inline float ingot_qround_even(float v)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    v = ingot_qminf(ingot_qmaxf(v, -256.0f), 256.0f);
+    return (v + magic) - magic;
+}
+
 /* Fills a part's dtype, ndim (d1 > 0: 2), shape and bytes. */
 void ingot_wpart_set(ingot_wpart *p, ingot_dtype dt, int64_t d0, int64_t d1);
 

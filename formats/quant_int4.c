@@ -51,22 +51,7 @@ uint16_t ingot_q4_scale_f16(float s)
 
 static float clamp15(float v)
 {
-    return ingot_qminf(ingot_qmaxf(v, 0.0f), 15.0f);
-}
-
-/*
- * torch.round (half to even) of v, for results that are then clamped into
- * 0..15 after adding a zero of 0..15: v is first clamped to [-64, 64]
- * (integer bounds commute with rounding), where adding and subtracting
- * 1.5 * 2^23 rounds to an integer, ties to even, in the default rounding
- * mode -- the same as nearbyintf, without a libm call (baseline x86-64 has
- * no roundss).  Inf and huge ratios clamp first, so they are safe.
- */
-static float round_even(float v)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23 */
-    v = ingot_qminf(ingot_qmaxf(v, -64.0f), 64.0f);
-    return (v + magic) - magic;
+    return ingot_qclamp(v, 15.0f);
 }
 
 /* The codes of a group for f16 scale h and zero z, with both. */
@@ -77,8 +62,8 @@ static void store_group(const float *w, int g, uint16_t h, float z, uint8_t *qs 
     *scale = h;
     *zero = (uint8_t)z;
     for (int i = 0; i < g; i += 2) {
-        uint8_t lo = (uint8_t)clamp15(round_even(w[i] / s) + z);
-        uint8_t hi = (uint8_t)clamp15(round_even(w[i + 1] / s) + z);
+        uint8_t lo = (uint8_t)clamp15(ingot_qround_even(w[i] / s) + z);
+        uint8_t hi = (uint8_t)clamp15(ingot_qround_even(w[i + 1] / s) + z);
         qs[i / 2] = (uint8_t)(lo | hi << 4); /* low nibble = even element */
     }
 }
@@ -95,7 +80,7 @@ static void quantize_group(const float *w, int g, uint8_t *qs /* (g/2) */, uint1
     uint16_t h = ingot_q4_scale_f16(s32);
     float s = ingot_f16_to_f32(h);
     /* min/s may overflow to -Inf for huge inputs: round_even clamps it */
-    store_group(w, g, h, clamp15(-round_even(mn / s)), qs, scale, zero);
+    store_group(w, g, h, clamp15(-ingot_qround_even(mn / s)), qs, scale, zero);
 }
 
 /* int4's search (quant_search.c): 0.60, 0.625, ..., 1.10 times the min/max scale */

@@ -38,20 +38,6 @@
 #include "formats/formats.h"
 #include "util/util.h"
 
-static float clampq(float v, float L)
-{
-    return ingot_qminf(ingot_qmaxf(v, 0.0f), L);
-}
-
-/* Half-to-even rounding as int4's round_even, clamped to [-256, 256]:
- * wide enough for any code of up to 8 bits plus its zero point. */
-static float round_even(float v)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23 */
-    v = ingot_qminf(ingot_qmaxf(v, -256.0f), 256.0f);
-    return (v + magic) - magic;
-}
-
 /* The search's scales (quant_search.c): 0.80, 0.81, ..., 1.10 times the min/max one */
 static const ingot_qgrid qb_grid = {0.8f, 0.01f, 30};
 
@@ -69,7 +55,7 @@ static void group_params(const float *w, const float *c, int g, float L, bool ms
     }
     *scale = ingot_q4_scale_f16(ingot_qmaxf(mx - mn, 1e-5f) / L);
     /* min/s may overflow to -Inf for huge inputs: round_even clamps it */
-    *zero = clampq(-round_even(mn / ingot_f16_to_f32(*scale)), L);
+    *zero = ingot_qclamp(-ingot_qround_even(mn / ingot_f16_to_f32(*scale)), L);
 }
 
 /* Quantizes and packs one group (g codes from element k of the row; k and g multiples of 8). */
@@ -80,8 +66,8 @@ static void store_group(const float *w, int64_t k, int g, int hb, float L, uint1
     for (int64_t b = k / 8; b < (k + g) / 8; b++) {
         uint32_t word = 0;
         for (int m = 0; m < 8; m += 2) {
-            uint8_t q0 = (uint8_t)clampq(round_even(w[8 * b + m] / s) + z, L);
-            uint8_t q1 = (uint8_t)clampq(round_even(w[8 * b + m + 1] / s) + z, L);
+            uint8_t q0 = (uint8_t)ingot_qclamp(ingot_qround_even(w[8 * b + m] / s) + z, L);
+            uint8_t q1 = (uint8_t)ingot_qclamp(ingot_qround_even(w[8 * b + m + 1] / s) + z, L);
             qs[4 * b + m / 2] = (uint8_t)((q0 & 15) | (q1 & 15) << 4);
             word |= (uint32_t)(q0 >> 4) << (hb * m) | (uint32_t)(q1 >> 4) << (hb * (m + 1));
         }

@@ -21,33 +21,18 @@
 #include "formats/formats.h"
 #include "util/util.h"
 
-static float clampq(float v, float L)
-{
-    return ingot_qminf(ingot_qmaxf(v, 0.0f), L);
-}
-
-/* Half to even (the default rounding mode) without a libm call, clamped to
- * [-256, 256] first: wide enough for any code of up to 8 bits plus its zero,
- * and safe for Inf or huge ratios. */
-static float round_even(float v)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23 */
-    v = ingot_qminf(ingot_qmaxf(v, -256.0f), 256.0f);
-    return (v + magic) - magic;
-}
-
 float ingot_qgroup_err(const float *w, const float *c, int g, float L, float s, float z)
 {
     float e = 0;
     if (!c) {
         for (int i = 0; i < g; i++) {
-            float d = w[i] - (clampq(round_even(w[i] / s) + z, L) - z) * s;
+            float d = w[i] - (ingot_qclamp(ingot_qround_even(w[i] / s) + z, L) - z) * s;
             e += d * d;
         }
         return e;
     }
     for (int i = 0; i < g; i++) {
-        float d = w[i] - (clampq(round_even(w[i] / s) + z, L) - z) * s;
+        float d = w[i] - (ingot_qclamp(ingot_qround_even(w[i] / s) + z, L) - z) * s;
         e += c[i] * d * d;
     }
     return e;
@@ -64,13 +49,14 @@ void ingot_qgroup_search(const float *w, const float *c, int g, float L, const i
     float range = ingot_qmaxf(mx - mn, 1e-5f);
     uint16_t bh = ingot_q4_scale_f16(range / L);
     /* min/s may overflow to -Inf for huge inputs: round_even clamps it */
-    float bz = clampq(-round_even(mn / ingot_f16_to_f32(bh)), L);
+    float bz = ingot_qclamp(-ingot_qround_even(mn / ingot_f16_to_f32(bh)), L);
     float best = ingot_qgroup_err(w, c, g, L, ingot_f16_to_f32(bh), bz);
     for (int k = 0; k <= grid->n; k++) {
         uint16_t h = ingot_q4_scale_f16(range * (grid->f0 + grid->df * (float)k) / L);
         float s = ingot_f16_to_f32(h);
-        float zc[3] = {clampq(-round_even(mn / s), L), clampq(L - round_even(mx / s), L),
-                       clampq(round_even(L / 2 - (mx + mn) / (2.0f * s)), L)};
+        float zc[3] = {ingot_qclamp(-ingot_qround_even(mn / s), L),
+                       ingot_qclamp(L - ingot_qround_even(mx / s), L),
+                       ingot_qclamp(ingot_qround_even(L / 2 - (mx + mn) / (2.0f * s)), L)};
         for (int z = 0; z < 3; z++) {
             float e = ingot_qgroup_err(w, c, g, L, s, zc[z]);
             if (e < best) {
@@ -82,7 +68,7 @@ void ingot_qgroup_search(const float *w, const float *c, int g, float L, const i
     }
     float s = ingot_f16_to_f32(bh), num = 0, den = 0;
     for (int i = 0; i < g; i++) { /* (weighted) least squares over the chosen codes */
-        float q = clampq(round_even(w[i] / s) + bz, L) - bz, ci = c ? c[i] : 1.0f;
+        float q = ingot_qclamp(ingot_qround_even(w[i] / s) + bz, L) - bz, ci = c ? c[i] : 1.0f;
         num += ci * w[i] * q;
         den += ci * q * q;
     }

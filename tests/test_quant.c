@@ -358,16 +358,23 @@ START_TEST(test_q4_edges)
 END_TEST
 
 
-/* Squared error of one int4 row (n_in, groups of g) as stored, against w. */
-static double q4_row_err(const float *w, int n_in, int g, const uint8_t *qs, const uint16_t *sc, const uint8_t *zp)
+/* Squared error of one int4 row (n_in, groups of g) as stored, against w,
+ * each input's weighed by c (NULL: 1). */
+static double q4_row_werr(const float *w, const float *c, int n_in, int g, const uint8_t *qs, const uint16_t *sc,
+                          const uint8_t *zp)
 {
     ingot_wmat m = ingot_q4_row_view(qs, sc, zp, n_in, g);
     float out[512];
     ingot_q4_dequantize_row(&m, 0, 0, n_in, out);
     double e = 0;
     for (int i = 0; i < n_in; i++)
-        e += ((double)w[i] - out[i]) * ((double)w[i] - out[i]);
+        e += (c ? c[i] : 1.0) * ((double)w[i] - out[i]) * ((double)w[i] - out[i]);
     return e;
+}
+
+static double q4_row_err(const float *w, int n_in, int g, const uint8_t *qs, const uint16_t *sc, const uint8_t *zp)
+{
+    return q4_row_werr(w, NULL, n_in, g, qs, sc, zp);
 }
 
 /*
@@ -412,19 +419,6 @@ START_TEST(test_q4_mse_search)
         ck_assert(isfinite(ingot_f16_to_f32(sc[j])) && z[j] <= 15);
 }
 END_TEST
-
-/* Importance-weighted squared error of one int4 row as stored. */
-static double q4_row_werr(const float *w, const float *c, int n_in, int g, const uint8_t *qs, const uint16_t *sc,
-                          const uint8_t *zp)
-{
-    ingot_wmat m = ingot_q4_row_view(qs, sc, zp, n_in, g);
-    float out[512];
-    ingot_q4_dequantize_row(&m, 0, 0, n_in, out);
-    double e = 0;
-    for (int i = 0; i < n_in; i++)
-        e += c[i] * ((double)w[i] - out[i]) * ((double)w[i] - out[i]);
-    return e;
-}
 
 /*
  * The weighted search (--target-bpw passes each input's mean square on the
