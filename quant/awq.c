@@ -270,25 +270,15 @@ static bool alloc_buffers(ingot_awq *a)
     return ok;
 }
 
-/*
- * The matmul splits tokens across threads only when a matrix has fewer
- * 32-row blocks than there are threads, and then the two halves may take
- * kernels that sum in different orders.  Capping the threads at the
- * smallest row-block count keeps every result independent of the thread
- * count.  @return the threads to use.
- */
+/* The threads that keep every result independent of the thread count
+ * (ingot_matmul_deterministic_threads over the layer's linears). */
 static int deterministic_threads(const ingot_awq *a)
 {
-    int min_rows = a->rows[0];
-    for (int i = 1; i < N_LIN; i++)
-        min_rows = a->rows[i] < min_rows ? a->rows[i] : min_rows;
-    int cap = min_rows / INGOT_MATMUL_ROW_ALIGN;
     int have = 1;
 #ifdef _OPENMP
     have = omp_get_max_threads();
 #endif
-    cap = cap < 1 ? 1 : cap;
-    return have < cap ? have : cap;
+    return ingot_matmul_deterministic_threads(a->rows, N_LIN, have);
 }
 
 static void embed_tokens(ingot_awq *a)

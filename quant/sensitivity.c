@@ -188,23 +188,13 @@ static int divergence(ingot_sens *s, const float *x, const ingot_wmat *head, dou
     return 0;
 }
 
-/*
- * As AWQ's (quant/awq.c): the matmul splits tokens across threads only for
- * a matrix of fewer 32-row blocks than threads, and the halves may sum in
- * different orders; capping the threads at the smallest row-block count
- * keeps every divergence, so every choice, independent of the thread count.
- */
+/* The threads that keep every divergence, so every choice, independent of
+ * the thread count (ingot_matmul_deterministic_threads). */
 static int deterministic_threads(const ingot_config *c, int want)
 {
     int rows[] = {c->n_heads * c->head_dim, c->n_kv_heads * c->head_dim, c->hidden_size, c->ffn_size,
                   c->vocab_size};
-    int min_rows = rows[0];
-    for (size_t i = 1; i < INGOT_ARRAY_LEN(rows); i++)
-        min_rows = rows[i] < min_rows ? rows[i] : min_rows;
-    int cap = min_rows / INGOT_MATMUL_ROW_ALIGN;
-    cap = cap < 1 ? 1 : cap;
-    want = want < 1 ? 1 : want;
-    return want < cap ? want : cap;
+    return ingot_matmul_deterministic_threads(rows, (int)INGOT_ARRAY_LEN(rows), want);
 }
 
 static bool alloc_all(ingot_sens *s)

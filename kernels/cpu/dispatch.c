@@ -199,3 +199,14 @@ int ingot_matmul(const ingot_wmat *w, const float *x, int n_tok, float *y)
 {
     return ingot_matmul_with(ingot_cpu_kernels_get(), w, x, n_tok, y, 0);
 }
+
+int ingot_matmul_deterministic_threads(const int *rows, int n, int want)
+{
+    int min_rows = n > 0 ? rows[0] : INGOT_MATMUL_ROW_ALIGN;
+    for (int i = 1; i < n; i++)
+        min_rows = rows[i] < min_rows ? rows[i] : min_rows;
+    int cap = min_rows / INGOT_MATMUL_ROW_ALIGN;
+    cap = cap < 1 ? 1 : cap;
+    want = want < 1 ? 1 : want;
+    return want < cap ? want : cap;
+}

@@ -68,6 +68,14 @@ int ingot_matmul_with(const ingot_cpu_kernels *k, const ingot_wmat *w, const flo
                       int n_tok, float *y, int n_threads);
 #define INGOT_MATMUL_ROW_ALIGN 32
 
+/**
+ * The most threads, at most want (< 1: 1), with which ingot_matmul_with
+ * splits only rows, never tokens, for matrices of each of the n row counts
+ * rows[]: then every result is independent of the thread count, which AWQ
+ * and --target-bpw need for their choices.  @return that count (>= 1).
+ */
+int ingot_matmul_deterministic_threads(const int *rows, int n, int want);
+
 /* Quantized-format kernels register themselves into a table (quant kernels file). */
 void ingot_quant_kernels_fill(ingot_cpu_kernels *k, const char *isa);
 
