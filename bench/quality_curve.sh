@@ -17,7 +17,9 @@
 # bits_per_weight; llama.cpp: llama-quantize's "quant size").
 #
 # Environment: MODELS (default "tiny-llama small-qwen2"), CHUNKS (default:
-# all), LLAMA_TYPES, INGOT_CONFIGS (name=options;...), THREADS (default 2).
+# all), LLAMA_TYPES, INGOT_CONFIGS (name=options;...), THREADS (default 2),
+# LLAMA_IMATRIX (non-empty: llama.cpp's types are made with an importance
+# matrix from llama-imatrix on the model's calib.txt, 64 chunks of 512).
 # Writes OUT_DIR/curve.md (a Markdown table per model) and
 # OUT_DIR/<model>.svg (KLD against bits per weight, log scale).
 set -eu
@@ -80,8 +82,14 @@ for m in ${MODELS:-tiny-llama small-qwen2}; do
   "$ingot" export -q "$w/bf16.ingot" -o "$w/bf16.gguf" --format gguf
   "$lbin/llama-perplexity" -m "$w/bf16.gguf" -f "$d/eval.txt" -c 512 -b 512 -t "$threads" $chunks \
     --kl-divergence-base "$w/bf16.kld" > "$w/base.log" 2>&1
+  imat=
+  if [ -n "${LLAMA_IMATRIX:-}" ]; then # llama.cpp's importance matrix from the same calibration text
+    "$lbin/llama-imatrix" -m "$w/bf16.gguf" -f "$d/calib.txt" -c 512 --chunks 64 -t "$threads" \
+      -o "$w/imatrix.gguf" > "$w/imatrix.log" 2>&1
+    imat="--imatrix $w/imatrix.gguf"
+  fi
   for t in $llama_types; do
-    "$lbin/llama-quantize" "$w/bf16.gguf" "$w/$t.gguf" "$t" "$threads" > "$w/$t.quant.log" 2>&1
+    "$lbin/llama-quantize" $imat "$w/bf16.gguf" "$w/$t.gguf" "$t" "$threads" > "$w/$t.quant.log" 2>&1
     mb=$(sed -n 's/.*quant size *= *\([0-9.]*\) MiB.*/\1/p' "$w/$t.quant.log" | tail -1)
     for try in 1 2 3; do # llama-perplexity's KLD report sometimes stops short here: run it again
       "$lbin/llama-perplexity" -m "$w/$t.gguf" -f "$d/eval.txt" -c 512 -b 512 -t "$threads" $chunks \
