@@ -333,8 +333,8 @@ void ingot_q4_quantize_row_wmse(const float *w, const float *c, int64_t n_in, in
 void ingot_q4_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
 /* One int4 row (n_in, groups of g) held in the three arrays, as a wmat to dequantize. */
 /* int5 (hb = 1) and int6 (hb = 2) rows: codes (n_in) -> qs (n_in/2), qh (n_in*hb/8), scales, zeros (n_in/G) */
-void ingot_qb_quantize_row(const float *w, const float *c, int64_t n_in, int g, int hb, bool mse, uint8_t *qs, uint8_t *qh,
-                           uint16_t *scales, uint8_t *zeros);
+void ingot_qb_quantize_row(const float *w, const float *c, int64_t n_in, int g, int hb, bool mse, uint8_t *qs,
+                           uint8_t *qh, uint16_t *scales, uint8_t *zeros);
 void ingot_qb_dequantize_row(const ingot_wmat *w, int o, int k0, int k1, float *out);
 ingot_wmat ingot_q4_row_view(const uint8_t *qs, const uint16_t *scales, const uint8_t *zeros, int n_in, int g);
 /*

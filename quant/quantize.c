@@ -959,7 +959,8 @@ static json_t *quantization_json(const qz *q)
     json_t *j = json_pack("{s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o}", "type", ingot_quant_type_name(o->type),
                           "storage", ingot_dtype_name(q->qtype), "group_size",
                           f->group_param ? json_integer(q->group) : json_null(), "double_quant",
-                          variant_of(o, f) != 0, "mse_scales", o->mse_scales != 0 || o->target_bpw > 0, "keep", keep_json(o),
+                          variant_of(o, f) != 0, "mse_scales", o->mse_scales != 0 || o->target_bpw > 0, "keep",
+                          keep_json(o),
                           "embed_type", type_of(q, "token_embd.weight"), "head_type",
                           type_of(q, "output.weight"), "calibration", calib_json(q));
     if (q->awq)

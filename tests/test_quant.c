@@ -447,7 +447,8 @@ START_TEST(test_q4_weighted_search)
         for (int j = 0; j < 512 / g; j++) {
             double ea = q4_row_werr(w + j * g, c + j * g, g, g, qa + j * g / 2, sa + j, za + j);
             double ec = q4_row_werr(w + j * g, c + j * g, g, g, qc + j * g / 2, sc + j, zc + j);
-            ck_assert_msg(ec <= ea * (1 + 1e-5), "round %d group %d: weighted search %g > min/max %g", round, j, ec, ea);
+            ck_assert_msg(ec <= ea * (1 + 1e-5), "round %d group %d: weighted search %g > min/max %g", round, j,
+                          ec, ea);
             sum_plain += q4_row_werr(w + j * g, c + j * g, g, g, qb + j * g / 2, sb + j, zb + j);
             sum_w += ec;
         }
