@@ -28,6 +28,7 @@ ingot_chat_limits ingot_chat_limits_default(void)
         .max_output = INGOT_CHAT_MAX_OUTPUT,
         .max_memory = INGOT_CHAT_MAX_MEMORY,
         .max_render_depth = INGOT_CHAT_MAX_RENDER_DEPTH,
+        .max_steps = INGOT_CHAT_MAX_STEPS,
     };
 }
 
@@ -47,6 +48,8 @@ static ingot_chat_limits complete_limits(const ingot_chat_limits *limits)
         l.max_output = d.max_output;
     if (l.max_memory == 0)
         l.max_memory = d.max_memory;
+    if (l.max_steps <= 0)
+        l.max_steps = d.max_steps;
     if (l.max_render_depth <= 0)
         l.max_render_depth = d.max_render_depth;
     return l;

@@ -84,6 +84,8 @@ typedef struct ingot_chat_limits {
                            * allocates, freed or not (default 256 MiB) */
     int max_render_depth; /* bodies and expressions being rendered at once, through macro
                            * calls: a recursive macro's nesting counts once per call (default 1000) */
+    long max_steps;       /* statements and expressions evaluated plus items visited by filters,
+                           * tests and operators in one render (default 20000000) */
 } ingot_chat_limits;
 
 #define INGOT_CHAT_MAX_ITERATIONS 1000000L
@@ -93,6 +95,7 @@ typedef struct ingot_chat_limits {
 #define INGOT_CHAT_MAX_OUTPUT ((size_t)16 << 20)
 #define INGOT_CHAT_MAX_MEMORY ((size_t)256 << 20)
 #define INGOT_CHAT_MAX_RENDER_DEPTH 1000
+#define INGOT_CHAT_MAX_STEPS 20000000L
 
 /** @return the default limits. */
 ingot_chat_limits ingot_chat_limits_default(void);

@@ -113,14 +113,19 @@ void ingot_jv_oom_clear(void);
  * max_memory (freeing gives nothing back: the total also bounds the time spent
  * copying), and a list or dict may not nest deeper than max_depth.  A refused
  * allocation behaves like a failed one (the flag above). */
-enum { JV_LIMIT_NONE = 0, JV_LIMIT_MEMORY, JV_LIMIT_DEPTH };
-void ingot_jv_limits_begin(size_t max_memory, int max_depth);
+enum { JV_LIMIT_NONE = 0, JV_LIMIT_MEMORY, JV_LIMIT_DEPTH, JV_LIMIT_WORK };
+void ingot_jv_limits_begin(size_t max_memory, int max_depth, uint64_t max_work);
 void ingot_jv_limits_end(void);
 /** @return the limit hit (JV_LIMIT_*), or JV_LIMIT_NONE. */
 int ingot_jv_limit_hit(void);
 /** Charges n bytes to the memory limit (for work done outside the allocators
  *  here).  @return 0, or -1 when over the limit (the flag is set). */
 int ingot_jv_charge(size_t n);
+/** Counts n steps of work against max_work: one per statement or expression
+ *  evaluated, one per item a filter, test or operator visits, so that the
+ *  time of a render is bounded, not only its loops (the flag is set when
+ *  over).  @return 0, or -1 when over the limit. */
+int ingot_jv_work(size_t n);
 /** Stops / resumes charging (nestable): for the engine's own bookkeeping,
  *  such as the loop object, which is bounded by the iteration limit instead. */
 void ingot_jv_charge_pause(int pause);

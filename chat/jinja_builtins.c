@@ -218,6 +218,7 @@ static ingot_jv str_replace(const ingot_jstr *s, const ingot_jstr *old, const in
         return ingot_jv_str_buf(&b);
     }
     while (i < s->len && (count < 0 || done < count)) {
+        (void)ingot_jv_work(1 + (s->len - i) / 32);
         const char *hit = memmem(s->s + i, s->len - i, old->s, old->len);
         if (!hit)
             break;
@@ -238,6 +239,7 @@ static int next_piece(const ingot_jstr *s, const ingot_jstr *sep, size_t *pos, s
     if (*pos > s->len)
         return 0;
     if (sep) {
+        (void)ingot_jv_work(1 + (s->len - *pos) / 32);
         const char *hit = memmem(s->s + *pos, s->len - *pos, sep->s, sep->len);
         *a = *pos;
         *e = hit ? (size_t)(hit - s->s) : s->len;
@@ -1233,6 +1235,7 @@ static int m_find_count(ingot_jctx *c, ingot_jv s, const ingot_jargs *a, int mod
     const ingot_jstr *h = s.u.s, *nd = a->pos[0].u.s;
     int64_t found = -1, count = 0;
     for (size_t i = 0; i + nd->len <= h->len;) {
+        (void)ingot_jv_work(1 + (h->len - i) / 32);
         const char *hit = memmem(h->s + i, h->len - i, nd->s, nd->len);
         if (!hit)
             break;

@@ -44,6 +44,10 @@ int ingot_jinja_fail(ingot_jctx *c, int line, ingot_status code, const char *fmt
         return ingot_fail(c->err, INGOT_ERR_UNSUPPORTED,
                           "chat template: line %d: memory use exceeds the limit of %zu bytes", line,
                           c->lim->max_memory);
+    if (ingot_jv_limit_hit() == JV_LIMIT_WORK)
+        return ingot_fail(c->err, INGOT_ERR_UNSUPPORTED,
+                          "chat template: line %d: evaluation steps exceed the limit of %ld", line,
+                          c->lim->max_steps);
     if (ingot_jv_limit_hit() == JV_LIMIT_DEPTH)
         return ingot_fail(c->err, INGOT_ERR_UNSUPPORTED,
                           "chat template: line %d: lists and dicts nest deeper than the limit of %d", line,
@@ -452,7 +456,11 @@ static int eval_kind(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *ou
 static int eval(ingot_jctx *c, frame *f, const ingot_jexpr *e, ingot_jv *out)
 {
     *out = ingot_jv_undef(NULL);
-    if (c->failed || nest_enter(c, e->line) < 0)
+    if (c->failed)
+        return -1;
+    if (ingot_jv_work(1) < 0)
+        return ingot_jinja_fail(c, e->line, INGOT_ERR_UNSUPPORTED, "evaluation steps");
+    if (nest_enter(c, e->line) < 0)
         return -1;
     int rc = eval_kind(c, f, e, out);
     c->nest--;
@@ -664,6 +672,8 @@ static int render_set(ingot_jctx *c, frame *f, const ingot_jnode *n)
 static int render_node(ingot_jctx *c, frame *f, const ingot_jnode *n, ingot_jbuf *out)
 {
     c->line = n->line;
+    if (ingot_jv_work(1) < 0)
+        return ingot_jinja_fail(c, n->line, INGOT_ERR_UNSUPPORTED, "evaluation steps");
     switch (n->kind) {
     case JN_TEXT: ingot_jbuf_put(out, n->text, n->len); return R_OK;
     case JN_OUTPUT: return render_output(c, f, n, out);
@@ -711,7 +721,7 @@ char *ingot_jinja_render(const ingot_jbody *root, ingot_jv vars, const ingot_cha
                          ingot_error *err)
 {
     ingot_jctx c = {.err = err, .lim = limits};
-    ingot_jv_limits_begin(limits->max_memory, limits->max_value_depth);
+    ingot_jv_limits_begin(limits->max_memory, limits->max_value_depth, (uint64_t)limits->max_steps);
     frame globals = {NULL, ingot_jv_ref(vars)}, top;
     frame_init(&top, &globals, root);
     c.top = &top;

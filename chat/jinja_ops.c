@@ -20,6 +20,7 @@ static int type_error(ingot_jctx *c, const char *op, ingot_jv a, ingot_jv b)
 
 uint32_t ingot_jinja_utf8_next(const char *s, size_t n, size_t *i)
 {
+    (void)ingot_jv_work(1); /* a character visited (a string's length, iteration, filters) */
     const unsigned char *u = (const unsigned char *)s;
     uint32_t c = u[*i];
     int extra = c >= 0xf8 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
@@ -216,6 +217,7 @@ static int arith(ingot_jctx *c, int op, ingot_jv a, ingot_jv b, ingot_jv *out)
 
 int ingot_jinja_compare(ingot_jctx *c, ingot_jv a, ingot_jv b, int *res)
 {
+    (void)ingot_jv_work(1 + (a.kind == JV_STR && b.kind == JV_STR ? a.u.s->len / 32 : 0));
     if (ingot_jv_is_number(a) && ingot_jv_is_number(b)) {
         double x = ingot_jv_number(a), y = ingot_jv_number(b);
         if (a.kind != JV_FLOAT && b.kind != JV_FLOAT)
@@ -256,8 +258,8 @@ static int contains(ingot_jctx *c, ingot_jv item, ingot_jv box, int *res)
             return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_FORMAT,
                                     "'in <string>' requires a string on the left, not '%s'",
                                     ingot_jv_type_name(item));
-        *res = item.u.s->len == 0 ||
-               memmem(box.u.s->s, box.u.s->len, item.u.s->s, item.u.s->len) != NULL;
+        (void)ingot_jv_work(1 + box.u.s->len / 32);
+        *res = item.u.s->len == 0 || memmem(box.u.s->s, box.u.s->len, item.u.s->s, item.u.s->len) != NULL;
         return 0;
     case JV_LIST:
         for (size_t i = 0; i < box.u.l->n && !*res; i++)
@@ -417,7 +419,10 @@ int ingot_jinja_slice(ingot_jctx *c, ingot_jv obj, const ingot_jv *start, const 
 int ingot_jinja_iterate(ingot_jctx *c, ingot_jv v, ingot_jv *list)
 {
     switch (v.kind) {
-    case JV_LIST: *list = ingot_jv_ref(v); return 0;
+    case JV_LIST: /* the caller visits every item: the work is charged here */
+        (void)ingot_jv_work(v.u.l->n);
+        *list = ingot_jv_ref(v);
+        return 0;
     case JV_UNDEF: *list = ingot_jv_list_new(); return 0;
     case JV_DICT:
         *list = ingot_jv_list_new();

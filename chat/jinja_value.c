@@ -19,6 +19,7 @@ typedef struct budget {
     int active, paused, hit;
     int max_depth;
     size_t used, max;
+    uint64_t work, max_work;
 } budget;
 static _Thread_local budget g_budget;
 
@@ -30,9 +31,9 @@ void ingot_jv_oom_clear(void)
     g_budget.hit = JV_LIMIT_NONE;
 }
 
-void ingot_jv_limits_begin(size_t max_memory, int max_depth)
+void ingot_jv_limits_begin(size_t max_memory, int max_depth, uint64_t max_work)
 {
-    g_budget = (budget){.active = 1, .max = max_memory, .max_depth = max_depth};
+    g_budget = (budget){.active = 1, .max = max_memory, .max_depth = max_depth, .max_work = max_work};
 }
 
 void ingot_jv_limits_end(void) { g_budget = (budget){0}; }
@@ -50,6 +51,20 @@ int ingot_jv_charge(size_t n)
         return -1;
     }
     b->used += n;
+    return 0;
+}
+
+int ingot_jv_work(size_t n)
+{
+    budget *b = &g_budget;
+    if (!b->active)
+        return 0;
+    if (b->hit || n > b->max_work - b->work) {
+        if (!b->hit)
+            b->hit = JV_LIMIT_WORK;
+        return -1;
+    }
+    b->work += n;
     return 0;
 }
 
@@ -232,6 +247,7 @@ int ingot_jv_is_gen(ingot_jv v) { return v.kind == JV_LIST && v.u.l->gen; }
 
 void ingot_jv_list_push(ingot_jv lv, ingot_jv v)
 {
+    (void)ingot_jv_work(1);
     if (lv.kind != JV_LIST) { /* the list could not be made */
         ingot_jv_unref(v);
         return;
@@ -446,6 +462,7 @@ static int dict_equal(const ingot_jdict *a, ingot_jv bv)
 
 int ingot_jv_equal(ingot_jv a, ingot_jv b)
 {
+    (void)ingot_jv_work(1 + (a.kind == JV_STR && b.kind == JV_STR ? a.u.s->len / 32 : 0));
     if (ingot_jv_is_number(a) && ingot_jv_is_number(b)) {
         if (a.kind != JV_FLOAT && b.kind != JV_FLOAT) /* exact for big ints */
             return (a.kind == JV_INT ? a.u.i : a.u.b) == (b.kind == JV_INT ? b.u.i : b.u.b);

@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_split(data, size, &tmpl, &tlen, &ctx, &clen);
     ingot_chat_limits lim = ingot_chat_limits_default();
     lim.max_iterations = 20000;
+    lim.max_steps = 1000000;
     lim.max_output = 1 << 20;
     lim.max_memory = 16 << 20;
     ingot_error err = {0};
