@@ -423,12 +423,12 @@ int ingot_jinja_iterate(ingot_jctx *c, ingot_jv v, ingot_jv *list)
         (void)ingot_jv_work(v.u.l->n);
         *list = ingot_jv_ref(v);
         return 0;
-    case JV_UNDEF: *list = ingot_jv_list_new(); return 0;
+    case JV_UNDEF: *list = ingot_jv_list_new(); break;
     case JV_DICT:
         *list = ingot_jv_list_new();
         for (size_t i = 0; i < v.u.d->n; i++)
             ingot_jv_list_push(*list, ingot_jv_ref((ingot_jv){.kind = JV_STR, .u.s = v.u.d->k[i]}));
-        return 0;
+        break;
     case JV_STR:
         *list = ingot_jv_list_new();
         for (size_t i = 0; i < v.u.s->len;) {
@@ -436,9 +436,12 @@ int ingot_jinja_iterate(ingot_jctx *c, ingot_jv v, ingot_jv *list)
             ingot_jinja_utf8_next(v.u.s->s, v.u.s->len, &i);
             ingot_jv_list_push(*list, ingot_jv_str(v.u.s->s + at, i - at));
         }
-        return 0;
+        break;
     default:
         return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_FORMAT, "'%s' object is not iterable",
                                 ingot_jv_type_name(v));
     }
+    if (list->kind != JV_LIST) /* not made: a limit was hit (its message wins), or out of memory */
+        return ingot_jinja_fail(c, ingot_jinja_line(c), INGOT_ERR_NOMEM, "out of memory");
+    return 0;
 }

@@ -560,6 +560,27 @@ START_TEST(evaluation_steps_are_limited)
     free(ok);
     expect_limit("{% for i in range(100) %}{{ i }}{% endfor %}", &lim, "evaluation steps exceed the limit of 100");
 }
+
+/* A limit reached exactly where a string is sliced: the list of its
+ * characters cannot be made, which must be the limit's error, not a NULL
+ * list (the fuzzer's chat_template/crash-slice-list-not-made). */
+START_TEST(slicing_at_the_memory_limit)
+{
+    int failed = 0;
+    for (size_t m = 1; m < 3000; m++) {
+        ingot_chat_limits lim = {.max_memory = m};
+        ingot_error err = {0};
+        char *got = render_limited("{% set s = 'x' * 850 %}{{ 'abcdefgh'[::-1] }}", &lim, &err);
+        if (got) {
+            ck_assert_str_eq(got, "hgfedcba");
+            free(got);
+            continue;
+        }
+        failed++;
+        ck_assert_msg(strstr(err.message, "memory use exceeds the limit") != NULL, "%zu: %s", m, err.message);
+    }
+    ck_assert_msg(failed > 0, "the limit was never reached");
+}
 END_TEST
 
 START_TEST(value_nesting_is_limited)
@@ -852,6 +873,7 @@ static Suite *suite(void)
     tcase_add_test(tc, memory_is_limited);
     tcase_add_test(tc, output_is_limited);
     tcase_add_test(tc, evaluation_steps_are_limited);
+    tcase_add_test(tc, slicing_at_the_memory_limit);
     tcase_add_test(tc, value_nesting_is_limited);
     tcase_add_test(tc, source_nesting_is_limited);
     tcase_add_test(tc, render_depth_is_limited);
