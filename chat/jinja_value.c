@@ -19,7 +19,7 @@ typedef struct budget {
     int active, paused, hit;
     int max_depth;
     size_t used, max;
-    uint64_t work, max_work;
+    size_t work, max_work;
 } budget;
 static _Thread_local budget g_budget;
 
@@ -33,39 +33,36 @@ void ingot_jv_oom_clear(void)
 
 void ingot_jv_limits_begin(size_t max_memory, int max_depth, uint64_t max_work)
 {
-    g_budget = (budget){.active = 1, .max = max_memory, .max_depth = max_depth, .max_work = max_work};
+    g_budget = (budget){.active = 1, .max = max_memory, .max_depth = max_depth, .max_work = (size_t)max_work};
 }
 
 void ingot_jv_limits_end(void) { g_budget = (budget){0}; }
 
 int ingot_jv_limit_hit(void) { return g_budget.hit; }
 
+/* Adds n to *used unless that passes max: then records the limit hit. */
+static int spend(size_t *used, size_t max, size_t n, int limit)
+{
+    budget *b = &g_budget;
+    if (b->hit || n > max - *used) {
+        if (!b->hit)
+            b->hit = limit;
+        return -1;
+    }
+    *used += n;
+    return 0;
+}
+
 int ingot_jv_charge(size_t n)
 {
     budget *b = &g_budget;
-    if (!b->active || b->paused)
-        return 0;
-    if (b->hit || n > b->max - b->used) {
-        if (!b->hit)
-            b->hit = JV_LIMIT_MEMORY;
-        return -1;
-    }
-    b->used += n;
-    return 0;
+    return b->active && !b->paused ? spend(&b->used, b->max, n, JV_LIMIT_MEMORY) : 0;
 }
 
 int ingot_jv_work(size_t n)
 {
     budget *b = &g_budget;
-    if (!b->active)
-        return 0;
-    if (b->hit || n > b->max_work - b->work) {
-        if (!b->hit)
-            b->hit = JV_LIMIT_WORK;
-        return -1;
-    }
-    b->work += n;
-    return 0;
+    return b->active ? spend(&b->work, b->max_work, n, JV_LIMIT_WORK) : 0;
 }
 
 void ingot_jv_charge_pause(int pause) { g_budget.paused += pause ? 1 : -1; }
