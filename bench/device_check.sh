@@ -36,6 +36,12 @@ echo "== Check suites"
 suite test_cuda
 suite test_runtime
 
+echo "== golden logits (f16 KV cache) under each prefill GEMM type"
+for t in bf16 f16 f32; do
+  (cd "$top" && CK_RUN_CASE=models INGOT_CUDA_GEMM=$t top_srcdir="$top" INGOT_MODELS="$models" \
+     "$w/new/tests/test_cuda" 2>&1) | grep 'kv f16: logits' | sed "s/^/gemm $t: /" || true
+done
+
 echo "== compute-sanitizer memcheck, kernel tests"
 if command -v compute-sanitizer >/dev/null; then
   (cd "$top" && CK_RUN_CASE=kernels top_srcdir="$top" INGOT_MODELS="$models" \

@@ -12,6 +12,8 @@
 #     sh bench/device_pack.sh .devpack/gpu.tar.xz .:new
 # (nvcc here is the GPU machine's version; cuBLAS is not packed: the CUDA
 # toolkit there has it, under /usr/local/cuda/lib64.)
+# PACK_TESTS (e.g. "test_cuda test_runtime") packs only those Check suites,
+# to leave room for a model in the transfer (each suite links libingot in).
 # There:  tar xJf OUT.tar.xz && export LD_LIBRARY_PATH=$PWD/lib
 set -eu
 out=$1; shift
@@ -28,7 +30,9 @@ for spec in "$@"; do
   b="$src/${BUILD:-build-device}"
   cp "$b/ingot" "$stage/$name/"
   for f in "$b"/tests/test_*; do
-    [ -x "$f" ] && [ ! -d "$f" ] && case "$f" in *.o|*.log|*.trs) ;; *) cp "$f" "$stage/$name/tests/" ;; esac
+    [ -x "$f" ] && [ ! -d "$f" ] || continue
+    case "$f" in *.o|*.log|*.trs) continue ;; esac
+    case " ${PACK_TESTS:-${f##*/}} " in *" ${f##*/} "*) cp "$f" "$stage/$name/tests/" ;; esac
   done
   for f in bench_kernels bench_qkernels make-random-model; do
     [ -x "$b/bench/$f" ] && cp "$b/bench/$f" "$stage/$name/bench/"
