@@ -42,6 +42,12 @@ for t in bf16 f16 f32; do
      "$w/new/tests/test_cuda" 2>&1) | grep 'kv f16: logits' | sed "s/^/gemm $t: /" || true
 done
 
+for d in "$top/models/tiny-llama" "$models/small-qwen2"; do
+  [ -d "$d" ] || continue
+  python3 "$top/bench/hf_precision.py" "$d" 2>"$out/hf_precision.err" ||
+    { echo "transformers precision: failed for $d"; tail -3 "$out/hf_precision.err"; }
+done
+
 echo "== compute-sanitizer memcheck, kernel tests"
 if command -v compute-sanitizer >/dev/null; then
   (cd "$top" && CK_RUN_CASE=kernels top_srcdir="$top" INGOT_MODELS="$models" \
