@@ -26,7 +26,7 @@ secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 for shape in ${SHAPES:-qwen2-1.5b deepseek-coder-6.7b}; do
   d="$work/$shape"
   echo "== $shape"
-  t=$(now); "$w/new/bench/make-random-model" --shape "$shape" -o "$d" > /dev/null; echo "make-random-model: $(secs "$t") s"
+  t=$(now); "$w/new/bench/make-random-model" --shape "$shape" -o "$d" --tokenizer "$top/models/tiny-llama/tokenizer.json" > /dev/null; echo "make-random-model: $(secs "$t") s"
   t=$(now); "$ingot" convert -q "$d" -o "$d.bf16.ingot"; echo "convert: $(secs "$t") s"
   for f in ${FORMATS:-bf16 int8 nf4 int4}; do
     [ "$f" = bf16 ] && continue

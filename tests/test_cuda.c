@@ -195,6 +195,16 @@ START_TEST(gemv_every_format)
         product_case(fi, 5, 1, 3, 0, INGOT_CUDA_GEMM_F32);
     }
     product_case(3, 9, 40, 2, 0, INGOT_CUDA_GEMM_F32); /* int8 rows of 40: elementwise */
+    /* 1, 2 and 4 rows per warp, the last warp's rows past the end; long rows too */
+    for (int rows = 1; rows <= 4; rows *= 2) {
+        ingot_cuda_set_gemv_rows(g, rows);
+        for (size_t fi = 0; fi < INGOT_ARRAY_LEN(fmts); fi++)
+            for (int n = 1; n <= 2; n++) {
+                product_case((int)fi, 67, 256, n, 0, INGOT_CUDA_GEMM_F32);
+                product_case((int)fi, 5, 4096 + 256, n, 0, INGOT_CUDA_GEMM_F32);
+            }
+    }
+    ingot_cuda_set_gemv_rows(g, 0);
 }
 END_TEST
 
@@ -301,7 +311,9 @@ START_TEST(row_ops)
     get(got, dq, sizeof got);
     for (int t = 0; t < N; t++)
         ingot_rope_apply(q + t * NH * HD, NH, HD, cs + t * HD / 2, sn + t * HD / 2);
-    close_to(got, q, N * NH * HD, 1e-6, "rope"); /* the GPU may fuse a*c - b*s */
+    /* the GPU may fuse a*c - b*s, so the error is relative to the products, not to a result near 0 */
+    for (int i = 0; i < N * NH * HD; i++)
+        ck_assert_msg(fabs(got[i] - q[i]) <= 1e-6 * (fabs(q[i]) + 1), "rope[%d]: %.9g vs %.9g", i, got[i], q[i]);
     void *bufs[] = {dx, dw, du, dy, dq, dc, ds};
     for (size_t i = 0; i < INGOT_ARRAY_LEN(bufs); i++)
         ingot_cuda_free(g, bufs[i]);
@@ -433,10 +445,26 @@ static void golden_logits(int mi, ingot_dtype kv, double tol)
     ingot_model_free(m);
 }
 
+/*
+ * The f16 cache against the goldens, under each prefill GEMM type.  f32 and
+ * f16 GEMM inputs leave the cache's rounding as the main error: 2e-3, the
+ * CUDA issue's bound.  bf16 inputs (the default on sm_80 and up) round each
+ * activation to 8 bits, which alone moves the logits by about 5e-3 of the
+ * largest; transformers itself in bf16 is 1.2-1.5e-2 from its fp32 goldens
+ * on these models (bench/hf_precision.py), so the bound there is 6e-3, under
+ * half of that.
+ */
 START_TEST(golden_logits_f16_cache)
 {
-    golden_logits(0, INGOT_DT_F16, 2e-3);
-    golden_logits(1, INGOT_DT_F16, 2e-3);
+    const char *types[] = {"f32", "f16", "bf16"};
+    const double tol[] = {2e-3, 2e-3, 6e-3};
+    for (int i = 0; i < 3; i++) {
+        setenv("INGOT_CUDA_GEMM", types[i], 1);
+        printf("prefill GEMM %s:\n", types[i]);
+        golden_logits(0, INGOT_DT_F16, tol[i]);
+        golden_logits(1, INGOT_DT_F16, tol[i]);
+    }
+    unsetenv("INGOT_CUDA_GEMM");
 }
 END_TEST
 
@@ -450,7 +478,22 @@ START_TEST(golden_logits_f32_cache)
 }
 END_TEST
 
-/* greedy decoding on the GPU gives the CPU's ids; decode runs the GEMV kernels */
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        best = v[i] > v[best] ? i : best;
+    return best;
+}
+
+/*
+ * Greedy decoding on the GPU (f16 cache, default prefill GEMM) against the
+ * CPU fed the GPU's ids: at every step the GPU's pick is the CPU's argmax,
+ * or within GREEDY_TIE of the largest logit of it, where the two devices'
+ * rounding may order a near tie either way (the prefill's bf16 inputs alone
+ * move logits by about 5e-3 of the largest).  Decode runs the GEMV kernels.
+ */
+#define GREEDY_TIE 1e-2
 static void greedy_same(int mi)
 {
     if (!artifacts[mi][0])
@@ -460,25 +503,35 @@ static void greedy_same(int mi)
     ingot_model_info info;
     ingot_model_get_info(m, &info);
     enum { NP = 12, NG = 40 };
-    int32_t ids[2][NP + NG];
+    int32_t ids[NP + NG];
+    for (int i = 0; i < NP; i++)
+        ids[i] = (int32_t)((i * 131 + 17) % info.vocab_size);
     float *lg = malloc((size_t)info.vocab_size * sizeof *lg);
-    for (int side = 0; side < 2; side++) {
-        ingot_context *c = side ? cuda_ctx(m, NP + NG, INGOT_DT_F16) : ingot_context_create(m, NP + NG, 0, &err);
-        for (int i = 0; i < NP; i++)
-            ids[side][i] = (int32_t)((i * 131 + 17) % info.vocab_size);
-        ck_assert_int_eq(ingot_context_eval(c, ids[side], NP, 0, lg, 0, &err), 0);
-        for (int i = 0; i < NG; i++) {
-            int best = 0;
-            for (int v = 1; v < info.vocab_size; v++)
-                best = lg[v] > lg[best] ? v : best;
-            ids[side][NP + i] = best;
-            if (i + 1 < NG)
-                ck_assert_msg(ingot_context_eval(c, &ids[side][NP + i], 1, NP + i, lg, 0, &err) == 0, "%s",
-                              err.message);
-        }
-        ingot_context_free(c);
+    ingot_context *c = cuda_ctx(m, NP + NG, INGOT_DT_F16);
+    ck_assert_int_eq(ingot_context_eval(c, ids, NP, 0, lg, 0, &err), 0);
+    for (int i = 0; i < NG; i++) {
+        ids[NP + i] = argmax(lg, info.vocab_size);
+        if (i + 1 < NG)
+            ck_assert_msg(ingot_context_eval(c, &ids[NP + i], 1, NP + i, lg, 0, &err) == 0, "%s", err.message);
     }
-    ck_assert_msg(memcmp(ids[0], ids[1], sizeof ids[0]) == 0, "%s: greedy ids differ", model_dirs[mi]);
+    ingot_context_free(c);
+    c = ingot_context_create(m, NP + NG, 0, &err);
+    ck_assert_int_eq(ingot_context_eval(c, ids, NP, 0, lg, 0, &err), 0);
+    int same = 0;
+    for (int i = 0; i < NG; i++) {
+        int best = argmax(lg, info.vocab_size), pick = ids[NP + i];
+        float top = fabsf(lg[best]);
+        for (int v = 0; v < info.vocab_size; v++)
+            top = fmaxf(top, fabsf(lg[v]));
+        same += best == pick;
+        ck_assert_msg(best == pick || lg[best] - lg[pick] <= GREEDY_TIE * top,
+                      "%s: step %d: the GPU chose %d, %.4g below the CPU's %d (%.4g)", model_dirs[mi], i, pick,
+                      lg[best] - lg[pick], best, lg[best]);
+        if (i + 1 < NG)
+            ck_assert_msg(ingot_context_eval(c, &ids[NP + i], 1, NP + i, lg, 0, &err) == 0, "%s", err.message);
+    }
+    printf("%s: greedy, cuda against cpu: %d of %d picks the same\n", model_dirs[mi], same, NG);
+    ingot_context_free(c);
     free(lg);
     ingot_model_free(m);
 }

@@ -42,6 +42,7 @@ struct ingot_cuda {
     cublas_api blas;
     cublasHandle_t blas_h;
     ingot_cuda_gemm_t gemm;
+    int gemv_rows; /* rows per warp of the 1-2 token GEMV: 1, 2, 4, or 0 for the size's choice */
     /* the first failure of a queued op */
     int failed;
     ingot_error first;

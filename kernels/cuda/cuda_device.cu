@@ -97,6 +97,17 @@ static int gemm_from_env(ingot_cuda *g, ingot_error *err)
     return 0;
 }
 
+static int gemv_rows_from_env(ingot_cuda *g, ingot_error *err)
+{
+    const char *s = getenv("INGOT_CUDA_GEMV_ROWS");
+    if (!s || !*s || !strcmp(s, "auto"))
+        return 0;
+    if (strcmp(s, "1") && strcmp(s, "2") && strcmp(s, "4"))
+        return ingot_fail(err, INGOT_ERR_ARG, "INGOT_CUDA_GEMV_ROWS=%s: not 1, 2, 4 or auto", s);
+    g->gemv_rows = atoi(s);
+    return 0;
+}
+
 static int open_device(ingot_cuda *g, int device, ingot_error *err)
 {
     int n = 0;
@@ -145,7 +156,7 @@ extern "C" ingot_cuda *ingot_cuda_open(int device, ingot_error *err)
         return NULL;
     }
     cudaError_t e;
-    if (open_device(g, device, err) != 0 || gemm_from_env(g, err) != 0)
+    if (open_device(g, device, err) != 0 || gemm_from_env(g, err) != 0 || gemv_rows_from_env(g, err) != 0)
         goto fail;
     if ((e = cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking)) != cudaSuccess) {
         ingot_cuda_fail(err, "stream", e);
@@ -222,6 +233,11 @@ extern "C" ingot_cuda_gemm_t ingot_cuda_gemm_type(const ingot_cuda *g)
 extern "C" void ingot_cuda_set_gemm_type(ingot_cuda *g, ingot_cuda_gemm_t t)
 {
     g->gemm = t;
+}
+
+extern "C" void ingot_cuda_set_gemv_rows(ingot_cuda *g, int rows)
+{
+    g->gemv_rows = rows == 1 || rows == 2 || rows == 4 ? rows : 0;
 }
 
 extern "C" int ingot_cuda_mem_info(ingot_cuda *g, size_t *free_bytes, size_t *total_bytes, ingot_error *err)

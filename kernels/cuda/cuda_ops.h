@@ -71,6 +71,12 @@ ingot_cuda_gemm_t ingot_cuda_gemm_type(const ingot_cuda *g);
 const char *ingot_cuda_gemm_name(ingot_cuda_gemm_t t);
 /** Sets the prefill GEMM type (tests force each path this way). */
 void ingot_cuda_set_gemm_type(ingot_cuda *g, ingot_cuda_gemm_t t);
+/**
+ * Sets the rows per warp of the one- and two-token GEMV: 1, 2 or 4, or 0
+ * (anything else) for the choice by matrix size.  The environment variable
+ * INGOT_CUDA_GEMV_ROWS (1, 2, 4, auto) sets it at ingot_cuda_open.
+ */
+void ingot_cuda_set_gemv_rows(ingot_cuda *g, int rows);
 /** Fills the device's free and total memory in bytes.  @return 0, or -1. */
 int ingot_cuda_mem_info(ingot_cuda *g, size_t *free_bytes, size_t *total_bytes, ingot_error *err);
 

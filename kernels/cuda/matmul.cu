@@ -27,7 +27,7 @@
 
 /* ---- decode: the fused dequantize-GEMV ---- */
 
-template <int T, int N>
+template <int T, int N, int R>
 __global__ static void __launch_bounds__(GEMV_WARPS * 32)
     gemv_kernel(ingot_wmat w, const float *__restrict__ x, const float *__restrict__ bias, float *__restrict__ y,
                 const float *__restrict__ tables)
@@ -35,36 +35,50 @@ __global__ static void __launch_bounds__(GEMV_WARPS * 32)
     __shared__ float s_nf4[16];
     ftab t = ftab_stage(tables, s_nf4);
     constexpr int E = fmt<T>::EPC;
-    int o = blockIdx.x * GEMV_WARPS + threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (o >= w.n_out)
+    int o0 = (blockIdx.x * GEMV_WARPS + threadIdx.x / 32) * R, lane = threadIdx.x % 32;
+    if (o0 >= w.n_out)
         return;
-    const uint4 *r = fmt<T>::row(w, o);
-    int nc = w.n_in / E;
-    float acc[N];
+    int o[R]; /* a warp's rows; those past the end read the last row again and are not written */
+    const uint4 *r[R];
 #pragma unroll
-    for (int i = 0; i < N; i++)
-        acc[i] = 0.f;
+    for (int k = 0; k < R; k++)
+        o[k] = min(o0 + k, w.n_out - 1), r[k] = fmt<T>::row(w, o[k]);
+    int nc = w.n_in / E;
+    float acc[R][N];
+#pragma unroll
+    for (int k = 0; k < R; k++)
+#pragma unroll
+        for (int i = 0; i < N; i++)
+            acc[k][i] = 0.f;
 #pragma unroll 2
     for (int c = lane; c < nc; c += 32) {
-        uint4 raw = __ldcs(r + c); /* streamed: read once, keep L1 for x */
-        float v[E];
-        fmt<T>::decode(w, o, c, raw, t, v);
+        uint4 raw[R]; /* every row's chunk in flight before any is decoded */
 #pragma unroll
-        for (int i = 0; i < N; i++) {
-            const float4 *xp = reinterpret_cast<const float4 *>(x + (size_t)i * w.n_in + (size_t)c * E);
+        for (int k = 0; k < R; k++)
+            raw[k] = __ldcs(r[k] + c); /* streamed: read once, keep L1 for x */
 #pragma unroll
-            for (int e = 0; e < E / 4; e++) {
-                float4 xx = __ldg(xp + e);
-                acc[i] += v[4 * e] * xx.x + v[4 * e + 1] * xx.y + v[4 * e + 2] * xx.z + v[4 * e + 3] * xx.w;
+        for (int k = 0; k < R; k++) {
+            float v[E];
+            fmt<T>::decode(w, o[k], c, raw[k], t, v);
+#pragma unroll
+            for (int i = 0; i < N; i++) {
+                const float4 *xp = reinterpret_cast<const float4 *>(x + (size_t)i * w.n_in + (size_t)c * E);
+#pragma unroll
+                for (int e = 0; e < E / 4; e++) {
+                    float4 xx = __ldg(xp + e);
+                    acc[k][i] += v[4 * e] * xx.x + v[4 * e + 1] * xx.y + v[4 * e + 2] * xx.z + v[4 * e + 3] * xx.w;
+                }
             }
         }
     }
 #pragma unroll
-    for (int i = 0; i < N; i++) {
-        float s = warp_sum(acc[i]);
-        if (lane == 0)
-            y[(size_t)i * w.n_out + o] = s + (bias ? bias[o] : 0.f);
-    }
+    for (int k = 0; k < R; k++)
+#pragma unroll
+        for (int i = 0; i < N; i++) {
+            float sum = warp_sum(acc[k][i]);
+            if (lane == 0 && o0 + k < w.n_out)
+                y[(size_t)i * w.n_out + o0 + k] = sum + (bias ? bias[o0 + k] : 0.f);
+        }
 }
 
 /* Rows that are not whole 16-byte chunks: one element at a time. */
@@ -102,6 +116,28 @@ template <int T> static bool chunked(const ingot_wmat *w, const float *x)
     return true;
 }
 
+/*
+ * Rows per warp of the one- and two-token GEMV.  One row per warp leaves a
+ * short row (a 4-bit row of 1536 weights is 48 chunks, 1.5 per lane) with
+ * one or two loads in flight per lane, so small matrices wait on memory
+ * latency; R rows per warp put R chunks in flight and read x once per chunk
+ * for R rows.  Auto takes R = 4 or 2 for rows under 4 chunks per lane while
+ * that still leaves a block for every multiprocessor, else 1.
+ */
+static int gemv_rows(const ingot_cuda *g, const ingot_wmat *w, int epc, int n)
+{
+    if (n > 2)
+        return 1;
+    if (g->gemv_rows)
+        return g->gemv_rows;
+    if (w->n_in / epc >= 4 * 32)
+        return 1;
+    for (int r = 4; r > 1; r /= 2)
+        if (ingot_cdiv((size_t)w->n_out, (size_t)GEMV_WARPS * r) >= (size_t)g->sm_count)
+            return r;
+    return 1;
+}
+
 struct gemv_launch {
     ingot_cuda *g;
     const ingot_wmat *w;
@@ -109,26 +145,35 @@ struct gemv_launch {
     int n;
     float *y;
 
-    template <int T, int N> void go(unsigned blocks)
+    template <int T, int N, int R> void go()
     {
-        gemv_kernel<T, N><<<blocks, GEMV_WARPS * 32, 0, g->stream>>>(*w, x, bias, y, g->tables);
+        unsigned blocks = ingot_cdiv((size_t)w->n_out, (size_t)GEMV_WARPS * R);
+        gemv_kernel<T, N, R><<<blocks, GEMV_WARPS * 32, 0, g->stream>>>(*w, x, bias, y, g->tables);
+    }
+    template <int T, int N> void rows()
+    {
+        switch (gemv_rows(g, w, fmt<T>::EPC, n)) {
+        case 4: go<T, N, 4>(); break;
+        case 2: go<T, N, 2>(); break;
+        default: go<T, N, 1>(); break;
+        }
     }
     template <int T> void operator()()
     {
-        unsigned blocks = ingot_cdiv((size_t)w->n_out, GEMV_WARPS);
         if (!chunked<T>(w, x)) {
+            unsigned blocks = ingot_cdiv((size_t)w->n_out, GEMV_WARPS);
             gemv_scalar_kernel<T><<<blocks, GEMV_WARPS * 32, 0, g->stream>>>(*w, x, n, bias, y, g->tables);
             return;
         }
         switch (n) {
-        case 1: go<T, 1>(blocks); break;
-        case 2: go<T, 2>(blocks); break;
-        case 3: go<T, 3>(blocks); break;
-        case 4: go<T, 4>(blocks); break;
-        case 5: go<T, 5>(blocks); break;
-        case 6: go<T, 6>(blocks); break;
-        case 7: go<T, 7>(blocks); break;
-        default: go<T, 8>(blocks); break;
+        case 1: rows<T, 1>(); break;
+        case 2: rows<T, 2>(); break;
+        case 3: go<T, 3, 1>(); break;
+        case 4: go<T, 4, 1>(); break;
+        case 5: go<T, 5, 1>(); break;
+        case 6: go<T, 6, 1>(); break;
+        case 7: go<T, 7, 1>(); break;
+        default: go<T, 8, 1>(); break;
         }
     }
 };
