@@ -384,7 +384,7 @@ char *ingot_chat_prompt(const ingot_model *m, const char *system, const char *us
 
 /** Where a context computes. */
 typedef enum ingot_device {
-    INGOT_DEVICE_AUTO = 0, /* the CPU, until the CUDA backend has passed its checks on a GPU */
+    INGOT_DEVICE_AUTO = 0, /* the CPU, until the CUDA backend meets its speed targets */
     INGOT_DEVICE_CPU,
     INGOT_DEVICE_CUDA      /* the NVIDIA GPU numbered device_index (builds with CUDA) */
 } ingot_device;
