@@ -11,7 +11,7 @@ bench_bench_qkernels_SOURCES = bench/bench_qkernels.c
 bench_bench_qkernels_LDADD = libingot.la
 bench_bench_qkernels_LDFLAGS = $(OPENMP_CFLAGS)
 EXTRA_DIST += bench/run_benchmarks.sh bench/quality.sh
-EXTRA_DIST += bench/device_check.sh bench/device_lib.sh bench/run_gpu_benchmarks.sh bench/hf_generate.py bench/hf_precision.py bench/compare_gpu_env.sh
+EXTRA_DIST += bench/device_check.sh bench/device_lib.sh bench/run_gpu_benchmarks.sh bench/hf_generate.py bench/hf_precision.py bench/compare_gpu_env.sh bench/device_profile.sh
 EXTRA_DIST += bench/qkernels_bits.c bench/qkernels_bits.sh bench/compare_qkernels.sh
 EXTRA_DIST += bench/run_quant_benchmarks.sh bench/compare_quant.sh bench/quality_curve.sh
 # perplexity over every prediction and over llama-perplexity's second halves
