@@ -20,12 +20,7 @@ shape=${SHAPE:-qwen2-1.5b} formats=${FORMATS:-bf16 int8 int4}
 mkdir -p "$work"
 d="$work/$shape"
 nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.mem --format=csv,noheader || true
-"$w/new/bench/make-random-model" --shape "$shape" -o "$d" --tokenizer "$top/models/tiny-llama/tokenizer.json" >/dev/null
-"$ingot" convert -q "$d" -o "$d.bf16.ingot"
-for f in $formats; do
-  [ "$f" = bf16 ] || "$ingot" quantize -q "$d.bf16.ingot" -o "$d.$f.ingot" --type "$f"
-done
-jval() { sed -n "s/^ *\"$1\": *\\([^,]*\\),*\$/\\1/p" "$2" | head -1 | tr -d '"'; }
+random_artifacts "$shape" "$d" "$formats"
 runs="$work/runs.txt"
 : >"$runs"
 for r in $(seq "${ROUNDS:-3}"); do
@@ -40,21 +35,22 @@ for r in $(seq "${ROUNDS:-3}"); do
 done
 echo "| format | $var | tg t/s median (min-max) | tg % of read BW | pp512 t/s median (min-max) | tg vs $(echo $values | cut -d' ' -f1) |"
 echo "|---|---|---|---|---|---|"
+# stat F V COL: median, min and max of column COL of F's runs under V
+stat() {
+  awk -v f="$1" -v v="$2" -v c="$3" '$1 == f && $2 == v { print $c }' "$runs" | sort -g |
+    awk '{ x[NR] = $1 } END { if (NR) print x[int((NR + 1) / 2)], x[1], x[NR] }'
+}
 for f in $formats; do
   base=
   for v in $values; do
-    line=$(awk -v f="$f" -v v="$v" '$1 == f && $2 == v { print $3, $4, $5 }' "$runs" | sort -n | awk '
-      { tg[NR] = $1; pp[NR] = $2; bw[NR] = $3 }
-      END { n = NR; if (!n) exit
-            m = int((n + 1) / 2)
-            # tg sorted by the outer sort; pp sorted here
-            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (pp[j] < pp[i]) { t = pp[i]; pp[i] = pp[j]; pp[j] = t }
-            printf "%.1f %.1f %.1f %.1f %.0f %.0f %.0f", tg[m], tg[1], tg[n], bw[m], pp[m], pp[1], pp[n] }')
-    [ -n "$line" ] || continue
-    set -- $line
+    tg=$(stat "$f" "$v" 3)
+    [ -n "$tg" ] || continue
+    set -- $tg
     [ -n "$base" ] || base=$1
-    awk -v f="$f" -v v="$v" -v tg="$1" -v lo="$2" -v hi="$3" -v bw="$4" -v pp="$5" -v plo="$6" -v phi="$7" -v b="$base" \
-      'BEGIN { printf "| %s | %s | %s (%s-%s) | %s | %s (%s-%s) | %.2fx |\n", f, v, tg, lo, hi, bw, pp, plo, phi, tg / b }'
+    awk -v f="$f" -v v="$v" -v tg="$tg" -v bw="$(stat "$f" "$v" 5)" -v pp="$(stat "$f" "$v" 4)" -v b="$base" '
+      BEGIN { split(tg, t, " "); split(bw, w, " "); split(pp, p, " ")
+              printf "| %s | %s | %.1f (%.1f-%.1f) | %.1f | %.0f (%.0f-%.0f) | %.2fx |\n",
+                     f, v, t[1], t[2], t[3], w[1], p[1], p[2], p[3], t[1] / b }'
   done
 done
 rm -rf "$d" "$d".*.ingot

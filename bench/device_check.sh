@@ -52,7 +52,6 @@ if command -v compute-sanitizer >/dev/null; then
     { echo "FAIL memcheck"; grep -m 20 -E 'Invalid|Error|error' "$out/memcheck.log" || tail -20 "$out/memcheck.log"; }
 fi
 
-jval() { sed -n "s/^ *\"$1\": *\\([^,]*\\),*\$/\\1/p" "$2" | head -1 | tr -d '"'; }
 echo "== GPU against CPU, same artifact ($chunks x 512 tokens of eval.txt)"
 echo "| model | format | KV | PPL cuda | PPL cpu | diff % | KLD(cpu || cuda) mean | max | top-1 % |"
 echo "|---|---|---|---|---|---|---|---|---|"

@@ -19,11 +19,8 @@ unpack "$1"
 out=${2:-/tmp/ingot-gpu-profile}
 mkdir -p "$out"
 d="$out/${SHAPE:-qwen2-1.5b}"
-"$w/new/bench/make-random-model" --shape "${SHAPE:-qwen2-1.5b}" -o "$d" \
-  --tokenizer "$top/models/tiny-llama/tokenizer.json" >/dev/null
-"$w/new/ingot" convert -q "$d" -o "$d.bf16.ingot"
+random_artifacts "${SHAPE:-qwen2-1.5b}" "$d" "${FORMATS:-bf16 int4}"
 for f in ${FORMATS:-bf16 int4}; do
-  [ "$f" = bf16 ] || "$w/new/ingot" quantize -q "$d.bf16.ingot" -o "$d.$f.ingot" --type "$f"
   INGOT_CUDA_GRAPHS=0 ncu --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
     "$w/new/ingot" run "$d.$f.ingot" --device cuda -p 'a b' -n 2 --temp 0 >"$out/ncu.$f.txt" 2>&1 ||
     { echo "FAIL ncu $f"; tail -5 "$out/ncu.$f.txt"; continue; }

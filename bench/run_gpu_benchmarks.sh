@@ -19,19 +19,11 @@ work=${2:-/tmp/ingot-gpu-bench}
 ingot="$w/new/ingot"
 mkdir -p "$work"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv,noheader || true
-jval() { sed -n "s/^ *\"$1\": *\\([^,]*\\),*\$/\\1/p" "$2" | head -1 | tr -d '"'; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 for shape in ${SHAPES:-qwen2-1.5b deepseek-coder-6.7b}; do
   d="$work/$shape"
   echo "== $shape"
-  t=$(now); "$w/new/bench/make-random-model" --shape "$shape" -o "$d" --tokenizer "$top/models/tiny-llama/tokenizer.json" > /dev/null; echo "make-random-model: $(secs "$t") s"
-  t=$(now); "$ingot" convert -q "$d" -o "$d.bf16.ingot"; echo "convert: $(secs "$t") s"
-  for f in ${FORMATS:-bf16 int8 nf4 int4}; do
-    [ "$f" = bf16 ] && continue
-    t=$(now); "$ingot" quantize -q "$d.bf16.ingot" -o "$d.$f.ingot" --type "$f"; echo "quantize $f: $(secs "$t") s"
-  done
+  random_artifacts "$shape" "$d" "${FORMATS:-bf16 int8 nf4 int4}"
   echo "| format | GiB | tg t/s | tg % of read BW | pp512 t/s | pp % of GEMM peak | TTFT ms | upload ms | GPU MiB |"
   echo "|---|---|---|---|---|---|---|---|---|"
   for f in ${FORMATS:-bf16 int8 nf4 int4}; do
